@@ -1,0 +1,339 @@
+//! Turns the parts of one submission into sealed blobs and a [`Submission`].
+//!
+//! Synchronous and transport-free: the HTTP layer feeds it text fields and file
+//! chunks as they arrive. Every file is streamed straight into an age
+//! [`Sealer`] writing into the store; plaintext text fields live only in the
+//! zeroizing [`Manifest`]. If the submission is abandoned (bad input, a client
+//! that disconnects, a deadline), dropping the `Intake` removes every chunk it
+//! wrote, so nothing partial is ever referenced.
+
+use std::io::Write;
+
+use zeroize::Zeroizing;
+
+use crate::crypto::{self, CryptoError, Pad, Recipients, Sealer};
+use crate::model::{AttachmentInfo, BlobRef, Manifest, SealedBy, Submission, SubmissionKind, MANIFEST_FORMAT};
+use crate::store::{BlobWriter, Store, StoreError};
+
+/// What a submission may hold (configurable; see `Limits` in the server).
+#[derive(Clone, Copy, Debug)]
+pub struct PartLimits {
+    /// Most attachments in one submission.
+    pub max_files: usize,
+    /// Most bytes in one text field.
+    pub max_field: usize,
+}
+
+/// Why a submission was refused. Messages never echo the input.
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    /// Nothing was filled in and no file was attached.
+    #[error("the report is empty")]
+    Empty,
+    /// A category that is not configured.
+    #[error("unknown category")]
+    Category,
+    /// A text field over the limit.
+    #[error("a field is too long")]
+    FieldTooLong,
+    /// More attachments than allowed.
+    #[error("too many attachments")]
+    TooManyFiles,
+    /// A part that is not one of the known fields.
+    #[error("unknown field")]
+    UnknownField,
+    /// Plaintext fields and client-sealed parts in one submission.
+    #[error("plaintext fields and sealed parts cannot be mixed")]
+    Mixed,
+    /// Client-sealed attachments without a sealed manifest.
+    #[error("a sealed submission needs exactly one sealed_manifest part")]
+    NoSealedManifest,
+    /// A client-sealed part that is not an age file.
+    #[error("a sealed part is not a binary age file for X25519 recipients")]
+    NotAge,
+    /// Text that is not UTF-8.
+    #[error("text is not UTF-8")]
+    Encoding,
+    /// Storing the ciphertext failed (disk full, database error).
+    #[error("storage: {0}")]
+    Storage(#[from] StoreError),
+    /// Sealing failed.
+    #[error("sealing: {0}")]
+    Crypto(#[from] CryptoError),
+}
+
+impl From<std::io::Error> for IntakeError {
+    fn from(e: std::io::Error) -> Self {
+        IntakeError::Storage(StoreError::Db(e.to_string()))
+    }
+}
+
+/// A file being sealed as it streams in.
+pub struct FileSink {
+    /// The sealer writing into the store.
+    sealer: Sealer<BlobWriter>,
+    /// The attachment's metadata (size filled in at the end).
+    info: AttachmentInfo,
+}
+
+impl FileSink {
+    /// Seals the next piece of the file.
+    pub fn write(&mut self, chunk: &[u8]) -> Result<(), IntakeError> {
+        self.sealer.write_all(chunk)?;
+        Ok(())
+    }
+}
+
+/// A client-sealed part being stored as it streams in; its age header is
+/// checked before anything is kept.
+pub struct SealedSink {
+    /// Bytes held until the header has been checked.
+    head: Vec<u8>,
+    /// Set once the header is checked and `head` was stored.
+    checked: bool,
+    /// Where the ciphertext goes.
+    writer: BlobWriter,
+    /// True for the manifest part.
+    is_manifest: bool,
+}
+
+impl SealedSink {
+    /// Stores the next piece of ciphertext.
+    pub fn write(&mut self, chunk: &[u8]) -> Result<(), IntakeError> {
+        if self.checked {
+            self.writer.write_all(chunk)?;
+            return Ok(());
+        }
+        self.head.extend_from_slice(chunk);
+        if self.head.len() > crypto::MAX_HEADER {
+            self.check()?;
+        }
+        Ok(())
+    }
+
+    /// Checks the buffered head and stores it.
+    fn check(&mut self) -> Result<(), IntakeError> {
+        crypto::check_age_header(&self.head).map_err(|_| IntakeError::NotAge)?;
+        self.writer.write_all(&self.head)?;
+        self.head = Vec::new();
+        self.checked = true;
+        Ok(())
+    }
+}
+
+/// One submission in progress.
+pub struct Intake {
+    /// Where the ciphertext goes.
+    store: Store,
+    /// Who can read it.
+    recipients: Recipients,
+    /// Size limits.
+    limits: PartLimits,
+    /// Plaintext fields (server-sealed mode only).
+    manifest: Manifest,
+    /// Sealed attachments, in order.
+    attachments: Vec<BlobRef>,
+    /// The client-sealed manifest, if the client sealed.
+    sealed_manifest: Option<BlobRef>,
+    /// Who seals: fixed by the first part.
+    mode: Option<SealedBy>,
+    /// Every blob written so far, removed on drop unless committed.
+    pending: Vec<[u8; 16]>,
+    /// Set once a record references the blobs.
+    committed: bool,
+}
+
+impl Intake {
+    /// Starts an empty submission.
+    pub fn new(store: Store, recipients: Recipients, limits: PartLimits) -> Intake {
+        Intake {
+            store,
+            recipients,
+            limits,
+            manifest: Manifest::default(),
+            attachments: Vec::new(),
+            sealed_manifest: None,
+            mode: None,
+            pending: Vec::new(),
+            committed: false,
+        }
+    }
+
+    /// The plaintext fields received so far (to fill the form in again).
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// Fixes the sealing mode, refusing a mix.
+    fn set_mode(&mut self, mode: SealedBy) -> Result<(), IntakeError> {
+        match self.mode {
+            Some(m) if m != mode => Err(IntakeError::Mixed),
+            _ => {
+                self.mode = Some(mode);
+                Ok(())
+            }
+        }
+    }
+
+    /// Whether a part name is a text field.
+    pub fn is_text_field(name: &str) -> bool {
+        matches!(name, "category" | "what" | "who" | "where" | "when" | "how" | "text" | "identity")
+    }
+
+    /// Records one text field.
+    pub fn text(&mut self, name: &str, value: String) -> Result<(), IntakeError> {
+        if value.len() > self.limits.max_field {
+            return Err(IntakeError::FieldTooLong);
+        }
+        self.set_mode(SealedBy::Server)?;
+        let value = value.replace("\r\n", "\n");
+        let f = &mut self.manifest.fields;
+        let slot = match name {
+            "category" => &mut self.manifest.category,
+            "what" => &mut f.what,
+            "who" => &mut f.who,
+            "where" => &mut f.where_,
+            "when" => &mut f.when,
+            "how" => &mut f.how,
+            "text" => &mut self.manifest.text,
+            "identity" => &mut self.manifest.identity,
+            _ => return Err(IntakeError::UnknownField),
+        };
+        *slot = value;
+        Ok(())
+    }
+
+    /// Counts one more attachment against the limit.
+    fn count_file(&self) -> Result<(), IntakeError> {
+        if self.attachments.len() >= self.limits.max_files {
+            return Err(IntakeError::TooManyFiles);
+        }
+        Ok(())
+    }
+
+    /// Starts sealing a plaintext file.
+    pub fn begin_file(&mut self, name: &str, content_type: &str) -> Result<FileSink, IntakeError> {
+        self.set_mode(SealedBy::Server)?;
+        self.count_file()?;
+        let writer = self.store.blob_writer();
+        self.pending.push(writer.id());
+        let sealer = Sealer::new(&self.recipients, writer)?;
+        let info = AttachmentInfo { name: name.to_string(), size: 0, content_type: content_type.to_string() };
+        Ok(FileSink { sealer, info })
+    }
+
+    /// Finishes a plaintext file: pads it and records it.
+    pub fn end_file(&mut self, sink: FileSink) -> Result<(), IntakeError> {
+        let FileSink { sealer, mut info } = sink;
+        let (writer, len) = sealer.finish(Pad::Zeros)?;
+        info.size = len;
+        self.attachments.push(writer.finish()?);
+        self.manifest.attachments.push(info);
+        Ok(())
+    }
+
+    /// Starts storing a client-sealed part (`sealed_manifest` or `sealed_file`).
+    pub fn begin_sealed(&mut self, is_manifest: bool) -> Result<SealedSink, IntakeError> {
+        self.set_mode(SealedBy::Client)?;
+        if is_manifest && self.sealed_manifest.is_some() {
+            return Err(IntakeError::NoSealedManifest);
+        }
+        if !is_manifest {
+            self.count_file()?;
+        }
+        let writer = self.store.blob_writer();
+        self.pending.push(writer.id());
+        Ok(SealedSink { head: Vec::new(), checked: false, writer, is_manifest })
+    }
+
+    /// Finishes a client-sealed part.
+    pub fn end_sealed(&mut self, mut sink: SealedSink) -> Result<(), IntakeError> {
+        if !sink.checked {
+            sink.check()?;
+        }
+        let blob = sink.writer.finish()?;
+        if sink.is_manifest {
+            self.sealed_manifest = Some(blob);
+        } else {
+            self.attachments.push(blob);
+        }
+        Ok(())
+    }
+
+    /// Checks the submission and seals the manifest. `categories` is the
+    /// configured list; follow-ups carry no category.
+    pub fn seal(&mut self, kind: SubmissionKind, day: &str, categories: &[String]) -> Result<Submission, IntakeError> {
+        let (sealed_by, manifest) = match self.mode {
+            Some(SealedBy::Client) => {
+                let m = self.sealed_manifest.clone().ok_or(IntakeError::NoSealedManifest)?;
+                (SealedBy::Client, m)
+            }
+            _ => {
+                self.validate(kind, categories)?;
+                (SealedBy::Server, self.seal_manifest(kind)?)
+            }
+        };
+        Ok(Submission {
+            seq: self.store.next_seq()?,
+            day: day.to_string(),
+            kind,
+            sealed_by,
+            manifest,
+            attachments: self.attachments.clone(),
+        })
+    }
+
+    /// Checks a plaintext submission before its manifest is sealed.
+    fn validate(&mut self, kind: SubmissionKind, categories: &[String]) -> Result<(), IntakeError> {
+        if self.manifest.is_empty() && self.manifest.identity.trim().is_empty() {
+            return Err(IntakeError::Empty);
+        }
+        match kind {
+            SubmissionKind::Tip => {
+                if self.manifest.category.is_empty() {
+                    self.manifest.category = "lainnya".into();
+                }
+                if !categories.iter().any(|c| *c == self.manifest.category) {
+                    return Err(IntakeError::Category);
+                }
+            }
+            SubmissionKind::FollowUp => self.manifest.category.clear(),
+        }
+        Ok(())
+    }
+
+    /// Serialises the manifest (zeroized afterwards) and seals it, padded
+    /// with spaces so that it stays valid JSON.
+    fn seal_manifest(&mut self, kind: SubmissionKind) -> Result<BlobRef, IntakeError> {
+        self.manifest.format = MANIFEST_FORMAT.into();
+        self.manifest.kind = match kind {
+            SubmissionKind::Tip => "tip".into(),
+            SubmissionKind::FollowUp => "followup".into(),
+        };
+        let json = Zeroizing::new(serde_json::to_vec(&self.manifest).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+        let writer = self.store.blob_writer();
+        self.pending.push(writer.id());
+        let mut sealer = Sealer::new(&self.recipients, writer)?;
+        sealer.write_all(&json)?;
+        let (writer, _) = sealer.finish(Pad::Spaces)?;
+        Ok(writer.finish()?)
+    }
+
+    /// Marks the blobs as referenced by a committed record: keep them.
+    pub fn mark_committed(&mut self) {
+        self.committed = true;
+    }
+}
+
+impl Drop for Intake {
+    fn drop(&mut self) {
+        if self.committed {
+            return;
+        }
+        for id in &self.pending {
+            // Best effort: an unreferenced chunk is ciphertext nobody points
+            // to, and `peluit check` lists any that a crash leaves behind.
+            let _ = self.store.discard_blob(id);
+        }
+    }
+}

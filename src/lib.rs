@@ -1,0 +1,18 @@
+//! peluit: an anonymous whistleblower reporting service.
+//!
+//! Module map (pure core first, I/O at the edges):
+//! - [`receipt`]: receipt codes (generate, parse, check symbol).
+//! - [`padding`]: Padmé lengths.
+//! - [`crypto`]: the only caller of age, ring and the OS random source.
+pub mod crypto;
+pub mod padding;
+pub mod receipt;
+pub mod flusher;
+pub mod model;
+pub mod store;
+pub mod i18n;
+pub mod intake;
+pub mod server;
+pub mod export;
+pub mod decrypt;
+pub mod keys;

@@ -1,0 +1,255 @@
+//! The report model: statuses, categories, the sealed manifest and the
+//! non-secret record the server keeps. Pure data: no I/O, no clock.
+//!
+//! The [`Manifest`] is plaintext and only ever exists in memory on its way
+//! into a [`crate::crypto::Sealer`]; the [`Report`] record is what may sit on
+//! disk in the clear (DESIGN.md trust model: dates by day, padded sizes, status).
+
+use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+/// Format tag of the sealed manifest JSON.
+pub const MANIFEST_FORMAT: &str = "peluit-manifest/1";
+
+/// Where a report stands (DESIGN.md, "Statuses and categories").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Set at submission: the acknowledgement.
+    Received,
+    /// Verifikasi.
+    Verifying,
+    /// Telaah.
+    Reviewing,
+    /// Tindak lanjut.
+    Investigating,
+    /// Butuh informasi tambahan.
+    NeedsInfo,
+    /// Diteruskan to the competent authority.
+    Forwarded,
+    /// Selesai.
+    Closed,
+}
+
+impl Status {
+    /// Every status, in workflow order.
+    pub const ALL: [Status; 7] = [
+        Status::Received,
+        Status::Verifying,
+        Status::Reviewing,
+        Status::Investigating,
+        Status::NeedsInfo,
+        Status::Forwarded,
+        Status::Closed,
+    ];
+
+    /// The stable id used in JSON, actions and message keys.
+    pub fn id(self) -> &'static str {
+        match self {
+            Status::Received => "received",
+            Status::Verifying => "verifying",
+            Status::Reviewing => "reviewing",
+            Status::Investigating => "investigating",
+            Status::NeedsInfo => "needs_info",
+            Status::Forwarded => "forwarded",
+            Status::Closed => "closed",
+        }
+    }
+
+    /// Parses a status id.
+    pub fn from_id(id: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|s| s.id() == id)
+    }
+}
+
+/// The default categories (DESIGN.md): id and Indonesian name. English names
+/// live in the message catalogue under `category-<id>`.
+pub const DEFAULT_CATEGORIES: [&str; 10] = [
+    "pungli",
+    "suap",
+    "gratifikasi",
+    "pemerasan",
+    "penggelapan",
+    "pengadaan",
+    "wewenang",
+    "benturan",
+    "perizinan",
+    "lainnya",
+];
+
+/// Where a sealed item came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SealedBy {
+    /// The server sealed a web-form or plaintext-API submission.
+    Server,
+    /// The client sealed it; the server never saw plaintext.
+    Client,
+}
+
+/// Whether a submission opened the report or was added later.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubmissionKind {
+    /// The first tip.
+    Tip,
+    /// Information the reporter added with the receipt code.
+    FollowUp,
+}
+
+/// A stored ciphertext: a standard age file kept in chunks.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobRef {
+    /// Random 128-bit id, hex.
+    pub id: String,
+    /// Ciphertext length in bytes (of a padded plaintext).
+    pub len: u64,
+}
+
+/// One sealed submission: a manifest and its attachments, in manifest order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Submission {
+    /// Position in the export log (monotonic, for `--since`).
+    pub seq: u64,
+    /// Day of arrival, `YYYY-MM-DD` (UTC).
+    pub day: String,
+    /// Tip or follow-up.
+    pub kind: SubmissionKind,
+    /// Who sealed it.
+    pub sealed_by: SealedBy,
+    /// The sealed manifest (JSON inside).
+    pub manifest: BlobRef,
+    /// The sealed attachments; `attachments[i]` is the manifest's file `i`.
+    pub attachments: Vec<BlobRef>,
+}
+
+/// A status change as the reporter sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// Day of the change.
+    pub day: String,
+    /// The new status.
+    pub status: Status,
+}
+
+/// The non-secret record of a report: everything here may be seen by someone
+/// who seizes the disk.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    /// Random 128-bit id, hex. Never sequential.
+    pub id: String,
+    /// Day of the first submission.
+    pub created: String,
+    /// Current status.
+    pub status: Status,
+    /// Status history, oldest first.
+    pub timeline: Vec<Event>,
+    /// Public half of the reply identity derived from the receipt (`age1…`).
+    pub reply_recipient: String,
+    /// Everything the reporter sent, in order.
+    pub submissions: Vec<Submission>,
+}
+
+impl Report {
+    /// A new report opened by its first submission, acknowledged as `received`.
+    pub fn new(id: String, reply_recipient: String, first: Submission) -> Report {
+        let day = first.day.clone();
+        Report {
+            id,
+            created: day.clone(),
+            status: Status::Received,
+            timeline: vec![Event { day, status: Status::Received }],
+            reply_recipient,
+            submissions: vec![first],
+        }
+    }
+}
+
+/// One attachment as the manifest describes it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+pub struct AttachmentInfo {
+    /// The file name the reporter's browser sent (unsanitised; sanitised on decrypt).
+    pub name: String,
+    /// True length in bytes; the sealed blob is padded beyond it.
+    pub size: u64,
+    /// The media type the browser claimed, if any.
+    pub content_type: String,
+}
+
+/// The 4W+1H fields Indonesian reporting systems ask for.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+pub struct Fields {
+    /// What happened.
+    pub what: String,
+    /// Who was involved.
+    pub who: String,
+    /// Where it happened.
+    #[serde(rename = "where")]
+    pub where_: String,
+    /// When it happened.
+    pub when: String,
+    /// How it happened.
+    pub how: String,
+}
+
+impl Fields {
+    /// True when no field has any non-blank text.
+    pub fn is_blank(&self) -> bool {
+        [&self.what, &self.who, &self.where_, &self.when, &self.how]
+            .iter()
+            .all(|f| f.trim().is_empty())
+    }
+}
+
+/// The sealed plaintext of a submission. Lives only in memory, zeroized on drop.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+pub struct Manifest {
+    /// Always [`MANIFEST_FORMAT`].
+    pub format: String,
+    /// `tip` or `followup`.
+    pub kind: String,
+    /// Category id (empty for follow-ups).
+    pub category: String,
+    /// The 4W+1H answers.
+    pub fields: Fields,
+    /// Free text.
+    pub text: String,
+    /// Optional identity disclosure (name and contact), empty when anonymous.
+    pub identity: String,
+    /// The attachments, in the order of the sealed blobs.
+    pub attachments: Vec<AttachmentInfo>,
+}
+
+impl Manifest {
+    /// True when the reporter sent nothing at all.
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_blank() && self.text.trim().is_empty() && self.attachments.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_ids_roundtrip() {
+        for s in Status::ALL {
+            assert_eq!(Status::from_id(s.id()), Some(s));
+            let json = serde_json::to_string(&s).unwrap_or_default();
+            assert_eq!(json, format!("\"{}\"", s.id()));
+        }
+        assert_eq!(Status::from_id("open"), None);
+    }
+
+    #[test]
+    fn manifest_emptiness() {
+        let mut m = Manifest::default();
+        assert!(m.is_empty());
+        m.fields.where_ = "  ".into();
+        assert!(m.is_empty());
+        m.fields.when = "kemarin".into();
+        assert!(!m.is_empty());
+        let json = serde_json::to_string(&m).unwrap_or_default();
+        assert!(json.contains("\"where\""));
+    }
+}

@@ -1,0 +1,225 @@
+//! The HTTP server: thin axum handlers around the core, served through
+//! hyper-util so that slow clients meet a header-read timeout.
+//!
+//! Never logs request metadata: no address, user agent, receipt or content.
+
+mod error;
+mod guard;
+mod pages;
+mod reports;
+mod status;
+
+use std::future::Future;
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, UnixListener};
+use tokio::sync::Semaphore;
+
+use crate::crypto::Recipients;
+use crate::i18n::Catalog;
+use crate::intake::PartLimits;
+use crate::model::DEFAULT_CATEGORIES;
+use crate::store::Store;
+
+pub use error::HttpError;
+
+/// Limits at the edge. Defaults protect a small machine; all are flags.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Largest request body in bytes (all files together).
+    pub max_body: u64,
+    /// Most attachments in one submission.
+    pub max_files: usize,
+    /// Most bytes in one text field.
+    pub max_field: usize,
+    /// Time allowed to send the request headers.
+    pub header_timeout: Duration,
+    /// Time allowed for a whole request, body included.
+    pub request_deadline: Duration,
+    /// Most open connections; more are closed at once (load shedding).
+    pub max_connections: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body: 256 * 1024 * 1024,
+            max_files: 20,
+            max_field: 100 * 1024,
+            header_timeout: Duration::from_secs(10),
+            request_deadline: Duration::from_secs(30 * 60),
+            max_connections: 1024,
+        }
+    }
+}
+
+impl Limits {
+    /// The part of the limits the intake enforces.
+    pub fn parts(&self) -> PartLimits {
+        PartLimits { max_files: self.max_files, max_field: self.max_field }
+    }
+}
+
+/// What the operator configures about the pages.
+#[derive(Clone, Debug)]
+pub struct Site {
+    /// The organisation's name, shown on every page.
+    pub org: String,
+    /// Category ids offered in the form.
+    pub categories: Vec<String>,
+    /// Days within which feedback is promised (EU 2019/1937: three months).
+    pub feedback_days: u32,
+    /// The onion address, shown in the safety advice when set.
+    pub onion: String,
+}
+
+impl Default for Site {
+    fn default() -> Self {
+        Site {
+            org: "Peluit".into(),
+            categories: DEFAULT_CATEGORIES.iter().map(|c| c.to_string()).collect(),
+            feedback_days: 90,
+            onion: String::new(),
+        }
+    }
+}
+
+/// Shared state of all handlers.
+pub struct App {
+    /// The database.
+    pub store: Store,
+    /// Who every blob is sealed to.
+    pub recipients: Recipients,
+    /// Edge limits.
+    pub limits: Limits,
+    /// Page settings.
+    pub site: Site,
+    /// Messages in both languages.
+    pub catalog: Catalog,
+}
+
+/// Where the server listens.
+pub enum Listener {
+    /// A TCP address (development, or behind a reverse proxy).
+    Tcp(TcpListener),
+    /// A Unix socket (for Tor: no TCP port at all).
+    Unix(UnixListener),
+}
+
+/// Builds the router with every route and layer.
+pub fn router(app: Arc<App>) -> Router {
+    let body_limit = usize::try_from(app.limits.max_body).unwrap_or(usize::MAX);
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/submit", get(pages::submit_form).post(reports::submit_form))
+        .route("/status", get(pages::status_form).post(status::status_form))
+        .route("/about", get(pages::about))
+        .route("/style.css", get(pages::stylesheet))
+        .route("/api/v1/reports", post(reports::submit_api))
+        .route("/api/v1/status", post(status::status_api))
+        .route("/api/v1/openapi.json", get(pages::openapi))
+        .fallback(pages::not_found)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn_with_state(app.clone(), guard::edge))
+        .with_state(app)
+}
+
+/// Serves until `shutdown` completes, then lets open requests finish.
+pub async fn run(listener: Listener, app: Arc<App>, shutdown: impl Future<Output = ()>) -> io::Result<()> {
+    let limits = app.limits;
+    let router = router(app);
+    let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .auto_date_header(false)
+        .max_buf_size(64 * 1024);
+    let builder = Arc::new(builder);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    tokio::pin!(shutdown);
+    loop {
+        let accepted = tokio::select! {
+            () = &mut shutdown => break,
+            a = accept(&listener) => a,
+        };
+        let stream = match accepted {
+            Ok(s) => s,
+            Err(e) => {
+                // EMFILE and friends: back off instead of spinning.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        // Over the connection cap the connection is closed at once: shedding
+        // beats an unbounded queue.
+        let Ok(permit) = slots.clone().try_acquire_owned() else { continue };
+        let svc = TowerToHyperService::new(router.clone());
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            let _permit = permit;
+            match stream {
+                Stream::Tcp(s) => serve_one(&builder, watcher, s, svc).await,
+                Stream::Unix(s) => serve_one(&builder, watcher, s, svc).await,
+            }
+        });
+    }
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(Duration::from_secs(10)) => {}
+    }
+    Ok(())
+}
+
+/// An accepted connection.
+enum Stream {
+    /// From TCP.
+    Tcp(tokio::net::TcpStream),
+    /// From the Unix socket.
+    Unix(tokio::net::UnixStream),
+}
+
+/// Accepts one connection; the peer address is dropped unread.
+async fn accept(listener: &Listener) -> io::Result<Stream> {
+    match listener {
+        Listener::Tcp(l) => {
+            let (s, _) = l.accept().await?;
+            let _ = s.set_nodelay(true);
+            Ok(Stream::Tcp(s))
+        }
+        Listener::Unix(l) => Ok(Stream::Unix(l.accept().await?.0)),
+    }
+}
+
+/// Serves one connection to completion.
+async fn serve_one<S>(
+    builder: &auto::Builder<TokioExecutor>,
+    watcher: hyper_util::server::graceful::Watcher,
+    stream: S,
+    svc: TowerToHyperService<Router>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let conn = builder.serve_connection(TokioIo::new(stream), svc);
+    // Connection errors are the client's business (resets, timeouts): they
+    // carry no content, and are not logged to keep the log quiet under attack.
+    let _ = watcher.watch(conn).await;
+}
+
+/// Today's date (UTC) as `YYYY-MM-DD`: the only time stored with a report.
+pub fn today() -> String {
+    let d = time::OffsetDateTime::now_utc().date();
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}

@@ -1,0 +1,213 @@
+//! Submissions: `POST /submit` (the form) and `POST /api/v1/reports`.
+//!
+//! Parts are streamed into the [`Intake`] as they arrive; the receipt is shown
+//! only after the group commit has made the report durable. Plaintext exists
+//! only in memory for the length of the request.
+
+use std::sync::Arc;
+
+use axum::extract::multipart::{Field, MultipartRejection};
+use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::http::{header, HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use super::pages::{error_for, lang_from, receipt_page, submit_page};
+use super::{today, App, HttpError};
+use crate::crypto;
+use crate::intake::{Intake, IntakeError};
+use crate::model::{Report, SubmissionKind};
+use crate::receipt::Receipt;
+
+/// A plaintext tip sent as JSON (no files).
+#[derive(Deserialize, Default, Zeroize, ZeroizeOnDrop)]
+#[serde(deny_unknown_fields)]
+pub struct ApiTip {
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    what: String,
+    #[serde(default)]
+    who: String,
+    #[serde(default, rename = "where")]
+    where_: String,
+    #[serde(default)]
+    when: String,
+    #[serde(default)]
+    how: String,
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    identity: String,
+}
+
+/// `POST /submit`: the web form.
+pub async fn submit_form(
+    State(app): State<Arc<App>>,
+    uri: Uri,
+    headers: HeaderMap,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Response {
+    let lang = lang_from(&uri, &headers);
+    let mut intake = new_intake(&app);
+    let result = match multipart {
+        Ok(mp) => read_parts(&app, &mut intake, mp, false).await,
+        Err(_) => Err(HttpError::BadRequest),
+    };
+    let result = match result {
+        Ok(()) => open_report(&app, &mut intake).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(receipt) => receipt_page(&app, lang, &receipt.grouped()),
+        Err(e) => {
+            let status = e.status();
+            submit_page(&app, lang, intake.manifest(), Some(&e), status)
+        }
+    }
+}
+
+/// `POST /api/v1/reports`: multipart (plaintext or client-sealed parts) or JSON.
+pub async fn submit_api(State(app): State<Arc<App>>, req: Request) -> Response {
+    let ctype = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let mut intake = new_intake(&app);
+    let read = if ctype.starts_with("multipart/form-data") {
+        match Multipart::from_request(req, &()).await {
+            Ok(mp) => read_parts(&app, &mut intake, mp, true).await,
+            Err(_) => Err(HttpError::BadRequest),
+        }
+    } else if ctype.starts_with("application/json") {
+        match Json::<ApiTip>::from_request(req, &()).await {
+            Ok(Json(tip)) => json_fields(&mut intake, &tip),
+            Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(HttpError::TooLarge),
+            Err(_) => Err(HttpError::BadRequest),
+        }
+    } else {
+        Err(HttpError::BadRequest)
+    };
+    let result = match read {
+        Ok(()) => open_report(&app, &mut intake).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(receipt) => {
+            let body = serde_json::json!({ "receipt": receipt.grouped().as_str(), "status": "received" });
+            (StatusCode::CREATED, Json(body)).into_response()
+        }
+        Err(e) => error_for(&app, true, crate::i18n::Lang::En, e),
+    }
+}
+
+/// A fresh intake for this deployment.
+fn new_intake(app: &App) -> Intake {
+    Intake::new(app.store.clone(), app.recipients.clone(), app.limits.parts())
+}
+
+/// Copies the JSON fields into the intake.
+fn json_fields(intake: &mut Intake, tip: &ApiTip) -> Result<(), HttpError> {
+    let pairs = [
+        ("category", &tip.category),
+        ("what", &tip.what),
+        ("who", &tip.who),
+        ("where", &tip.where_),
+        ("when", &tip.when),
+        ("how", &tip.how),
+        ("text", &tip.text),
+        ("identity", &tip.identity),
+    ];
+    for (name, value) in pairs {
+        intake.text(name, value.clone())?;
+    }
+    Ok(())
+}
+
+/// Streams every part of a multipart body into the intake.
+pub async fn read_parts(app: &App, intake: &mut Intake, mut mp: Multipart, sealed_ok: bool) -> Result<(), HttpError> {
+    while let Some(mut field) = mp.next_field().await? {
+        let name = field.name().unwrap_or("").to_string();
+        match name.as_str() {
+            "file" => read_file(intake, &mut field).await?,
+            "sealed_manifest" | "sealed_file" if sealed_ok => {
+                let mut sink = intake.begin_sealed(name == "sealed_manifest")?;
+                while let Some(chunk) = field.chunk().await? {
+                    sink.write(&chunk)?;
+                }
+                intake.end_sealed(sink)?;
+            }
+            // The language travels in the query; a stray field is ignored.
+            "lang" => while field.chunk().await?.is_some() {},
+            n if Intake::is_text_field(n) => {
+                let value = read_text(&mut field, app.limits.max_field).await?;
+                intake.text(n, value)?;
+            }
+            _ => return Err(IntakeError::UnknownField.into()),
+        }
+    }
+    Ok(())
+}
+
+/// Seals one plaintext file part. A part with no name and no bytes is the
+/// browser's "no file chosen" and is skipped.
+async fn read_file(intake: &mut Intake, field: &mut Field<'_>) -> Result<(), HttpError> {
+    let fname = field.file_name().unwrap_or("").to_string();
+    let ctype = field.content_type().unwrap_or("").to_string();
+    let mut sink = None;
+    while let Some(chunk) = field.chunk().await? {
+        if chunk.is_empty() {
+            continue;
+        }
+        if sink.is_none() {
+            sink = Some(intake.begin_file(&fname, &ctype)?);
+        }
+        if let Some(s) = sink.as_mut() {
+            s.write(&chunk)?;
+        }
+    }
+    match sink {
+        Some(s) => intake.end_file(s)?,
+        None if !fname.is_empty() => {
+            let s = intake.begin_file(&fname, &ctype)?;
+            intake.end_file(s)?;
+        }
+        None => {}
+    }
+    Ok(())
+}
+
+/// Reads a text part up to `max` bytes.
+async fn read_text(field: &mut Field<'_>, max: usize) -> Result<String, HttpError> {
+    let mut buf = Vec::new();
+    while let Some(chunk) = field.chunk().await? {
+        if buf.len() + chunk.len() > max {
+            buf.zeroize();
+            return Err(IntakeError::FieldTooLong.into());
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    String::from_utf8(buf).map_err(|e| {
+        e.into_bytes().zeroize();
+        IntakeError::Encoding.into()
+    })
+}
+
+/// Seals the manifest, commits the report and waits for durability; only
+/// then does a receipt exist for anyone to see.
+async fn open_report(app: &App, intake: &mut Intake) -> Result<Receipt, HttpError> {
+    let day = today();
+    let sub = intake.seal(SubmissionKind::Tip, &day, &app.site.categories)?;
+    let receipt = crypto::new_receipt();
+    let key = crypto::lookup_key(app.store.secret(), &receipt);
+    let reply = crypto::reply_identity(&receipt).recipient().to_string();
+    let report = Report::new(crypto::hex(&crypto::random_id()), reply, sub);
+    app.store.insert_report(&report, &key)?;
+    intake.mark_committed();
+    app.store.durable().await?;
+    Ok(receipt)
+}

@@ -1,0 +1,350 @@
+//! The one module that touches sled. Holds only ciphertext and the non-secret
+//! [`Report`] records; never sees plaintext.
+//!
+//! Trees: `reports` (id → record JSON), `lookup` (HMAC of receipt → id),
+//! `blobs` (blob id ‖ chunk number → ciphertext chunk), `log` (sequence →
+//! report id, for incremental export), `meta` (deployment id and secret).
+//! A blob's chunks are written first and are invisible until a record that
+//! names them commits in one transaction; a crash in between leaves only
+//! unreferenced ciphertext, which `check` reports and `compact` drops.
+
+use std::io::{self, Write};
+use std::path::Path;
+
+use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
+
+use crate::crypto::{self, DeploymentSecret, LookupKey};
+use crate::flusher::Flusher;
+use crate::model::{BlobRef, Report, Submission};
+
+/// Ciphertext chunk size in the `blobs` tree.
+pub const CHUNK: usize = 64 * 1024;
+
+/// Errors of the storage boundary.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Another process (usually the running server) holds the database.
+    #[error("the data folder is in use by another peluit process (sled allows one); stop the server first or use `peluit pull`")]
+    Locked,
+    /// The disk is full or the database failed.
+    #[error("storage failed: {0}")]
+    Db(String),
+    /// A record could not be decoded: the database is damaged.
+    #[error("damaged record: {0}")]
+    Corrupt(String),
+}
+
+impl From<sled::Error> for StoreError {
+    fn from(e: sled::Error) -> Self {
+        match e {
+            sled::Error::Io(ref io) if io.kind() == io::ErrorKind::WouldBlock => StoreError::Locked,
+            other => StoreError::Db(other.to_string()),
+        }
+    }
+}
+
+/// An open peluit database.
+#[derive(Clone)]
+pub struct Store {
+    /// The sled database.
+    db: sled::Db,
+    /// id → report record JSON.
+    reports: sled::Tree,
+    /// lookup key → report id.
+    lookup: sled::Tree,
+    /// blob id ‖ chunk number (u32 BE) → ciphertext.
+    blobs: sled::Tree,
+    /// sequence (u64 BE) → report id.
+    log: sled::Tree,
+    /// Group commit.
+    flusher: Flusher,
+    /// HMAC key for lookup keys.
+    secret: DeploymentSecret,
+    /// Public random id of this deployment (hex), named in signed actions.
+    deployment_id: String,
+}
+
+impl Store {
+    /// Opens (or creates) the database in `dir`; creates the deployment id and
+    /// secret on first use and makes them durable before returning.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(32 * 1024 * 1024)
+            .flush_every_ms(Some(1000))
+            .open()?;
+        let meta = db.open_tree("meta")?;
+        let secret = match meta.get("secret")? {
+            Some(v) => DeploymentSecret::from_bytes(&v)
+                .ok_or_else(|| StoreError::Corrupt("deployment secret".into()))?,
+            None => {
+                let s = DeploymentSecret::generate();
+                meta.insert("secret", &s.as_bytes()[..])?;
+                meta.insert("deployment_id", crypto::hex(&crypto::random_id()).as_bytes())?;
+                db.flush()?;
+                s
+            }
+        };
+        let deployment_id = meta
+            .get("deployment_id")?
+            .and_then(|v| String::from_utf8(v.to_vec()).ok())
+            .ok_or_else(|| StoreError::Corrupt("deployment id".into()))?;
+        let flusher = Flusher::start(db.clone()).map_err(|e| StoreError::Db(e.to_string()))?;
+        Ok(Store {
+            reports: db.open_tree("reports")?,
+            lookup: db.open_tree("lookup")?,
+            blobs: db.open_tree("blobs")?,
+            log: db.open_tree("log")?,
+            db,
+            flusher,
+            secret,
+            deployment_id,
+        })
+    }
+
+    /// The deployment's public id.
+    pub fn deployment_id(&self) -> &str {
+        &self.deployment_id
+    }
+
+    /// The lookup-key secret.
+    pub fn secret(&self) -> &DeploymentSecret {
+        &self.secret
+    }
+
+    /// A fresh, unique, monotonic sequence number for the export log.
+    pub fn next_seq(&self) -> Result<u64, StoreError> {
+        Ok(self.db.generate_id()? + 1)
+    }
+
+    /// Starts a new blob; write ciphertext into it, then [`BlobWriter::finish`].
+    pub fn blob_writer(&self) -> BlobWriter {
+        BlobWriter { tree: self.blobs.clone(), id: crypto::random_id(), buf: Vec::with_capacity(CHUNK), next: 0, len: 0 }
+    }
+
+    /// Removes a blob's chunks (an abandoned submission).
+    pub fn discard_blob(&self, id: &[u8; 16]) -> Result<(), StoreError> {
+        for key in self.blobs.scan_prefix(id).keys() {
+            self.blobs.remove(key?)?;
+        }
+        Ok(())
+    }
+
+    /// Commits a new report and its lookup key in one transaction. Not yet
+    /// durable: call [`Store::durable`] before showing the receipt.
+    pub fn insert_report(&self, report: &Report, key: &LookupKey) -> Result<(), StoreError> {
+        let id = crypto::unhex::<16>(&report.id).ok_or_else(|| StoreError::Corrupt("report id".into()))?;
+        let json = serde_json::to_vec(report).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let seqs: Vec<u64> = report.submissions.iter().map(|s| s.seq).collect();
+        (&self.reports, &self.lookup, &self.log)
+            .transaction(|(reports, lookup, log)| {
+                if lookup.get(key.0)?.is_some() {
+                    // 2^-100 per pair; refuse rather than overwrite.
+                    return Err(ConflictableTransactionError::Abort(StoreError::Db("lookup key collision".into())));
+                }
+                lookup.insert(&key.0[..], &id[..])?;
+                reports.insert(&id[..], json.as_slice())?;
+                for s in &seqs {
+                    log.insert(&s.to_be_bytes()[..], &id[..])?;
+                }
+                Ok(())
+            })
+            .map_err(tx_error)
+    }
+
+    /// Appends a submission to an existing report (a follow-up).
+    pub fn append_submission(&self, report_id: &str, sub: Submission) -> Result<(), StoreError> {
+        let id = crypto::unhex::<16>(report_id).ok_or_else(|| StoreError::Corrupt("report id".into()))?;
+        let seq = sub.seq;
+        (&self.reports, &self.log)
+            .transaction(|(reports, log)| {
+                let raw = reports
+                    .get(id)?
+                    .ok_or_else(|| ConflictableTransactionError::Abort(StoreError::Corrupt("report vanished".into())))?;
+                let mut report: Report = serde_json::from_slice(&raw)
+                    .map_err(|e| ConflictableTransactionError::Abort(StoreError::Corrupt(e.to_string())))?;
+                report.submissions.push(sub.clone());
+                let json = serde_json::to_vec(&report)
+                    .map_err(|e| ConflictableTransactionError::Abort(StoreError::Corrupt(e.to_string())))?;
+                reports.insert(&id[..], json)?;
+                log.insert(&seq.to_be_bytes()[..], &id[..])?;
+                Ok(())
+            })
+            .map_err(tx_error)
+    }
+
+    /// Waits until every earlier write is on disk (group commit).
+    pub async fn durable(&self) -> Result<(), StoreError> {
+        self.flusher.wait().await.map_err(StoreError::Db)
+    }
+
+    /// The same, for command-line tools.
+    pub fn durable_blocking(&self) -> Result<(), StoreError> {
+        self.flusher.wait_blocking().map_err(StoreError::Db)
+    }
+
+    /// Finds a report by lookup key.
+    pub fn find(&self, key: &LookupKey) -> Result<Option<Report>, StoreError> {
+        match self.lookup.get(key.0)? {
+            Some(id) => self.report_by_raw_id(&id),
+            None => Ok(None),
+        }
+    }
+
+    /// Reads one report record by its raw id bytes.
+    fn report_by_raw_id(&self, id: &[u8]) -> Result<Option<Report>, StoreError> {
+        match self.reports.get(id)? {
+            Some(raw) => serde_json::from_slice(&raw).map(Some).map_err(|e| StoreError::Corrupt(e.to_string())),
+            None => Ok(None),
+        }
+    }
+
+    /// The reports that gained a submission after `since`, each once, in log
+    /// order, with the highest sequence seen (the next cursor).
+    pub fn changed_since(&self, since: u64) -> Result<(Vec<Report>, u64), StoreError> {
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        let mut cursor = since;
+        for item in self.log.range(since.saturating_add(1).to_be_bytes()..) {
+            let (k, id) = item?;
+            let seq = u64::from_be_bytes(k.as_ref().try_into().map_err(|_| StoreError::Corrupt("log key".into()))?);
+            cursor = cursor.max(seq);
+            if seen.insert(id.to_vec()) {
+                if let Some(r) = self.report_by_raw_id(&id)? {
+                    out.push(r);
+                }
+            }
+        }
+        Ok((out, cursor))
+    }
+
+    /// Every report record (for `check`).
+    pub fn all_reports(&self) -> impl Iterator<Item = Result<Report, StoreError>> + '_ {
+        self.reports.iter().values().map(|v| {
+            let v = v?;
+            serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt(e.to_string()))
+        })
+    }
+
+    /// A reader over a blob's ciphertext, chunk by chunk (constant memory).
+    pub fn blob_reader(&self, blob: &BlobRef) -> Result<BlobReader, StoreError> {
+        let id = crypto::unhex::<16>(&blob.id).ok_or_else(|| StoreError::Corrupt("blob id".into()))?;
+        Ok(BlobReader { chunks: self.blobs.scan_prefix(id), current: sled::IVec::default(), pos: 0, left: blob.len })
+    }
+
+    /// Streams a blob's ciphertext into `out`; checks its length.
+    pub fn read_blob(&self, blob: &BlobRef, out: &mut dyn Write) -> Result<(), StoreError> {
+        let id = crypto::unhex::<16>(&blob.id).ok_or_else(|| StoreError::Corrupt("blob id".into()))?;
+        let mut n = 0u64;
+        for chunk in self.blobs.scan_prefix(id).values() {
+            let chunk = chunk?;
+            out.write_all(&chunk).map_err(|e| StoreError::Db(e.to_string()))?;
+            n += chunk.len() as u64;
+        }
+        if n != blob.len {
+            return Err(StoreError::Corrupt(format!("blob {} has {n} bytes, expected {}", blob.id, blob.len)));
+        }
+        Ok(())
+    }
+}
+
+/// Unwraps a sled transaction error into ours.
+fn tx_error(e: TransactionError<StoreError>) -> StoreError {
+    match e {
+        TransactionError::Abort(e) => e,
+        TransactionError::Storage(e) => e.into(),
+    }
+}
+
+/// Reads a blob's chunks in order; fails if the stored length differs from
+/// the record's.
+pub struct BlobReader {
+    /// Remaining chunks.
+    chunks: sled::Iter,
+    /// The chunk being read.
+    current: sled::IVec,
+    /// Position in `current`.
+    pos: usize,
+    /// Bytes the record says are still to come.
+    left: u64,
+}
+
+impl io::Read for BlobReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.current.len() {
+            match self.chunks.next() {
+                Some(item) => {
+                    self.current = item.map_err(io::Error::other)?.1;
+                    self.pos = 0;
+                }
+                None if self.left == 0 => return Ok(0),
+                None => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "blob is shorter than its record")),
+            }
+        }
+        let n = buf.len().min(self.current.len() - self.pos);
+        if n as u64 > self.left {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "blob is longer than its record"));
+        }
+        buf[..n].copy_from_slice(&self.current[self.pos..self.pos + n]);
+        self.pos += n;
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+/// Writes one blob's ciphertext into chunks. Invisible until a record names it.
+pub struct BlobWriter {
+    /// The `blobs` tree.
+    tree: sled::Tree,
+    /// This blob's id.
+    id: [u8; 16],
+    /// Bytes not yet stored (less than one chunk).
+    buf: Vec<u8>,
+    /// Next chunk number.
+    next: u32,
+    /// Bytes accepted so far.
+    len: u64,
+}
+
+impl BlobWriter {
+    /// This blob's id (to discard it if the submission fails).
+    pub fn id(&self) -> [u8; 16] {
+        self.id
+    }
+
+    /// Stores the last chunk and returns the reference.
+    pub fn finish(mut self) -> io::Result<BlobRef> {
+        self.store_chunk()?;
+        Ok(BlobRef { id: crypto::hex(&self.id), len: self.len })
+    }
+
+    /// Moves the buffer into the tree as the next chunk.
+    fn store_chunk(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let mut key = [0u8; 20];
+        key[..16].copy_from_slice(&self.id);
+        key[16..].copy_from_slice(&self.next.to_be_bytes());
+        let value = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
+        self.tree.insert(key, value).map_err(io::Error::other)?;
+        self.next += 1;
+        Ok(())
+    }
+}
+
+impl Write for BlobWriter {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let n = data.len().min(CHUNK - self.buf.len());
+        self.buf.extend_from_slice(&data[..n]);
+        self.len += n as u64;
+        if self.buf.len() == CHUNK {
+            self.store_chunk()?;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
