@@ -116,7 +116,13 @@ fn index(store: &Store, reports: &[Report], since: u64, cursor: u64) -> Index {
                 .collect(),
         })
         .collect();
-    Index { format: INDEX_FORMAT.into(), deployment_id: store.deployment_id().into(), since, cursor, reports }
+    Index {
+        format: INDEX_FORMAT.into(),
+        deployment_id: store.deployment_id().into(),
+        since,
+        cursor,
+        reports,
+    }
 }
 
 /// A tar header with no timestamp, owner or group.
@@ -137,7 +143,11 @@ pub fn export(store: &Store, since: u64, out: impl Write) -> Result<ExportSummar
     let idx = index(store, &reports, since, cursor);
     let json = serde_json::to_vec_pretty(&idx).map_err(io::Error::other)?;
     let mut tar = tar::Builder::new(out);
-    tar.append_data(&mut header(json.len() as u64), "index.json", json.as_slice())?;
+    tar.append_data(
+        &mut header(json.len() as u64),
+        "index.json",
+        json.as_slice(),
+    )?;
     let mut blobs = 0;
     for r in &reports {
         for s in r.submissions.iter().filter(|s| s.seq > since) {
@@ -150,5 +160,9 @@ pub fn export(store: &Store, since: u64, out: impl Write) -> Result<ExportSummar
         }
     }
     tar.into_inner()?.flush()?;
-    Ok(ExportSummary { reports: reports.len(), blobs, cursor })
+    Ok(ExportSummary {
+        reports: reports.len(),
+        blobs,
+        cursor,
+    })
 }

@@ -37,7 +37,14 @@ impl Lang {
             _ => {}
         }
         for tag in accept_language.unwrap_or("").split(',') {
-            let primary = tag.split(';').next().unwrap_or("").trim().split('-').next().unwrap_or("");
+            let primary = tag
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .split('-')
+                .next()
+                .unwrap_or("");
             match primary.to_ascii_lowercase().as_str() {
                 "id" | "in" => return Lang::Id,
                 "en" => return Lang::En,
@@ -73,7 +80,13 @@ impl Catalog {
 
     /// A translator bound to one language, for templates.
     pub fn tr(&self, lang: Lang) -> Tr<'_> {
-        Tr { bundle: match lang { Lang::Id => &self.id, Lang::En => &self.en }, lang }
+        Tr {
+            bundle: match lang {
+                Lang::Id => &self.id,
+                Lang::En => &self.en,
+            },
+            lang,
+        }
     }
 
     /// Every message id of one language (for completeness tests).
@@ -128,7 +141,9 @@ impl Tr<'_> {
             return format!("⟦{key}⟧");
         };
         let mut errors = Vec::new();
-        self.bundle.format_pattern(pattern, args, &mut errors).into_owned()
+        self.bundle
+            .format_pattern(pattern, args, &mut errors)
+            .into_owned()
     }
 }
 
@@ -155,7 +170,10 @@ mod tests {
     fn negotiation() {
         assert_eq!(Lang::negotiate(None, None), Lang::Id);
         assert_eq!(Lang::negotiate(Some("en"), Some("id")), Lang::En);
-        assert_eq!(Lang::negotiate(None, Some("fr-FR, en-US;q=0.8, id;q=0.5")), Lang::En);
+        assert_eq!(
+            Lang::negotiate(None, Some("fr-FR, en-US;q=0.8, id;q=0.5")),
+            Lang::En
+        );
         assert_eq!(Lang::negotiate(None, Some("fr")), Lang::Id);
         assert_eq!(Lang::negotiate(Some("xx"), Some("id-ID")), Lang::Id);
     }
@@ -163,7 +181,10 @@ mod tests {
     #[test]
     fn arguments_and_missing_keys() {
         let c = Catalog::load().unwrap_or_else(|e| panic!("{e}"));
-        assert!(c.tr(Lang::En).arg("receipt-next", "days", "7").contains("within 7 days"));
+        assert!(c
+            .tr(Lang::En)
+            .arg("receipt-next", "days", "7")
+            .contains("within 7 days"));
         assert_eq!(c.tr(Lang::En).get("no-such-key"), "⟦no-such-key⟧");
     }
 }

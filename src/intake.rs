@@ -12,7 +12,9 @@ use std::io::Write;
 use zeroize::Zeroizing;
 
 use crate::crypto::{self, CryptoError, Pad, Recipients, Sealer};
-use crate::model::{AttachmentInfo, BlobRef, Manifest, SealedBy, Submission, SubmissionKind, MANIFEST_FORMAT};
+use crate::model::{
+    AttachmentInfo, BlobRef, Manifest, SealedBy, Submission, SubmissionKind, MANIFEST_FORMAT,
+};
 use crate::store::{BlobWriter, Store, StoreError};
 
 /// What a submission may hold (configurable; see `Limits` in the server).
@@ -177,7 +179,10 @@ impl Intake {
 
     /// Whether a part name is a text field.
     pub fn is_text_field(name: &str) -> bool {
-        matches!(name, "category" | "what" | "who" | "where" | "when" | "how" | "text" | "identity")
+        matches!(
+            name,
+            "category" | "what" | "who" | "where" | "when" | "how" | "text" | "identity"
+        )
     }
 
     /// Records one text field.
@@ -218,7 +223,11 @@ impl Intake {
         let writer = self.store.blob_writer();
         self.pending.push(writer.id());
         let sealer = Sealer::new(&self.recipients, writer)?;
-        let info = AttachmentInfo { name: name.to_string(), size: 0, content_type: content_type.to_string() };
+        let info = AttachmentInfo {
+            name: name.to_string(),
+            size: 0,
+            content_type: content_type.to_string(),
+        };
         Ok(FileSink { sealer, info })
     }
 
@@ -243,7 +252,12 @@ impl Intake {
         }
         let writer = self.store.blob_writer();
         self.pending.push(writer.id());
-        Ok(SealedSink { head: Vec::new(), checked: false, writer, is_manifest })
+        Ok(SealedSink {
+            head: Vec::new(),
+            checked: false,
+            writer,
+            is_manifest,
+        })
     }
 
     /// Finishes a client-sealed part.
@@ -262,10 +276,18 @@ impl Intake {
 
     /// Checks the submission and seals the manifest. `categories` is the
     /// configured list; follow-ups carry no category.
-    pub fn seal(&mut self, kind: SubmissionKind, day: &str, categories: &[String]) -> Result<Submission, IntakeError> {
+    pub fn seal(
+        &mut self,
+        kind: SubmissionKind,
+        day: &str,
+        categories: &[String],
+    ) -> Result<Submission, IntakeError> {
         let (sealed_by, manifest) = match self.mode {
             Some(SealedBy::Client) => {
-                let m = self.sealed_manifest.clone().ok_or(IntakeError::NoSealedManifest)?;
+                let m = self
+                    .sealed_manifest
+                    .clone()
+                    .ok_or(IntakeError::NoSealedManifest)?;
                 (SealedBy::Client, m)
             }
             _ => {
@@ -293,7 +315,7 @@ impl Intake {
                 if self.manifest.category.is_empty() {
                     self.manifest.category = "lainnya".into();
                 }
-                if !categories.iter().any(|c| *c == self.manifest.category) {
+                if !categories.contains(&self.manifest.category) {
                     return Err(IntakeError::Category);
                 }
             }
@@ -310,7 +332,9 @@ impl Intake {
             SubmissionKind::Tip => "tip".into(),
             SubmissionKind::FollowUp => "followup".into(),
         };
-        let json = Zeroizing::new(serde_json::to_vec(&self.manifest).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+        let json = Zeroizing::new(
+            serde_json::to_vec(&self.manifest).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        );
         let writer = self.store.blob_writer();
         self.pending.push(writer.id());
         let mut sealer = Sealer::new(&self.recipients, writer)?;

@@ -47,9 +47,15 @@ pub fn keygen(dir: &Path, now: &str) -> Result<NewKeys, KeyError> {
         .map_err(|e| KeyError::Write(dir.to_path_buf(), e))?;
     let path = dir.join(IDENTITY_FILE);
     let (secret, recipient) = crypto::new_identity();
-    let text = zeroize::Zeroizing::new(format!("# created: {now}\n# public key: {recipient}\n{}\n", secret.as_str()));
+    let text = zeroize::Zeroizing::new(format!(
+        "# created: {now}\n# public key: {recipient}\n{}\n",
+        secret.as_str()
+    ));
     write_private(&path, text.as_bytes())?;
-    Ok(NewKeys { identity: path, recipient })
+    Ok(NewKeys {
+        identity: path,
+        recipient,
+    })
 }
 
 /// Creates a file with mode 0600 from the first byte; refuses to replace one.
@@ -63,7 +69,9 @@ pub fn write_private(path: &Path, data: &[u8]) -> Result<(), KeyError> {
             io::ErrorKind::AlreadyExists => KeyError::Exists(path.to_path_buf()),
             _ => KeyError::Write(path.to_path_buf(), e),
         })?;
-    f.write_all(data).and_then(|()| f.sync_all()).map_err(|e| KeyError::Write(path.to_path_buf(), e))
+    f.write_all(data)
+        .and_then(|()| f.sync_all())
+        .map_err(|e| KeyError::Write(path.to_path_buf(), e))
 }
 
 /// Reads `DIR/recipients.txt`; refuses an empty or invalid file.
@@ -82,7 +90,9 @@ mod tests {
     fn keygen_writes_0600_and_refuses_to_overwrite() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let keys = keygen(dir.path(), "2026-11-26").unwrap_or_else(|e| panic!("{e}"));
-        let mode = fs::metadata(&keys.identity).map(|m| m.permissions().mode() & 0o777).unwrap_or(0);
+        let mode = fs::metadata(&keys.identity)
+            .map(|m| m.permissions().mode() & 0o777)
+            .unwrap_or(0);
         assert_eq!(mode, 0o600);
         assert!(keys.recipient.starts_with("age1"));
         assert!(matches!(keygen(dir.path(), "x"), Err(KeyError::Exists(_))));
@@ -93,9 +103,15 @@ mod tests {
     #[test]
     fn recipients_file_errors_are_clear() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        assert!(matches!(load_recipients(dir.path()), Err(KeyError::Read(..))));
+        assert!(matches!(
+            load_recipients(dir.path()),
+            Err(KeyError::Read(..))
+        ));
         fs::write(dir.path().join(RECIPIENTS_FILE), "# nobody\n").unwrap_or_else(|e| panic!("{e}"));
-        let err = load_recipients(dir.path()).err().map(|e| e.to_string()).unwrap_or_default();
+        let err = load_recipients(dir.path())
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(err.contains("no recipient"), "{err}");
     }
 }

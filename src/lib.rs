@@ -5,14 +5,14 @@
 //! - [`padding`]: Padmé lengths.
 //! - [`crypto`]: the only caller of age, ring and the OS random source.
 pub mod crypto;
-pub mod padding;
-pub mod receipt;
+pub mod decrypt;
+pub mod export;
 pub mod flusher;
-pub mod model;
-pub mod store;
 pub mod i18n;
 pub mod intake;
-pub mod server;
-pub mod export;
-pub mod decrypt;
 pub mod keys;
+pub mod model;
+pub mod padding;
+pub mod receipt;
+pub mod server;
+pub mod store;

@@ -124,14 +124,21 @@ fn run(cmd: Command) -> Result<()> {
         Command::Serve(args) => serve(args),
         Command::Demo { listen } => demo(&listen),
         Command::Export { data, out, since } => export_cmd(&data, &out, since),
-        Command::Decrypt { bundle, identity, out } => decrypt_cmd(&bundle, &identity, &out),
+        Command::Decrypt {
+            bundle,
+            identity,
+            out,
+        } => decrypt_cmd(&bundle, &identity, &out),
     }
 }
 
 /// `peluit keygen`.
 fn keygen(out: &Path) -> Result<()> {
     let k = keys::keygen(out, &server::today())?;
-    println!("Secret identity written to {} (mode 0600). Keep it on the offline machine.", k.identity.display());
+    println!(
+        "Secret identity written to {} (mode 0600). Keep it on the offline machine.",
+        k.identity.display()
+    );
     println!("Add this line to the server's keys/recipients.txt:");
     println!("{}", k.recipient);
     Ok(())
@@ -147,7 +154,12 @@ fn serve(a: ServeArgs) -> Result<()> {
         request_deadline: std::time::Duration::from_secs(a.request_deadline),
         max_connections: a.max_connections,
     };
-    let site = Site { org: a.org, onion: a.onion, feedback_days: a.feedback_days, ..Site::default() };
+    let site = Site {
+        org: a.org,
+        onion: a.onion,
+        feedback_days: a.feedback_days,
+        ..Site::default()
+    };
     let target = match (a.listen, a.unix) {
         (Some(addr), None) => Target::Tcp(addr),
         (None, Some(path)) => Target::Unix(path),
@@ -171,30 +183,47 @@ fn start(target: Target, data: &Path, keys_dir: &Path, limits: Limits, site: Sit
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
     let recipients = keys::load_recipients(keys_dir)?;
-    std::fs::create_dir_all(data).with_context(|| format!("cannot create the data folder {}", data.display()))?;
-    let store = Store::open(data).with_context(|| format!("cannot open the data folder {}", data.display()))?;
+    std::fs::create_dir_all(data)
+        .with_context(|| format!("cannot create the data folder {}", data.display()))?;
+    let store = Store::open(data)
+        .with_context(|| format!("cannot open the data folder {}", data.display()))?;
     let catalog = Catalog::load()?;
     let n = recipients.len();
-    let app = Arc::new(App { store, recipients, limits, site, catalog });
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let app = Arc::new(App {
+        store,
+        recipients,
+        limits,
+        site,
+        catalog,
+    });
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async move {
         let listener = match target {
             Target::Tcp(addr) => {
-                let l = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+                let l = tokio::net::TcpListener::bind(&addr)
+                    .await
+                    .with_context(|| format!("cannot listen on {addr}"))?;
                 tracing::info!("listening on http://{}", l.local_addr()?);
                 Listener::Tcp(l)
             }
             Target::Unix(path) => {
                 remove_stale_socket(&path)?;
-                let l = tokio::net::UnixListener::bind(&path).with_context(|| format!("cannot listen on {}", path.display()))?;
+                let l = tokio::net::UnixListener::bind(&path)
+                    .with_context(|| format!("cannot listen on {}", path.display()))?;
                 tracing::info!("listening on unix:{}", path.display());
                 Listener::Unix(l)
             }
         };
-        tracing::info!(recipients = n, "sealing every submission to the investigators' keys");
+        tracing::info!(
+            recipients = n,
+            "sealing every submission to the investigators' keys"
+        );
         server::run(listener, app, shutdown_signal()).await?;
         tracing::info!("stopped");
         Ok(())
@@ -231,14 +260,22 @@ async fn shutdown_signal() {
 
 /// `peluit demo`.
 fn demo(listen: &str) -> Result<()> {
-    let base = std::env::temp_dir().join(format!("peluit-demo-{}", peluit::crypto::hex(&peluit::crypto::random_id()[..4])));
+    let base = std::env::temp_dir().join(format!(
+        "peluit-demo-{}",
+        peluit::crypto::hex(&peluit::crypto::random_id()[..4])
+    ));
     let key_dir = base.join("investigator");
     let server_keys = base.join("keys");
     let data = base.join("data");
     let k = keys::keygen(&key_dir, &server::today())?;
     std::fs::create_dir_all(&server_keys)?;
-    std::fs::write(server_keys.join(keys::RECIPIENTS_FILE), format!("# demo investigator\n{}\n", k.recipient))?;
-    let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "peluit".into());
+    std::fs::write(
+        server_keys.join(keys::RECIPIENTS_FILE),
+        format!("# demo investigator\n{}\n", k.recipient),
+    )?;
+    let exe = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "peluit".into());
     let bundle = base.join("bundle.tar");
     let cases = base.join("cases");
     println!("peluit demo: throwaway keys and data in {}", base.display());
@@ -247,13 +284,34 @@ fn demo(listen: &str) -> Result<()> {
     println!("     The receipt code is shown once; check it at http://{listen}/status");
     println!("  2. Stop the server with Ctrl-C (the database allows one process at a time).");
     println!("  3. Export the ciphertext:");
-    println!("       {exe} export --data {} --out {}", data.display(), bundle.display());
+    println!(
+        "       {exe} export --data {} --out {}",
+        data.display(),
+        bundle.display()
+    );
     println!("  4. Decrypt it, as an investigator would on an offline machine:");
-    println!("       {exe} decrypt {} --identity {} --out {}", bundle.display(), k.identity.display(), cases.display());
+    println!(
+        "       {exe} decrypt {} --identity {} --out {}",
+        bundle.display(),
+        k.identity.display(),
+        cases.display()
+    );
     println!("     Any blob also opens with the reference tool:");
-    println!("       tar -xf {} -C {} && age -d -i {} {}/blobs/<id>.age", bundle.display(), base.display(), k.identity.display(), base.display());
+    println!(
+        "       tar -xf {} -C {} && age -d -i {} {}/blobs/<id>.age",
+        bundle.display(),
+        base.display(),
+        k.identity.display(),
+        base.display()
+    );
     println!();
-    start(Target::Tcp(listen.to_string()), &data, &server_keys, Limits::default(), Site::default())
+    start(
+        Target::Tcp(listen.to_string()),
+        &data,
+        &server_keys,
+        Limits::default(),
+        Site::default(),
+    )
 }
 
 /// `peluit export`.
@@ -277,18 +335,28 @@ fn export_cmd(data: &Path, out: &Path, since: u64) -> Result<()> {
         }
     };
     w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-    println!("Exported {} report(s), {} encrypted file(s) to {}.", s.reports, s.blobs, out.display());
-    println!("Next time, export only what is new with: --since {}", s.cursor);
+    println!(
+        "Exported {} report(s), {} encrypted file(s) to {}.",
+        s.reports,
+        s.blobs,
+        out.display()
+    );
+    println!(
+        "Next time, export only what is new with: --since {}",
+        s.cursor
+    );
     Ok(())
 }
 
 /// `peluit decrypt`.
 fn decrypt_cmd(bundle: &Path, identity: &Path, out: &Path) -> Result<()> {
     let text = zeroize::Zeroizing::new(
-        std::fs::read_to_string(identity).with_context(|| format!("cannot read {}", identity.display()))?,
+        std::fs::read_to_string(identity)
+            .with_context(|| format!("cannot read {}", identity.display()))?,
     );
     let ids = Identities::parse(&text).with_context(|| format!("{}", identity.display()))?;
-    let f = std::fs::File::open(bundle).with_context(|| format!("cannot open {}", bundle.display()))?;
+    let f =
+        std::fs::File::open(bundle).with_context(|| format!("cannot open {}", bundle.display()))?;
     let s = decrypt::decrypt(std::io::BufReader::new(f), &ids, out)?;
     println!(
         "{} case(s), {} new submission(s), {} file(s) written under {}{}.",
@@ -296,7 +364,11 @@ fn decrypt_cmd(bundle: &Path, identity: &Path, out: &Path) -> Result<()> {
         s.submissions,
         s.files,
         out.display(),
-        if s.skipped > 0 { format!(" ({} already there, skipped)", s.skipped) } else { String::new() }
+        if s.skipped > 0 {
+            format!(" ({} already there, skipped)", s.skipped)
+        } else {
+            String::new()
+        }
     );
     Ok(())
 }

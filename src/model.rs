@@ -158,7 +158,10 @@ impl Report {
             id,
             created: day.clone(),
             status: Status::Received,
-            timeline: vec![Event { day, status: Status::Received }],
+            timeline: vec![Event {
+                day,
+                status: Status::Received,
+            }],
             reply_recipient,
             submissions: vec![first],
         }

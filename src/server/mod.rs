@@ -65,7 +65,10 @@ impl Default for Limits {
 impl Limits {
     /// The part of the limits the intake enforces.
     pub fn parts(&self) -> PartLimits {
-        PartLimits { max_files: self.max_files, max_field: self.max_field }
+        PartLimits {
+            max_files: self.max_files,
+            max_field: self.max_field,
+        }
     }
 }
 
@@ -120,7 +123,10 @@ pub fn router(app: Arc<App>) -> Router {
     let body_limit = usize::try_from(app.limits.max_body).unwrap_or(usize::MAX);
     Router::new()
         .route("/", get(pages::home))
-        .route("/submit", get(pages::submit_form).post(reports::submit_form))
+        .route(
+            "/submit",
+            get(pages::submit_form).post(reports::submit_form),
+        )
         .route("/status", get(pages::status_form).post(status::status_form))
         .route("/about", get(pages::about))
         .route("/style.css", get(pages::stylesheet))
@@ -129,12 +135,19 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/v1/openapi.json", get(pages::openapi))
         .fallback(pages::not_found)
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(axum::middleware::from_fn_with_state(app.clone(), guard::edge))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            guard::edge,
+        ))
         .with_state(app)
 }
 
 /// Serves until `shutdown` completes, then lets open requests finish.
-pub async fn run(listener: Listener, app: Arc<App>, shutdown: impl Future<Output = ()>) -> io::Result<()> {
+pub async fn run(
+    listener: Listener,
+    app: Arc<App>,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
     let limits = app.limits;
     let router = router(app);
     let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
@@ -164,7 +177,9 @@ pub async fn run(listener: Listener, app: Arc<App>, shutdown: impl Future<Output
         };
         // Over the connection cap the connection is closed at once: shedding
         // beats an unbounded queue.
-        let Ok(permit) = slots.clone().try_acquire_owned() else { continue };
+        let Ok(permit) = slots.clone().try_acquire_owned() else {
+            continue;
+        };
         let svc = TowerToHyperService::new(router.clone());
         let builder = builder.clone();
         let watcher = graceful.watcher();

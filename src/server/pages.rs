@@ -103,7 +103,9 @@ pub fn lang_from(uri: &Uri, headers: &HeaderMap) -> Lang {
     let query = uri
         .query()
         .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("lang=")));
-    let accept = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+    let accept = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok());
     Lang::negotiate(query, accept)
 }
 
@@ -121,7 +123,15 @@ fn render(t: &impl Template, status: StatusCode) -> Response {
 /// `GET /`.
 pub async fn home(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap) -> Response {
     let t = app.catalog.tr(lang_from(&uri, &headers));
-    render(&Home { t, org: &app.site.org, path: "/", onion: &app.site.onion }, StatusCode::OK)
+    render(
+        &Home {
+            t,
+            org: &app.site.org,
+            path: "/",
+            onion: &app.site.onion,
+        },
+        StatusCode::OK,
+    )
 }
 
 /// `GET /submit`.
@@ -131,7 +141,13 @@ pub async fn submit_form(State(app): State<Arc<App>>, uri: Uri, headers: HeaderM
 }
 
 /// The form, with the reporter's text kept and an error shown when given.
-pub fn submit_page(app: &App, lang: Lang, form: &Manifest, error: Option<&HttpError>, status: StatusCode) -> Response {
+pub fn submit_page(
+    app: &App,
+    lang: Lang,
+    form: &Manifest,
+    error: Option<&HttpError>,
+    status: StatusCode,
+) -> Response {
     let t = app.catalog.tr(lang);
     let categories = app
         .site
@@ -169,14 +185,23 @@ pub async fn status_form(State(app): State<Arc<App>>, uri: Uri, headers: HeaderM
 }
 
 /// The status page: the form (with an error) or a report's status.
-pub fn status_page(app: &App, lang: Lang, report: Option<&Report>, error: Option<&HttpError>) -> Response {
+pub fn status_page(
+    app: &App,
+    lang: Lang,
+    report: Option<&Report>,
+    error: Option<&HttpError>,
+) -> Response {
     let t = app.catalog.tr(lang);
     let label = |s: crate::model::Status| t.get(&format!("status-{}", s.id()));
     let view = report.map(|r| StatusView {
         status: r.status.id(),
         status_label: label(r.status),
         created: r.created.clone(),
-        timeline: r.timeline.iter().map(|e| (e.day.clone(), label(e.status))).collect(),
+        timeline: r
+            .timeline
+            .iter()
+            .map(|e| (e.day.clone(), label(e.status)))
+            .collect(),
     });
     let page = StatusPage {
         t,
@@ -191,12 +216,23 @@ pub fn status_page(app: &App, lang: Lang, report: Option<&Report>, error: Option
 /// `GET /about`.
 pub async fn about(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap) -> Response {
     let t = app.catalog.tr(lang_from(&uri, &headers));
-    render(&About { t, org: &app.site.org, path: "/about" }, StatusCode::OK)
+    render(
+        &About {
+            t,
+            org: &app.site.org,
+            path: "/about",
+        },
+        StatusCode::OK,
+    )
 }
 
 /// `GET /style.css`.
 pub async fn stylesheet() -> Response {
-    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], include_str!("../../templates/style.css")).into_response()
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        include_str!("../../templates/style.css"),
+    )
+        .into_response()
 }
 
 /// `GET /api/v1/openapi.json`.
@@ -221,6 +257,11 @@ pub fn error_for(app: &App, api: bool, lang: Lang, e: HttpError) -> Response {
         let body = serde_json::json!({ "error": e.code(), "message": app.catalog.tr(Lang::En).get(e.message_key()) });
         return (e.status(), Json(body)).into_response();
     }
-    let page = ErrorPage { t, org: &app.site.org, path: "/", message: t.get(e.message_key()) };
+    let page = ErrorPage {
+        t,
+        org: &app.site.org,
+        path: "/",
+        message: t.get(e.message_key()),
+    };
     render(&page, e.status())
 }

@@ -98,7 +98,8 @@ pub async fn submit_api(State(app): State<Arc<App>>, req: Request) -> Response {
     };
     match result {
         Ok(receipt) => {
-            let body = serde_json::json!({ "receipt": receipt.grouped().as_str(), "status": "received" });
+            let body =
+                serde_json::json!({ "receipt": receipt.grouped().as_str(), "status": "received" });
             (StatusCode::CREATED, Json(body)).into_response()
         }
         Err(e) => error_for(&app, true, crate::i18n::Lang::En, e),
@@ -107,7 +108,11 @@ pub async fn submit_api(State(app): State<Arc<App>>, req: Request) -> Response {
 
 /// A fresh intake for this deployment.
 fn new_intake(app: &App) -> Intake {
-    Intake::new(app.store.clone(), app.recipients.clone(), app.limits.parts())
+    Intake::new(
+        app.store.clone(),
+        app.recipients.clone(),
+        app.limits.parts(),
+    )
 }
 
 /// Copies the JSON fields into the intake.
@@ -129,7 +134,12 @@ fn json_fields(intake: &mut Intake, tip: &ApiTip) -> Result<(), HttpError> {
 }
 
 /// Streams every part of a multipart body into the intake.
-pub async fn read_parts(app: &App, intake: &mut Intake, mut mp: Multipart, sealed_ok: bool) -> Result<(), HttpError> {
+pub async fn read_parts(
+    app: &App,
+    intake: &mut Intake,
+    mut mp: Multipart,
+    sealed_ok: bool,
+) -> Result<(), HttpError> {
     while let Some(mut field) = mp.next_field().await? {
         let name = field.name().unwrap_or("").to_string();
         match name.as_str() {

@@ -52,7 +52,10 @@ pub async fn status_form(
 }
 
 /// `POST /api/v1/status`.
-pub async fn status_api(State(app): State<Arc<App>>, body: Result<Json<ReceiptBody>, JsonRejection>) -> Response {
+pub async fn status_api(
+    State(app): State<Arc<App>>,
+    body: Result<Json<ReceiptBody>, JsonRejection>,
+) -> Response {
     let result = match body {
         Ok(Json(b)) => find(&app, &b.receipt),
         Err(_) => Err(HttpError::BadRequest),

@@ -1,0 +1,244 @@
+//! Test harness: runs the real `peluit` binary on an ephemeral port with a
+//! temporary data folder, and captures everything it prints.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The binary under test.
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_peluit")
+}
+
+/// Folders of one test: keys, data, an investigator identity.
+pub struct Env {
+    /// Keeps the temporary folder alive.
+    pub root: tempfile::TempDir,
+    /// The server's keys folder.
+    pub keys: PathBuf,
+    /// The server's data folder.
+    pub data: PathBuf,
+    /// The investigator's identity file.
+    pub identity: PathBuf,
+}
+
+impl Env {
+    /// Keys made with `peluit keygen`.
+    pub fn new() -> Env {
+        let root = tempfile::tempdir().unwrap();
+        let keys = root.path().join("keys");
+        fs::create_dir_all(&keys).unwrap();
+        let inv = root.path().join("investigator");
+        let out = Command::new(bin())
+            .args(["keygen", "--out"])
+            .arg(&inv)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        let recipient = stdout.lines().find(|l| l.starts_with("age1")).unwrap();
+        fs::write(
+            keys.join("recipients.txt"),
+            format!("# test\n{recipient}\n"),
+        )
+        .unwrap();
+        Env {
+            data: root.path().join("data"),
+            keys,
+            identity: inv.join("identity.txt"),
+            root,
+        }
+    }
+
+    /// Keys made with the reference `age-keygen` (Debian package `age`).
+    pub fn with_age_keygen() -> Env {
+        let root = tempfile::tempdir().unwrap();
+        let keys = root.path().join("keys");
+        fs::create_dir_all(&keys).unwrap();
+        let identity = root.path().join("age-identity.txt");
+        let st = Command::new("age-keygen")
+            .arg("-o")
+            .arg(&identity)
+            .stderr(Stdio::null())
+            .status();
+        assert!(
+            st.map(|s| s.success()).unwrap_or(false),
+            "age-keygen (Debian package age) is needed"
+        );
+        let public = Command::new("age-keygen")
+            .arg("-y")
+            .arg(&identity)
+            .output()
+            .unwrap();
+        fs::write(keys.join("recipients.txt"), &public.stdout).unwrap();
+        Env {
+            data: root.path().join("data"),
+            keys,
+            identity,
+            root,
+        }
+    }
+
+    /// A path inside the temporary folder.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.root.path().join(name)
+    }
+
+    /// Runs a peluit subcommand to completion.
+    pub fn run(&self, args: &[&str]) -> std::process::Output {
+        Command::new(bin()).args(args).output().unwrap()
+    }
+}
+
+/// A running server.
+pub struct Server {
+    /// The child process.
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// Where its stdout and stderr go.
+    pub log: PathBuf,
+}
+
+impl Server {
+    /// Starts the server on `env` with extra flags, and waits until it listens.
+    pub fn start(env: &Env, extra: &[&str]) -> Server {
+        Self::start_with(env, extra, &[])
+    }
+
+    /// The same, with extra environment variables.
+    // The child is reaped by `Drop for Server` on every path; the lint cannot
+    // see through the struct.
+    #[allow(clippy::zombie_processes)]
+    pub fn start_with(env: &Env, extra: &[&str], vars: &[(&str, &Path)]) -> Server {
+        let n = fs::read_dir(env.root.path())
+            .map(|d| d.count())
+            .unwrap_or(0);
+        let log = env.root.path().join(format!("server-{n}.log"));
+        let out = fs::File::create(&log).unwrap();
+        let mut cmd = Command::new(bin());
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg(&env.data)
+            .arg("--keys")
+            .arg(&env.keys)
+            .args(extra)
+            .env("RUST_LOG", "debug")
+            .stdout(out.try_clone().unwrap())
+            .stderr(out);
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().unwrap();
+        let start = Instant::now();
+        loop {
+            let text = fs::read_to_string(&log).unwrap_or_default();
+            if let Some(rest) = text.split("listening on http://").nth(1) {
+                let addr = rest.split_whitespace().next().unwrap().to_string();
+                return Server {
+                    child,
+                    base: format!("http://{addr}"),
+                    log,
+                };
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "server did not start: {text}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// A URL on this server.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// The address without scheme.
+    pub fn addr(&self) -> String {
+        self.base.trim_start_matches("http://").to_string()
+    }
+
+    /// Stops the server with SIGTERM and waits for it.
+    pub fn stop(mut self) -> String {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Everything the server printed so far.
+    pub fn output(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An HTTP client that follows no redirects and keeps no cookies.
+pub fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap()
+}
+
+/// The receipt code shown on a receipt page.
+pub fn receipt_from_html(html: &str) -> String {
+    let start = html
+        .find("id=\"receipt\">")
+        .expect("no receipt on the page")
+        + "id=\"receipt\">".len();
+    let end = html[start..].find('<').unwrap() + start;
+    html[start..end].to_string()
+}
+
+/// Asks the status API; returns (HTTP status, JSON).
+pub fn api_status(s: &Server, receipt: &str) -> (u16, serde_json::Value) {
+    let r = client()
+        .post(s.url("/api/v1/status"))
+        .json(&serde_json::json!({ "receipt": receipt }))
+        .send()
+        .unwrap();
+    let code = r.status().as_u16();
+    (code, r.json().unwrap())
+}
+
+/// Every file under `dir`, recursively.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// True when `needle` occurs in any file under `dir`.
+pub fn found_under(dir: &Path, needle: &[u8]) -> Option<PathBuf> {
+    files_under(dir).into_iter().find(|p| {
+        fs::read(p)
+            .map(|b| b.windows(needle.len()).any(|w| w == needle))
+            .unwrap_or(false)
+    })
+}
