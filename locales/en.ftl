@@ -54,6 +54,12 @@ field-receipt = Receipt code
 status-button = Show the status
 status-current = Current status
 status-submitted = Submitted on
+status-replies = Replies from the investigators
+status-no-replies = No replies yet.
+followup-title = Add information
+followup-text = Message for the investigators
+followup-button = Send the addition, encrypted
+followup-sent = Your additional information has been received and encrypted.
 status-timeline = History
 
 status-received = Received

@@ -54,6 +54,12 @@ field-receipt = Kode tanda terima
 status-button = Lihat status
 status-current = Status saat ini
 status-submitted = Dikirim pada
+status-replies = Balasan pemeriksa
+status-no-replies = Belum ada balasan.
+followup-title = Tambah informasi
+followup-text = Pesan untuk pemeriksa
+followup-button = Kirim tambahan secara terenkripsi
+followup-sent = Informasi tambahan Anda sudah diterima dan dienkripsi.
 status-timeline = Riwayat
 
 status-received = Diterima

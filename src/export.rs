@@ -26,9 +26,15 @@ pub struct Index {
     pub since: u64,
     /// Pass this as `--since` next time to get only newer items.
     pub cursor: u64,
+    /// The age recipients the server seals to now (for sealing replies offline).
+    #[serde(default)]
+    pub recipients: Vec<String>,
     /// The reports with new items.
     pub reports: Vec<IndexReport>,
 }
+
+/// Name of the audit log entry in the tar (JSON Lines of [`crate::actions::AuditEntry`]).
+pub const AUDIT_PATH: &str = "audit.jsonl";
 
 /// One report in the index.
 #[derive(Debug, Serialize, Deserialize)]
@@ -92,7 +98,7 @@ fn blob_path(b: &BlobRef) -> String {
 }
 
 /// Builds the index for the reports changed after `since`.
-fn index(store: &Store, reports: &[Report], since: u64, cursor: u64) -> Index {
+fn index(store: &Store, reports: &[Report], since: u64, cursor: u64) -> Result<Index, StoreError> {
     let reports = reports
         .iter()
         .map(|r| IndexReport {
@@ -116,13 +122,14 @@ fn index(store: &Store, reports: &[Report], since: u64, cursor: u64) -> Index {
                 .collect(),
         })
         .collect();
-    Index {
+    Ok(Index {
         format: INDEX_FORMAT.into(),
         deployment_id: store.deployment_id().into(),
         since,
         cursor,
+        recipients: store.recipients()?,
         reports,
-    }
+    })
 }
 
 /// A tar header with no timestamp, owner or group.
@@ -140,14 +147,17 @@ fn header(size: u64) -> tar::Header {
 /// Writes a bundle of everything added after `since` to `out`.
 pub fn export(store: &Store, since: u64, out: impl Write) -> Result<ExportSummary, ExportError> {
     let (reports, cursor) = store.changed_since(since)?;
-    let idx = index(store, &reports, since, cursor);
+    let idx = index(store, &reports, since, cursor)?;
     let json = serde_json::to_vec_pretty(&idx).map_err(io::Error::other)?;
     let mut tar = tar::Builder::new(out);
-    tar.append_data(
-        &mut header(json.len() as u64),
-        "index.json",
-        json.as_slice(),
-    )?;
+    tar.append_data(&mut header(json.len() as u64), "index.json", json.as_slice())?;
+    // The whole audit chain, every time: verify-log needs it from the start.
+    let mut audit = Vec::new();
+    for e in store.audit_entries()? {
+        serde_json::to_writer(&mut audit, &e).map_err(io::Error::other)?;
+        audit.push(b'\n');
+    }
+    tar.append_data(&mut header(audit.len() as u64), AUDIT_PATH, audit.as_slice())?;
     let mut blobs = 0;
     for r in &reports {
         for s in r.submissions.iter().filter(|s| s.seq > since) {
@@ -160,9 +170,5 @@ pub fn export(store: &Store, since: u64, out: impl Write) -> Result<ExportSummar
         }
     }
     tar.into_inner()?.flush()?;
-    Ok(ExportSummary {
-        reports: reports.len(),
-        blobs,
-        cursor,
-    })
+    Ok(ExportSummary { reports: reports.len(), blobs, cursor })
 }

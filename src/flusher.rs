@@ -26,38 +26,31 @@ impl Flusher {
     /// Starts the flusher thread for `db`. It ends when every handle is dropped.
     pub fn start(db: sled::Db) -> std::io::Result<Flusher> {
         let (tx, rx) = mpsc::channel::<Waiter>();
-        thread::Builder::new()
-            .name("peluit-flusher".into())
-            .spawn(move || {
-                while let Ok(first) = rx.recv() {
-                    let mut batch = vec![first];
-                    batch.extend(rx.try_iter());
-                    let result = db.flush().map(drop).map_err(|e| e.to_string());
-                    for w in batch {
-                        let _ = w.send(result.clone());
-                    }
+        thread::Builder::new().name("peluit-flusher".into()).spawn(move || {
+            while let Ok(first) = rx.recv() {
+                let mut batch = vec![first];
+                batch.extend(rx.try_iter());
+                let result = db.flush().map(drop).map_err(|e| e.to_string());
+                for w in batch {
+                    let _ = w.send(result.clone());
                 }
-            })?;
+            }
+        })?;
         Ok(Flusher { tx })
     }
 
     /// Waits until everything written before this call is on disk.
     pub async fn wait(&self) -> Result<(), String> {
         let (tx, rx) = oneshot::channel();
-        self.tx
-            .send(tx)
-            .map_err(|_| "flusher stopped".to_string())?;
+        self.tx.send(tx).map_err(|_| "flusher stopped".to_string())?;
         rx.await.map_err(|_| "flusher stopped".to_string())?
     }
 
     /// The same, for command-line tools outside the async runtime.
     pub fn wait_blocking(&self) -> Result<(), String> {
         let (tx, rx) = oneshot::channel();
-        self.tx
-            .send(tx)
-            .map_err(|_| "flusher stopped".to_string())?;
-        rx.blocking_recv()
-            .map_err(|_| "flusher stopped".to_string())?
+        self.tx.send(tx).map_err(|_| "flusher stopped".to_string())?;
+        rx.blocking_recv().map_err(|_| "flusher stopped".to_string())?
     }
 }
 
@@ -74,8 +67,7 @@ mod tests {
         for i in 0..200u32 {
             let (f, db) = (f.clone(), db.clone());
             tasks.push(tokio::spawn(async move {
-                db.insert(i.to_be_bytes(), &b"x"[..])
-                    .map_err(|e| e.to_string())?;
+                db.insert(i.to_be_bytes(), &b"x"[..]).map_err(|e| e.to_string())?;
                 f.wait().await
             }));
         }

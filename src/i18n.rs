@@ -37,14 +37,7 @@ impl Lang {
             _ => {}
         }
         for tag in accept_language.unwrap_or("").split(',') {
-            let primary = tag
-                .split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .split('-')
-                .next()
-                .unwrap_or("");
+            let primary = tag.split(';').next().unwrap_or("").trim().split('-').next().unwrap_or("");
             match primary.to_ascii_lowercase().as_str() {
                 "id" | "in" => return Lang::Id,
                 "en" => return Lang::En,
@@ -141,9 +134,7 @@ impl Tr<'_> {
             return format!("⟦{key}⟧");
         };
         let mut errors = Vec::new();
-        self.bundle
-            .format_pattern(pattern, args, &mut errors)
-            .into_owned()
+        self.bundle.format_pattern(pattern, args, &mut errors).into_owned()
     }
 }
 
@@ -170,10 +161,7 @@ mod tests {
     fn negotiation() {
         assert_eq!(Lang::negotiate(None, None), Lang::Id);
         assert_eq!(Lang::negotiate(Some("en"), Some("id")), Lang::En);
-        assert_eq!(
-            Lang::negotiate(None, Some("fr-FR, en-US;q=0.8, id;q=0.5")),
-            Lang::En
-        );
+        assert_eq!(Lang::negotiate(None, Some("fr-FR, en-US;q=0.8, id;q=0.5")), Lang::En);
         assert_eq!(Lang::negotiate(None, Some("fr")), Lang::Id);
         assert_eq!(Lang::negotiate(Some("xx"), Some("id-ID")), Lang::Id);
     }
@@ -181,10 +169,7 @@ mod tests {
     #[test]
     fn arguments_and_missing_keys() {
         let c = Catalog::load().unwrap_or_else(|e| panic!("{e}"));
-        assert!(c
-            .tr(Lang::En)
-            .arg("receipt-next", "days", "7")
-            .contains("within 7 days"));
+        assert!(c.tr(Lang::En).arg("receipt-next", "days", "7").contains("within 7 days"));
         assert_eq!(c.tr(Lang::En).get("no-such-key"), "⟦no-such-key⟧");
     }
 }

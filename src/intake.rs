@@ -12,9 +12,7 @@ use std::io::Write;
 use zeroize::Zeroizing;
 
 use crate::crypto::{self, CryptoError, Pad, Recipients, Sealer};
-use crate::model::{
-    AttachmentInfo, BlobRef, Manifest, SealedBy, Submission, SubmissionKind, MANIFEST_FORMAT,
-};
+use crate::model::{AttachmentInfo, BlobRef, Manifest, SealedBy, Submission, SubmissionKind, MANIFEST_FORMAT};
 use crate::store::{BlobWriter, Store, StoreError};
 
 /// What a submission may hold (configurable; see `Limits` in the server).
@@ -179,10 +177,7 @@ impl Intake {
 
     /// Whether a part name is a text field.
     pub fn is_text_field(name: &str) -> bool {
-        matches!(
-            name,
-            "category" | "what" | "who" | "where" | "when" | "how" | "text" | "identity"
-        )
+        matches!(name, "category" | "what" | "who" | "where" | "when" | "how" | "text" | "identity")
     }
 
     /// Records one text field.
@@ -223,11 +218,7 @@ impl Intake {
         let writer = self.store.blob_writer();
         self.pending.push(writer.id());
         let sealer = Sealer::new(&self.recipients, writer)?;
-        let info = AttachmentInfo {
-            name: name.to_string(),
-            size: 0,
-            content_type: content_type.to_string(),
-        };
+        let info = AttachmentInfo { name: name.to_string(), size: 0, content_type: content_type.to_string() };
         Ok(FileSink { sealer, info })
     }
 
@@ -252,12 +243,7 @@ impl Intake {
         }
         let writer = self.store.blob_writer();
         self.pending.push(writer.id());
-        Ok(SealedSink {
-            head: Vec::new(),
-            checked: false,
-            writer,
-            is_manifest,
-        })
+        Ok(SealedSink { head: Vec::new(), checked: false, writer, is_manifest })
     }
 
     /// Finishes a client-sealed part.
@@ -276,18 +262,10 @@ impl Intake {
 
     /// Checks the submission and seals the manifest. `categories` is the
     /// configured list; follow-ups carry no category.
-    pub fn seal(
-        &mut self,
-        kind: SubmissionKind,
-        day: &str,
-        categories: &[String],
-    ) -> Result<Submission, IntakeError> {
+    pub fn seal(&mut self, kind: SubmissionKind, day: &str, categories: &[String]) -> Result<Submission, IntakeError> {
         let (sealed_by, manifest) = match self.mode {
             Some(SealedBy::Client) => {
-                let m = self
-                    .sealed_manifest
-                    .clone()
-                    .ok_or(IntakeError::NoSealedManifest)?;
+                let m = self.sealed_manifest.clone().ok_or(IntakeError::NoSealedManifest)?;
                 (SealedBy::Client, m)
             }
             _ => {
@@ -332,9 +310,7 @@ impl Intake {
             SubmissionKind::Tip => "tip".into(),
             SubmissionKind::FollowUp => "followup".into(),
         };
-        let json = Zeroizing::new(
-            serde_json::to_vec(&self.manifest).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        );
+        let json = Zeroizing::new(serde_json::to_vec(&self.manifest).map_err(|e| StoreError::Corrupt(e.to_string()))?);
         let writer = self.store.blob_writer();
         self.pending.push(writer.id());
         let mut sealer = Sealer::new(&self.recipients, writer)?;

@@ -6,12 +6,22 @@ use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
+use zeroize::Zeroizing;
+
+use crate::crypto::ed25519::{self, PublicKey, SecretKey};
 use crate::crypto::{self, CryptoError, Recipients};
+use crate::keyset::KeySet;
 
 /// File name of the age identity inside a key folder.
 pub const IDENTITY_FILE: &str = "identity.txt";
 /// File name of the recipients list inside the server's `keys/` folder.
 pub const RECIPIENTS_FILE: &str = "recipients.txt";
+/// File name of the Ed25519 key list inside the server's `keys/` folder.
+pub const INVESTIGATORS_FILE: &str = "investigators.txt";
+/// File name of the signing key inside a key folder.
+pub const SIGNING_FILE: &str = "signing.key";
+/// File name of the transfer key inside a key folder.
+pub const TRANSFER_FILE: &str = "transfer.key";
 
 /// Errors with key files.
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +38,9 @@ pub enum KeyError {
     /// Writing a key failed.
     #[error("cannot write {0}: {1}")]
     Write(PathBuf, io::Error),
+    /// investigators.txt is not valid.
+    #[error("{0}: {1}")]
+    KeySet(PathBuf, crate::keyset::KeySetError),
 }
 
 /// What `keygen` made.
@@ -36,42 +49,77 @@ pub struct NewKeys {
     pub identity: PathBuf,
     /// The `age1…` line for `keys/recipients.txt`.
     pub recipient: String,
+    /// The signing key's public half.
+    pub signing: PublicKey,
+    /// The transfer key's public half.
+    pub transfer: PublicKey,
 }
 
-/// Makes a new investigator identity in `dir` (created 0700 if missing).
-pub fn keygen(dir: &Path, now: &str) -> Result<NewKeys, KeyError> {
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| KeyError::Write(dir.to_path_buf(), e))?;
-    let path = dir.join(IDENTITY_FILE);
+/// Makes a new investigator's keys in `dir` (created 0700 if missing): the
+/// age identity, the signing key and the transfer key, each 0600, each
+/// age-encrypted with `passphrase` when one is given. Nothing is written if
+/// any of the files exists.
+pub fn keygen(dir: &Path, now: &str, passphrase: Option<&str>) -> Result<NewKeys, KeyError> {
+    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|e| KeyError::Write(dir.to_path_buf(), e))?;
+    for f in [IDENTITY_FILE, SIGNING_FILE, TRANSFER_FILE] {
+        if dir.join(f).exists() {
+            return Err(KeyError::Exists(dir.join(f)));
+        }
+    }
     let (secret, recipient) = crypto::new_identity();
-    let text = zeroize::Zeroizing::new(format!(
-        "# created: {now}\n# public key: {recipient}\n{}\n",
-        secret.as_str()
-    ));
-    write_private(&path, text.as_bytes())?;
-    Ok(NewKeys {
-        identity: path,
-        recipient,
-    })
+    let identity = Zeroizing::new(format!("# created: {now}\n# public key: {recipient}\n{}\n", secret.as_str()));
+    let (signing, signing_text) =
+        SecretKey::generate("peluit signing key (Ed25519): authorises actions. Keep it offline.")
+            .map_err(|e| KeyError::Invalid(dir.join(SIGNING_FILE), e))?;
+    let (transfer, transfer_text) =
+        SecretKey::generate("peluit transfer key (Ed25519): may only pull ciphertext and push signed actions.")
+            .map_err(|e| KeyError::Invalid(dir.join(TRANSFER_FILE), e))?;
+    for (name, text) in [(IDENTITY_FILE, &identity), (SIGNING_FILE, &signing_text), (TRANSFER_FILE, &transfer_text)] {
+        let path = dir.join(name);
+        match passphrase {
+            Some(p) => {
+                write_private(&path, &ed25519::protect(text, p).map_err(|e| KeyError::Invalid(path.clone(), e))?)?
+            }
+            None => write_private(&path, text.as_bytes())?,
+        }
+    }
+    Ok(NewKeys { identity: dir.join(IDENTITY_FILE), recipient, signing: signing.public(), transfer: transfer.public() })
+}
+
+/// Reads a key file's text, asking `passphrase` for one when the file is
+/// passphrase-protected.
+pub fn read_secret_text(
+    path: &Path,
+    passphrase: impl FnOnce() -> Option<String>,
+) -> Result<Zeroizing<String>, KeyError> {
+    let raw = Zeroizing::new(fs::read(path).map_err(|e| KeyError::Read(path.to_path_buf(), e))?);
+    if ed25519::is_age(&raw) {
+        let p = Zeroizing::new(passphrase().unwrap_or_default());
+        return ed25519::unprotect(&raw, &p).map_err(|e| KeyError::Invalid(path.to_path_buf(), e));
+    }
+    String::from_utf8(raw.to_vec())
+        .map(Zeroizing::new)
+        .map_err(|_| KeyError::Invalid(path.to_path_buf(), CryptoError::BadIdentity))
+}
+
+/// Reads `DIR/investigators.txt`; a missing file is an empty set (nobody can
+/// then act or pull, which the server says at start).
+pub fn load_keyset(keys_dir: &Path) -> Result<KeySet, KeyError> {
+    let path = keys_dir.join(INVESTIGATORS_FILE);
+    match fs::read_to_string(&path) {
+        Ok(text) => KeySet::parse(&text).map_err(|e| KeyError::KeySet(path, e)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(KeySet::default()),
+        Err(e) => Err(KeyError::Read(path, e)),
+    }
 }
 
 /// Creates a file with mode 0600 from the first byte; refuses to replace one.
 pub fn write_private(path: &Path, data: &[u8]) -> Result<(), KeyError> {
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| match e.kind() {
-            io::ErrorKind::AlreadyExists => KeyError::Exists(path.to_path_buf()),
-            _ => KeyError::Write(path.to_path_buf(), e),
-        })?;
-    f.write_all(data)
-        .and_then(|()| f.sync_all())
-        .map_err(|e| KeyError::Write(path.to_path_buf(), e))
+    let mut f = OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(|e| match e.kind() {
+        io::ErrorKind::AlreadyExists => KeyError::Exists(path.to_path_buf()),
+        _ => KeyError::Write(path.to_path_buf(), e),
+    })?;
+    f.write_all(data).and_then(|()| f.sync_all()).map_err(|e| KeyError::Write(path.to_path_buf(), e))
 }
 
 /// Reads `DIR/recipients.txt`; refuses an empty or invalid file.
@@ -89,13 +137,16 @@ mod tests {
     #[test]
     fn keygen_writes_0600_and_refuses_to_overwrite() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let keys = keygen(dir.path(), "2026-11-26").unwrap_or_else(|e| panic!("{e}"));
-        let mode = fs::metadata(&keys.identity)
-            .map(|m| m.permissions().mode() & 0o777)
-            .unwrap_or(0);
-        assert_eq!(mode, 0o600);
+        let keys = keygen(dir.path(), "2026-11-26", None).unwrap_or_else(|e| panic!("{e}"));
+        for f in [IDENTITY_FILE, SIGNING_FILE, TRANSFER_FILE] {
+            let mode = fs::metadata(dir.path().join(f)).map(|m| m.permissions().mode() & 0o777).unwrap_or(0);
+            assert_eq!(mode, 0o600, "{f}");
+        }
         assert!(keys.recipient.starts_with("age1"));
-        assert!(matches!(keygen(dir.path(), "x"), Err(KeyError::Exists(_))));
+        assert_ne!(keys.signing, keys.transfer);
+        assert!(matches!(keygen(dir.path(), "x", None), Err(KeyError::Exists(_))));
+        let signing = read_secret_text(&dir.path().join(SIGNING_FILE), || None).unwrap_or_default();
+        assert_eq!(SecretKey::parse(&signing).map(|k| k.public()).ok(), Some(keys.signing));
         let text = fs::read_to_string(&keys.identity).unwrap_or_default();
         assert!(crypto::Identities::parse(&text).is_ok());
     }
@@ -103,15 +154,9 @@ mod tests {
     #[test]
     fn recipients_file_errors_are_clear() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        assert!(matches!(
-            load_recipients(dir.path()),
-            Err(KeyError::Read(..))
-        ));
+        assert!(matches!(load_recipients(dir.path()), Err(KeyError::Read(..))));
         fs::write(dir.path().join(RECIPIENTS_FILE), "# nobody\n").unwrap_or_else(|e| panic!("{e}"));
-        let err = load_recipients(dir.path())
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
+        let err = load_recipients(dir.path()).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(err.contains("no recipient"), "{err}");
     }
 }

@@ -8,11 +8,15 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 
+use peluit::casework::{self, Casebook};
+use peluit::client::Remote;
+use peluit::crypto::ed25519::SecretKey;
 use peluit::crypto::Identities;
-use peluit::i18n::Catalog;
+use peluit::keyset::KeySet;
+use peluit::model::Status;
 use peluit::server::{self, App, Limits, Listener, Site};
 use peluit::store::Store;
-use peluit::{decrypt, export, keys};
+use peluit::{actions, decrypt, export, keys};
 
 /// An anonymous whistleblower reporting service.
 #[derive(Parser)]
@@ -26,11 +30,14 @@ struct Cli {
 /// Subcommands.
 #[derive(Subcommand)]
 enum Command {
-    /// Make an investigator's age identity (on the offline machine).
+    /// Make an investigator's keys (on the offline machine).
     Keygen {
         /// Folder for the secret key files (created 0700).
         #[arg(long)]
         out: PathBuf,
+        /// Protect the key files with a passphrase (asked for, or PELUIT_PASSPHRASE).
+        #[arg(long)]
+        passphrase: bool,
     },
     /// Run the server.
     Serve(ServeArgs),
@@ -52,6 +59,71 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         since: u64,
     },
+    /// Sign an action on a decrypted case (on the offline machine).
+    Case(CaseArgs),
+    /// List decrypted cases with their deadlines, overdue first.
+    Cases {
+        /// The folder written by `decrypt`.
+        #[arg(long)]
+        dir: PathBuf,
+    },
+    /// Apply a signed actions file to a stopped server's data folder.
+    Apply {
+        /// The server's data folder.
+        #[arg(long)]
+        data: PathBuf,
+        /// The server's keys folder (investigators.txt).
+        #[arg(long)]
+        keys: PathBuf,
+        /// Oldest action accepted, in days.
+        #[arg(long, default_value_t = 14)]
+        max_age_days: u64,
+        /// The actions file.
+        file: PathBuf,
+    },
+    /// Send a signed actions file to a server (transfer key).
+    Push {
+        /// The server, e.g. http://xyz.onion.
+        #[arg(long)]
+        server: String,
+        /// The transfer key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// A SOCKS5 proxy, e.g. socks5h://127.0.0.1:9050 for Tor.
+        #[arg(long)]
+        proxy: Option<String>,
+        /// The actions file.
+        file: PathBuf,
+    },
+    /// Download a bundle of ciphertext from a server (transfer key).
+    Pull {
+        /// The server, e.g. http://xyz.onion.
+        #[arg(long)]
+        server: String,
+        /// The transfer key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// A SOCKS5 proxy, e.g. socks5h://127.0.0.1:9050 for Tor.
+        #[arg(long)]
+        proxy: Option<String>,
+        /// The bundle to write (must not exist).
+        #[arg(long)]
+        out: PathBuf,
+        /// Only items after this cursor.
+        #[arg(long, default_value_t = 0)]
+        since: u64,
+    },
+    /// Check the tamper-evident log of applied actions in a bundle.
+    VerifyLog {
+        /// A bundle from `export` or `pull`.
+        bundle: PathBuf,
+        /// investigators.txt, to check every signature.
+        #[arg(long)]
+        keys: PathBuf,
+        /// A head hash printed by an earlier check, which must still be in the log.
+        #[arg(long)]
+        after: Option<String>,
+    },
     /// Decrypt a bundle into case folders (on the offline machine).
     Decrypt {
         /// The bundle made by `export`.
@@ -62,6 +134,48 @@ enum Command {
         /// Folder for the case folders.
         #[arg(long)]
         out: PathBuf,
+    },
+}
+
+/// Options of `case`.
+#[derive(clap::Args)]
+struct CaseArgs {
+    /// The folder written by `decrypt`.
+    #[arg(long)]
+    cases: PathBuf,
+    /// The signing key file.
+    #[arg(long)]
+    key: PathBuf,
+    /// The actions file to append to (default: CASES/actions.jsonl).
+    #[arg(long)]
+    actions: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    action: CaseAction,
+}
+
+/// Actions on one case.
+#[derive(Subcommand)]
+enum CaseAction {
+    /// Set the status (received, verifying, reviewing, investigating, needs_info, forwarded, closed).
+    Status {
+        /// The case (report) id.
+        id: String,
+        /// The new status.
+        status: String,
+        /// Read a note for the reporter from stdin.
+        #[arg(long)]
+        note: bool,
+    },
+    /// Reply to the reporter: the text is read from stdin, or from $EDITOR at a terminal.
+    Reply {
+        /// The case (report) id.
+        id: String,
+    },
+    /// Purge the case on the server, and its receipt with it.
+    Delete {
+        /// The case (report) id.
+        id: String,
     },
 }
 
@@ -104,6 +218,12 @@ struct ServeArgs {
     /// Most open connections.
     #[arg(long, default_value_t = 1024)]
     max_connections: usize,
+    /// Days after closing when a report is purged (0: never).
+    #[arg(long, default_value_t = 365)]
+    retention_days: u32,
+    /// Oldest signed action accepted, in days.
+    #[arg(long, default_value_t = 14)]
+    action_max_age_days: u64,
 }
 
 fn main() -> ExitCode {
@@ -120,27 +240,195 @@ fn main() -> ExitCode {
 /// Dispatches one subcommand.
 fn run(cmd: Command) -> Result<()> {
     match cmd {
-        Command::Keygen { out } => keygen(&out),
+        Command::Keygen { out, passphrase } => keygen(&out, passphrase),
+        Command::Case(args) => case(args),
+        Command::Cases { dir } => cases(&dir),
+        Command::Apply { data, keys, max_age_days, file } => apply(&data, &keys, max_age_days, &file),
+        Command::Push { server, key, proxy, file } => push(&server, &key, proxy.as_deref(), &file),
+        Command::Pull { server, key, proxy, out, since } => pull(&server, &key, proxy.as_deref(), &out, since),
+        Command::VerifyLog { bundle, keys, after } => verify_log(&bundle, &keys, after.as_deref()),
         Command::Serve(args) => serve(args),
         Command::Demo { listen } => demo(&listen),
         Command::Export { data, out, since } => export_cmd(&data, &out, since),
-        Command::Decrypt {
-            bundle,
-            identity,
-            out,
-        } => decrypt_cmd(&bundle, &identity, &out),
+        Command::Decrypt { bundle, identity, out } => decrypt_cmd(&bundle, &identity, &out),
     }
 }
 
 /// `peluit keygen`.
-fn keygen(out: &Path) -> Result<()> {
-    let k = keys::keygen(out, &server::today())?;
-    println!(
-        "Secret identity written to {} (mode 0600). Keep it on the offline machine.",
-        k.identity.display()
-    );
+fn keygen(out: &Path, protect: bool) -> Result<()> {
+    let pass = if protect {
+        let p = passphrase().context("a passphrase is needed (PELUIT_PASSPHRASE or a terminal)")?;
+        if p.len() < 12 {
+            bail!("use a passphrase of at least 12 characters (several words are easier to remember)");
+        }
+        Some(p)
+    } else {
+        None
+    };
+    let k = keys::keygen(out, &server::today(), pass.as_deref().map(|p| p.as_str()))?;
+    println!("Keys written to {} (mode 0600). Keep this folder on the offline machine;", out.display());
+    println!("copy transfer.key to the machine that runs `peluit pull` and `peluit push`.");
+    println!();
     println!("Add this line to the server's keys/recipients.txt:");
     println!("{}", k.recipient);
+    println!();
+    println!("Add these lines to the server's keys/investigators.txt (name them as you like):");
+    println!("{} sign investigator", k.signing.to_text());
+    println!("{} transfer investigator-transfer", k.transfer.to_text());
+    println!();
+    println!("Signing key fingerprint (publish it for `peluit submit --pin`): {}", k.signing.fingerprint());
+    Ok(())
+}
+
+/// The passphrase for key files: `PELUIT_PASSPHRASE`, or asked at the terminal
+/// without echo. Never an argument, so it never shows in `ps`.
+fn passphrase() -> Option<zeroize::Zeroizing<String>> {
+    if let Ok(p) = std::env::var("PELUIT_PASSPHRASE") {
+        return Some(zeroize::Zeroizing::new(p));
+    }
+    rpassword::prompt_password("Passphrase: ").ok().map(zeroize::Zeroizing::new)
+}
+
+/// Reads a signing or transfer key file.
+fn load_key(path: &Path) -> Result<SecretKey> {
+    let text = keys::read_secret_text(path, || passphrase().map(|p| p.to_string()))?;
+    SecretKey::parse(&text).with_context(|| format!("{}: not a peluit key file", path.display()))
+}
+
+/// Unix seconds now.
+fn now() -> u64 {
+    server::now_unix()
+}
+
+/// `peluit case`.
+fn case(a: CaseArgs) -> Result<()> {
+    let book = Casebook::open(&a.cases)?;
+    let key = load_key(&a.key)?;
+    let file = a.actions.unwrap_or_else(|| a.cases.join("actions.jsonl"));
+    let (line, what) = match a.action {
+        CaseAction::Status { id, status, note } => {
+            let s = Status::from_id(&status).with_context(|| format!("unknown status {status}"))?;
+            let text = if note { Some(read_text_input()?) } else { None };
+            (
+                book.status(&key, &id, s, text.as_deref().map(|t| t.as_str()), now())?,
+                format!("status {status} for {id}"),
+            )
+        }
+        CaseAction::Reply { id } => {
+            let text = read_text_input()?;
+            (book.reply(&key, &id, &text, now())?, format!("reply to {id}"))
+        }
+        CaseAction::Delete { id } => (book.delete(&key, &id, now())?, format!("delete of {id}")),
+    };
+    casework::append(&file, &line)?;
+    println!("Signed {what}; appended to {}.", file.display());
+    println!("Carry the file to the server and run `peluit apply` there, or `peluit push`.");
+    Ok(())
+}
+
+/// Text from stdin, or from $EDITOR when stdin is a terminal.
+fn read_text_input() -> Result<zeroize::Zeroizing<String>> {
+    use std::io::{IsTerminal, Read};
+    let mut text = zeroize::Zeroizing::new(String::new());
+    if !std::io::stdin().is_terminal() {
+        std::io::stdin().read_to_string(&mut text)?;
+        return Ok(text);
+    }
+    let editor = std::env::var("EDITOR").unwrap_or_else(|_| "nano".into());
+    let dir = tempfile_dir()?;
+    let path = dir.join("reply.txt");
+    keys::write_private(&path, b"")?;
+    let status = std::process::Command::new(&editor).arg(&path).status();
+    let read = std::fs::read_to_string(&path);
+    let _ = std::fs::remove_file(&path);
+    let _ = std::fs::remove_dir(&dir);
+    if !status.map(|s| s.success()).unwrap_or(false) {
+        bail!("the editor {editor} failed");
+    }
+    text.push_str(&read?);
+    Ok(text)
+}
+
+/// A private folder for the editor's file (offline machine only).
+fn tempfile_dir() -> Result<PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+    let dir = std::env::temp_dir().join(format!("peluit-{}", peluit::crypto::hex(&peluit::crypto::random_id()[..6])));
+    std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
+    Ok(dir)
+}
+
+/// `peluit cases`.
+fn cases(dir: &Path) -> Result<()> {
+    let book = Casebook::open(dir)?;
+    let rows = casework::table(&book.cases()?, &book.new_in_last_run(), time::OffsetDateTime::now_utc().date());
+    println!(
+        "{:<32}  {:<13}  {:<10}  {:>4}  {:<14}  {:<14}  note",
+        "case", "status", "created", "days", "ack due", "feedback due"
+    );
+    for r in rows {
+        let mark = |done: bool, day: &str| if done { format!("{day} ok") } else { day.to_string() };
+        let note =
+            [(r.overdue, "OVERDUE"), (r.new, "new")].iter().filter(|(b, _)| *b).map(|(_, s)| *s).collect::<Vec<_>>();
+        println!(
+            "{:<32}  {:<13}  {:<10}  {:>4}  {:<14}  {:<14}  {}",
+            r.id,
+            r.status.id(),
+            r.created,
+            r.age_days,
+            mark(r.acknowledged, &r.ack_due),
+            mark(r.feedback_given, &r.feedback_due),
+            note.join(" ")
+        );
+    }
+    Ok(())
+}
+
+/// `peluit apply`.
+fn apply(data: &Path, keys_dir: &Path, max_age_days: u64, file: &Path) -> Result<()> {
+    let keyset = keys::load_keyset(keys_dir)?;
+    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let store = Store::open(data).with_context(|| format!("cannot open {}", data.display()))?;
+    let policy = actions::Policy {
+        deployment: store.deployment_id(),
+        keys: &keyset,
+        now: now(),
+        max_age: max_age_days * 86_400,
+        max_skew: 300,
+    };
+    let verified = actions::verify_file(&text, &policy).context("nothing was applied")?;
+    let a = store.apply_blocking(&verified, &server::today()).context("nothing was applied")?;
+    println!("Applied {} action(s); {} report(s) purged. Audit log head: {}", a.actions, a.deleted, a.head);
+    Ok(())
+}
+
+/// `peluit push`.
+fn push(server_url: &str, key: &Path, proxy: Option<&str>, file: &Path) -> Result<()> {
+    let key = load_key(key)?;
+    let body = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let v = Remote::new(server_url, proxy)?.push(&key, body, now()).context("nothing was applied")?;
+    println!("Applied {} action(s); {} report(s) purged. Audit log head: {}", v["applied"], v["deleted"], v["head"]);
+    Ok(())
+}
+
+/// `peluit pull`.
+fn pull(server_url: &str, key: &Path, proxy: Option<&str>, out: &Path, since: u64) -> Result<()> {
+    let key = load_key(key)?;
+    let n = Remote::new(server_url, proxy)?.pull(&key, since, now(), out)?;
+    let f = std::fs::File::open(out)?;
+    let index = peluit::decrypt::read_bundle_index(std::io::BufReader::new(f))?;
+    println!("Pulled {n} bytes into {}: {} report(s).", out.display(), index.reports.len());
+    println!("Next time, pull only what is new with: --since {}", index.cursor);
+    Ok(())
+}
+
+/// `peluit verify-log`.
+fn verify_log(bundle: &Path, keys_file: &Path, after: Option<&str>) -> Result<()> {
+    let keyset = KeySet::parse(&std::fs::read_to_string(keys_file)?)?;
+    let entries = peluit::decrypt::read_bundle_audit(std::io::BufReader::new(std::fs::File::open(bundle)?))?;
+    let head = actions::verify_chain(&entries, Some(&keyset), after)?;
+    println!("The log of {} applied action(s) is intact; every signature verifies.", entries.len());
+    println!("Head: {head}");
+    println!("Next time, check that the log only grew with: --after {head}");
     Ok(())
 }
 
@@ -153,13 +441,11 @@ fn serve(a: ServeArgs) -> Result<()> {
         header_timeout: std::time::Duration::from_secs(a.header_timeout),
         request_deadline: std::time::Duration::from_secs(a.request_deadline),
         max_connections: a.max_connections,
+        action_max_age: std::time::Duration::from_secs(a.action_max_age_days * 86_400),
+        retention_days: a.retention_days,
+        ..Limits::default()
     };
-    let site = Site {
-        org: a.org,
-        onion: a.onion,
-        feedback_days: a.feedback_days,
-        ..Site::default()
-    };
+    let site = Site { org: a.org, onion: a.onion, feedback_days: a.feedback_days, ..Site::default() };
     let target = match (a.listen, a.unix) {
         (Some(addr), None) => Target::Tcp(addr),
         (None, Some(path)) => Target::Unix(path),
@@ -179,36 +465,26 @@ enum Target {
 /// Opens everything, then serves until Ctrl-C or SIGTERM.
 fn start(target: Target, data: &Path, keys_dir: &Path, limits: Limits, site: Site) -> Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
     let recipients = keys::load_recipients(keys_dir)?;
-    std::fs::create_dir_all(data)
-        .with_context(|| format!("cannot create the data folder {}", data.display()))?;
-    let store = Store::open(data)
-        .with_context(|| format!("cannot open the data folder {}", data.display()))?;
-    let catalog = Catalog::load()?;
+    let keyset = keys::load_keyset(keys_dir)?;
+    if keyset.all().is_empty() {
+        tracing::warn!("no keys/investigators.txt: nobody can push actions or pull bundles");
+    }
+    std::fs::create_dir_all(data).with_context(|| format!("cannot create the data folder {}", data.display()))?;
+    let store = Store::open(data).with_context(|| format!("cannot open the data folder {}", data.display()))?;
     let n = recipients.len();
-    let app = Arc::new(App {
-        store,
-        recipients,
-        limits,
-        site,
-        catalog,
-    });
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let app = Arc::new(App::new(store, recipients, keyset, limits, site)?);
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {
         let listener = match target {
             Target::Tcp(addr) => {
-                let l = tokio::net::TcpListener::bind(&addr)
-                    .await
-                    .with_context(|| format!("cannot listen on {addr}"))?;
+                let l =
+                    tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("cannot listen on {addr}"))?;
                 tracing::info!("listening on http://{}", l.local_addr()?);
                 Listener::Tcp(l)
             }
@@ -220,10 +496,7 @@ fn start(target: Target, data: &Path, keys_dir: &Path, limits: Limits, site: Sit
                 Listener::Unix(l)
             }
         };
-        tracing::info!(
-            recipients = n,
-            "sealing every submission to the investigators' keys"
-        );
+        tracing::info!(recipients = n, "sealing every submission to the investigators' keys");
         server::run(listener, app, shutdown_signal()).await?;
         tracing::info!("stopped");
         Ok(())
@@ -260,22 +533,19 @@ async fn shutdown_signal() {
 
 /// `peluit demo`.
 fn demo(listen: &str) -> Result<()> {
-    let base = std::env::temp_dir().join(format!(
-        "peluit-demo-{}",
-        peluit::crypto::hex(&peluit::crypto::random_id()[..4])
-    ));
+    let base =
+        std::env::temp_dir().join(format!("peluit-demo-{}", peluit::crypto::hex(&peluit::crypto::random_id()[..4])));
     let key_dir = base.join("investigator");
     let server_keys = base.join("keys");
     let data = base.join("data");
-    let k = keys::keygen(&key_dir, &server::today())?;
+    let k = keys::keygen(&key_dir, &server::today(), None)?;
     std::fs::create_dir_all(&server_keys)?;
+    std::fs::write(server_keys.join(keys::RECIPIENTS_FILE), format!("# demo investigator\n{}\n", k.recipient))?;
     std::fs::write(
-        server_keys.join(keys::RECIPIENTS_FILE),
-        format!("# demo investigator\n{}\n", k.recipient),
+        server_keys.join(keys::INVESTIGATORS_FILE),
+        format!("{} sign demo\n{} transfer demo-transfer\n", k.signing.to_text(), k.transfer.to_text()),
     )?;
-    let exe = std::env::current_exe()
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|_| "peluit".into());
+    let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "peluit".into());
     let bundle = base.join("bundle.tar");
     let cases = base.join("cases");
     println!("peluit demo: throwaway keys and data in {}", base.display());
@@ -284,18 +554,9 @@ fn demo(listen: &str) -> Result<()> {
     println!("     The receipt code is shown once; check it at http://{listen}/status");
     println!("  2. Stop the server with Ctrl-C (the database allows one process at a time).");
     println!("  3. Export the ciphertext:");
-    println!(
-        "       {exe} export --data {} --out {}",
-        data.display(),
-        bundle.display()
-    );
+    println!("       {exe} export --data {} --out {}", data.display(), bundle.display());
     println!("  4. Decrypt it, as an investigator would on an offline machine:");
-    println!(
-        "       {exe} decrypt {} --identity {} --out {}",
-        bundle.display(),
-        k.identity.display(),
-        cases.display()
-    );
+    println!("       {exe} decrypt {} --identity {} --out {}", bundle.display(), k.identity.display(), cases.display());
     println!("     Any blob also opens with the reference tool:");
     println!(
         "       tar -xf {} -C {} && age -d -i {} {}/blobs/<id>.age",
@@ -305,13 +566,7 @@ fn demo(listen: &str) -> Result<()> {
         base.display()
     );
     println!();
-    start(
-        Target::Tcp(listen.to_string()),
-        &data,
-        &server_keys,
-        Limits::default(),
-        Site::default(),
-    )
+    start(Target::Tcp(listen.to_string()), &data, &server_keys, Limits::default(), Site::default())
 }
 
 /// `peluit export`.
@@ -335,28 +590,16 @@ fn export_cmd(data: &Path, out: &Path, since: u64) -> Result<()> {
         }
     };
     w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-    println!(
-        "Exported {} report(s), {} encrypted file(s) to {}.",
-        s.reports,
-        s.blobs,
-        out.display()
-    );
-    println!(
-        "Next time, export only what is new with: --since {}",
-        s.cursor
-    );
+    println!("Exported {} report(s), {} encrypted file(s) to {}.", s.reports, s.blobs, out.display());
+    println!("Next time, export only what is new with: --since {}", s.cursor);
     Ok(())
 }
 
 /// `peluit decrypt`.
 fn decrypt_cmd(bundle: &Path, identity: &Path, out: &Path) -> Result<()> {
-    let text = zeroize::Zeroizing::new(
-        std::fs::read_to_string(identity)
-            .with_context(|| format!("cannot read {}", identity.display()))?,
-    );
+    let text = keys::read_secret_text(identity, || passphrase().map(|p| p.to_string()))?;
     let ids = Identities::parse(&text).with_context(|| format!("{}", identity.display()))?;
-    let f =
-        std::fs::File::open(bundle).with_context(|| format!("cannot open {}", bundle.display()))?;
+    let f = std::fs::File::open(bundle).with_context(|| format!("cannot open {}", bundle.display()))?;
     let s = decrypt::decrypt(std::io::BufReader::new(f), &ids, out)?;
     println!(
         "{} case(s), {} new submission(s), {} file(s) written under {}{}.",
@@ -364,11 +607,7 @@ fn decrypt_cmd(bundle: &Path, identity: &Path, out: &Path) -> Result<()> {
         s.submissions,
         s.files,
         out.display(),
-        if s.skipped > 0 {
-            format!(" ({} already there, skipped)", s.skipped)
-        } else {
-            String::new()
-        }
+        if s.skipped > 0 { format!(" ({} already there, skipped)", s.skipped) } else { String::new() }
     );
     Ok(())
 }

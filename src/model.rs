@@ -130,6 +130,19 @@ pub struct Event {
     pub day: String,
     /// The new status.
     pub status: Status,
+    /// A note for the reporter, sealed like a reply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<BlobRef>,
+}
+
+/// An investigator's reply, sealed to the reporter's reply key and to the
+/// investigators.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reply {
+    /// Day it was applied.
+    pub day: String,
+    /// The sealed text.
+    pub blob: BlobRef,
 }
 
 /// The non-secret record of a report: everything here may be seen by someone
@@ -148,24 +161,58 @@ pub struct Report {
     pub reply_recipient: String,
     /// Everything the reporter sent, in order.
     pub submissions: Vec<Submission>,
+    /// The investigators' replies, oldest first.
+    #[serde(default)]
+    pub replies: Vec<Reply>,
+    /// The lookup key (hex HMAC of the receipt), so a purge can remove it.
+    #[serde(default)]
+    pub lookup: String,
 }
 
 impl Report {
     /// A new report opened by its first submission, acknowledged as `received`.
-    pub fn new(id: String, reply_recipient: String, first: Submission) -> Report {
+    pub fn new(id: String, lookup: String, reply_recipient: String, first: Submission) -> Report {
         let day = first.day.clone();
         Report {
             id,
             created: day.clone(),
             status: Status::Received,
-            timeline: vec![Event {
-                day,
-                status: Status::Received,
-            }],
+            timeline: vec![Event { day, status: Status::Received, note: None }],
             reply_recipient,
             submissions: vec![first],
+            replies: Vec::new(),
+            lookup,
         }
     }
+
+    /// Every blob the report owns (for purging and checking).
+    pub fn blobs(&self) -> impl Iterator<Item = &BlobRef> {
+        self.submissions
+            .iter()
+            .flat_map(|s| std::iter::once(&s.manifest).chain(&s.attachments))
+            .chain(self.replies.iter().map(|r| &r.blob))
+            .chain(self.timeline.iter().filter_map(|e| e.note.as_ref()))
+    }
+
+    /// The day the report was last closed, if it is closed now.
+    pub fn closed_on(&self) -> Option<&str> {
+        if self.status != Status::Closed {
+            return None;
+        }
+        self.timeline.iter().rev().find(|e| e.status == Status::Closed).map(|e| e.day.as_str())
+    }
+}
+
+/// Format tag of a sealed reply or status note.
+pub const REPLY_FORMAT: &str = "peluit-reply/1";
+
+/// The sealed plaintext of a reply or a status note (JSON, padded with spaces).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+pub struct ReplyText {
+    /// Always [`REPLY_FORMAT`].
+    pub format: String,
+    /// The text for the reporter.
+    pub text: String,
 }
 
 /// One attachment as the manifest describes it.
@@ -198,9 +245,7 @@ pub struct Fields {
 impl Fields {
     /// True when no field has any non-blank text.
     pub fn is_blank(&self) -> bool {
-        [&self.what, &self.who, &self.where_, &self.when, &self.how]
-            .iter()
-            .all(|f| f.trim().is_empty())
+        [&self.what, &self.who, &self.where_, &self.when, &self.how].iter().all(|f| f.trim().is_empty())
     }
 }
 

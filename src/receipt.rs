@@ -109,10 +109,7 @@ fn symbol_value(c: char) -> Option<u8> {
         'O' => '0',
         other => other,
     };
-    ALPHABET
-        .iter()
-        .position(|&a| char::from(a) == c)
-        .and_then(|p| u8::try_from(p).ok())
+    ALPHABET.iter().position(|&a| char::from(a) == c).and_then(|p| u8::try_from(p).ok())
 }
 
 /// Luhn mod 32 check value over the data symbols' values.
@@ -144,10 +141,7 @@ mod tests {
         let r = Receipt::generate(&mut seeded(1));
         let g = r.grouped();
         let parts: Vec<&str> = g.split('-').collect();
-        assert_eq!(
-            parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
-            vec![4, 4, 4, 4, 5]
-        );
+        assert_eq!(parts.iter().map(|p| p.len()).collect::<Vec<_>>(), vec![4, 4, 4, 4, 5]);
     }
 
     #[test]
@@ -157,10 +151,7 @@ mod tests {
         // "0000 ... 0001": Luhn weights the last data symbol by 2, so the
         // check value is 32 - 2 = 30, which is 'Y'.
         assert!(Receipt::parse("0000-0000-0000-0000-0001Y").is_ok());
-        assert_eq!(
-            Receipt::parse("0000-0000-0000-0000-0001X").err(),
-            Some(ReceiptError::Check)
-        );
+        assert_eq!(Receipt::parse("0000-0000-0000-0000-0001X").err(), Some(ReceiptError::Check));
     }
 
     #[test]
@@ -174,22 +165,10 @@ mod tests {
     #[test]
     fn rejects_wrong_length_and_characters() {
         assert_eq!(Receipt::parse("").err(), Some(ReceiptError::Length));
-        assert_eq!(
-            Receipt::parse("0000-0000-0000-0000-0000").err(),
-            Some(ReceiptError::Length)
-        );
-        assert_eq!(
-            Receipt::parse("0000-0000-0000-0000-000000").err(),
-            Some(ReceiptError::Length)
-        );
-        assert_eq!(
-            Receipt::parse("0000-0000-0000-0000-000U0").err(),
-            Some(ReceiptError::Character)
-        );
-        assert_eq!(
-            Receipt::parse("0000-0000-0000-0000-000é0").err(),
-            Some(ReceiptError::Character)
-        );
+        assert_eq!(Receipt::parse("0000-0000-0000-0000-0000").err(), Some(ReceiptError::Length));
+        assert_eq!(Receipt::parse("0000-0000-0000-0000-000000").err(), Some(ReceiptError::Length));
+        assert_eq!(Receipt::parse("0000-0000-0000-0000-000U0").err(), Some(ReceiptError::Character));
+        assert_eq!(Receipt::parse("0000-0000-0000-0000-000é0").err(), Some(ReceiptError::Character));
     }
 
     #[test]

@@ -26,22 +26,9 @@ fn raw(s: &Server, request: &[u8]) -> String {
 /// Number of report records, via an export of everything.
 fn stored_reports(env: &Env) -> usize {
     let b = env.path(&format!("count-{}.tar", rand_suffix()));
-    let out = env.run(&[
-        "export",
-        "--data",
-        env.data.to_str().unwrap(),
-        "--out",
-        b.to_str().unwrap(),
-    ]);
+    let out = env.run(&["export", "--data", env.data.to_str().unwrap(), "--out", b.to_str().unwrap()]);
     let text = String::from_utf8_lossy(&out.stdout).to_string();
-    text.split("Exported ")
-        .nth(1)
-        .unwrap()
-        .split(' ')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap()
+    text.split("Exported ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap()
 }
 
 fn rand_suffix() -> String {
@@ -72,30 +59,18 @@ fn receipt_typos_and_unknown_codes() {
     assert_eq!((code, v["error"].as_str()), (400, Some("receipt_typo")));
     // Well-formed codes that were never issued: one answer, whatever the code.
     let mut rng = rand::rngs::SysRng;
-    let a = Receipt::generate(&mut rand::rand_core::UnwrapErr(&mut rng))
-        .grouped()
-        .to_string();
-    let b = Receipt::generate(&mut rand::rand_core::UnwrapErr(&mut rng))
-        .grouped()
-        .to_string();
+    let a = Receipt::generate(&mut rand::rand_core::UnwrapErr(&mut rng)).grouped().to_string();
+    let b = Receipt::generate(&mut rand::rand_core::UnwrapErr(&mut rng)).grouped().to_string();
     let (ca, va) = api_status(&s, &a);
     let (cb, vb) = api_status(&s, &b);
     assert_eq!((ca, cb), (404, 404));
     assert_eq!(va, vb);
     assert_eq!(va["error"], "unknown_receipt");
     // The page says "check the code" in the reporter's language.
-    let page = client()
-        .post(s.url("/status?lang=en"))
-        .form(&[("receipt", typo.as_str())])
-        .send()
-        .unwrap();
+    let page = client().post(s.url("/status?lang=en")).form(&[("receipt", typo.as_str())]).send().unwrap();
     assert_eq!(page.status().as_u16(), 400);
     assert!(page.text().unwrap().contains("check your code"));
-    let page = client()
-        .post(s.url("/status"))
-        .form(&[("receipt", a.as_str())])
-        .send()
-        .unwrap();
+    let page = client().post(s.url("/status")).form(&[("receipt", a.as_str())]).send().unwrap();
     assert_eq!(page.status().as_u16(), 404);
     assert!(page.text().unwrap().contains("Kode tidak dikenal"));
     // The receipt still works, and no page echoed the typed codes.
@@ -108,23 +83,14 @@ fn receipt_typos_and_unknown_codes() {
 fn empty_and_invalid_forms_come_back_filled_in() {
     let env = Env::new();
     let s = Server::start(&env, &["--max-files", "2"]);
-    let empty = client()
-        .post(s.url("/submit"))
-        .multipart(Form::new().text("category", "suap"))
-        .send()
-        .unwrap();
+    let empty = client().post(s.url("/submit")).multipart(Form::new().text("category", "suap")).send().unwrap();
     assert_eq!(empty.status().as_u16(), 400);
     let page = empty.text().unwrap();
     assert!(page.contains("Laporan masih kosong") && page.contains("<form"));
     let typed = "Kepala dinas <script>alert(1)</script> minta fee";
     let bad = client()
         .post(s.url("/submit"))
-        .multipart(
-            Form::new()
-                .text("category", "no-such")
-                .text("what", typed)
-                .text("identity", "Budi"),
-        )
+        .multipart(Form::new().text("category", "no-such").text("what", typed).text("identity", "Budi"))
         .send()
         .unwrap();
     assert_eq!(bad.status().as_u16(), 400);
@@ -136,50 +102,22 @@ fn empty_and_invalid_forms_come_back_filled_in() {
     );
     assert!(!page.contains("<script>"));
     assert!(page.contains("Budi") && page.contains("<details open>"));
-    assert!(
-        page.contains("pilih lagi berkas"),
-        "files must be chosen again"
-    );
+    assert!(page.contains("pilih lagi berkas"), "files must be chosen again");
     let many = Form::new()
         .text("what", "x")
         .part("file", Part::bytes(b"1".to_vec()).file_name("1"))
         .part("file", Part::bytes(b"2".to_vec()).file_name("2"))
         .part("file", Part::bytes(b"3".to_vec()).file_name("3"));
-    let r = client()
-        .post(s.url("/api/v1/reports"))
-        .multipart(many)
-        .send()
-        .unwrap();
+    let r = client().post(s.url("/api/v1/reports")).multipart(many).send().unwrap();
     assert_eq!(r.status().as_u16(), 400);
-    assert_eq!(
-        r.json::<serde_json::Value>().unwrap()["error"],
-        "too_many_files"
-    );
+    assert_eq!(r.json::<serde_json::Value>().unwrap()["error"], "too_many_files");
     let long = "x".repeat(200 * 1024);
-    let r = client()
-        .post(s.url("/api/v1/reports"))
-        .json(&serde_json::json!({ "text": long }))
-        .send()
-        .unwrap();
-    assert_eq!(
-        r.json::<serde_json::Value>().unwrap()["error"],
-        "field_too_long"
-    );
-    let r = client()
-        .post(s.url("/api/v1/reports"))
-        .json(&serde_json::json!({}))
-        .send()
-        .unwrap();
+    let r = client().post(s.url("/api/v1/reports")).json(&serde_json::json!({ "text": long })).send().unwrap();
+    assert_eq!(r.json::<serde_json::Value>().unwrap()["error"], "field_too_long");
+    let r = client().post(s.url("/api/v1/reports")).json(&serde_json::json!({})).send().unwrap();
     assert_eq!(r.json::<serde_json::Value>().unwrap()["error"], "empty");
-    let r = client()
-        .post(s.url("/api/v1/reports"))
-        .json(&serde_json::json!({"colour": "red"}))
-        .send()
-        .unwrap();
-    assert_eq!(
-        r.json::<serde_json::Value>().unwrap()["error"],
-        "bad_request"
-    );
+    let r = client().post(s.url("/api/v1/reports")).json(&serde_json::json!({"colour": "red"})).send().unwrap();
+    assert_eq!(r.json::<serde_json::Value>().unwrap()["error"], "bad_request");
     s.stop();
     assert_eq!(stored_reports(&env), 0, "nothing refused was stored");
 }
@@ -188,15 +126,8 @@ fn empty_and_invalid_forms_come_back_filled_in() {
 fn sealed_parts_must_be_age_files_and_real_ones_are_kept() {
     let env = Env::with_age_keygen();
     let s = Server::start(&env, &[]);
-    let junk = Form::new().part(
-        "sealed_manifest",
-        Part::bytes(b"not an age file at all".to_vec()),
-    );
-    let r = client()
-        .post(s.url("/api/v1/reports"))
-        .multipart(junk)
-        .send()
-        .unwrap();
+    let junk = Form::new().part("sealed_manifest", Part::bytes(b"not an age file at all".to_vec()));
+    let r = client().post(s.url("/api/v1/reports")).multipart(junk).send().unwrap();
     assert_eq!(r.status().as_u16(), 400);
     assert_eq!(r.json::<serde_json::Value>().unwrap()["error"], "not_age");
     // A manifest sealed by the reference tool, as a client would.
@@ -209,45 +140,20 @@ fn sealed_parts_must_be_age_files_and_real_ones_are_kept() {
     let file = env.path("c.txt");
     std::fs::write(&file, b"abc").unwrap();
     let seal = |p: &std::path::Path| {
-        let out = Command::new("age")
-            .arg("-R")
-            .arg(env.keys.join("recipients.txt"))
-            .arg(p)
-            .output()
-            .unwrap();
+        let out = Command::new("age").arg("-R").arg(env.keys.join("recipients.txt")).arg(p).output().unwrap();
         assert!(out.status.success());
         out.stdout
     };
-    let mixed = Form::new()
-        .text("what", "x")
-        .part("sealed_manifest", Part::bytes(seal(&manifest)));
-    let r = client()
-        .post(s.url("/api/v1/reports"))
-        .multipart(mixed)
-        .send()
-        .unwrap();
-    assert_eq!(
-        r.json::<serde_json::Value>().unwrap()["error"],
-        "mixed_sealing"
-    );
-    let form = Form::new()
-        .part("sealed_manifest", Part::bytes(seal(&manifest)))
-        .part("sealed_file", Part::bytes(seal(&file)));
-    let r = client()
-        .post(s.url("/api/v1/reports"))
-        .multipart(form)
-        .send()
-        .unwrap();
+    let mixed = Form::new().text("what", "x").part("sealed_manifest", Part::bytes(seal(&manifest)));
+    let r = client().post(s.url("/api/v1/reports")).multipart(mixed).send().unwrap();
+    assert_eq!(r.json::<serde_json::Value>().unwrap()["error"], "mixed_sealing");
+    let form =
+        Form::new().part("sealed_manifest", Part::bytes(seal(&manifest))).part("sealed_file", Part::bytes(seal(&file)));
+    let r = client().post(s.url("/api/v1/reports")).multipart(form).send().unwrap();
     assert_eq!(r.status().as_u16(), 201);
     s.stop();
     let bundle = env.path("b.tar");
-    env.run(&[
-        "export",
-        "--data",
-        env.data.to_str().unwrap(),
-        "--out",
-        bundle.to_str().unwrap(),
-    ]);
+    env.run(&["export", "--data", env.data.to_str().unwrap(), "--out", bundle.to_str().unwrap()]);
     let cases = env.path("cases");
     let out = env.run(&[
         "decrypt",
@@ -257,15 +163,8 @@ fn sealed_parts_must_be_age_files_and_real_ones_are_kept() {
         "--out",
         cases.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let found = common::files_under(&cases)
-        .into_iter()
-        .find(|p| p.ends_with("files/c.txt"))
-        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let found = common::files_under(&cases).into_iter().find(|p| p.ends_with("files/c.txt")).unwrap();
     assert_eq!(std::fs::read(found).unwrap(), b"abc");
 }
 
@@ -286,19 +185,14 @@ fn truncated_and_oversized_bodies() {
     let req = "POST /submit HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: 2147483648\r\n\r\n";
     let resp = raw(&s, req.as_bytes());
     assert!(resp.starts_with("HTTP/1.1 413"), "{resp}");
-    assert!(
-        resp.to_ascii_lowercase()
-            .contains("content-security-policy"),
-        "error pages carry the headers"
-    );
+    assert!(resp.to_ascii_lowercase().contains("content-security-policy"), "error pages carry the headers");
     // A chunked body with no declared length is cut off at the limit: the
     // server answers 413 and closes, even while the client still writes.
     let mut c = TcpStream::connect(s.addr()).unwrap();
     c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let head = "POST /api/v1/reports HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=XyZ\r\nTransfer-Encoding: chunked\r\n\r\n";
     c.write_all(head.as_bytes()).unwrap();
-    let part =
-        "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.bin\"\r\n\r\n";
+    let part = "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.bin\"\r\n\r\n";
     let _ = c.write_all(format!("{:x}\r\n{part}\r\n", part.len()).as_bytes());
     let chunk = vec![b'a'; 64 * 1024];
     for _ in 0..32 {
@@ -312,15 +206,8 @@ fn truncated_and_oversized_bodies() {
     let resp = String::from_utf8_lossy(&resp);
     assert!(resp.starts_with("HTTP/1.1 413"), "{resp}");
     // Still serving.
-    assert_eq!(
-        client().get(s.url("/")).send().unwrap().status().as_u16(),
-        200
-    );
-    let r = client()
-        .post(s.url("/api/v1/reports"))
-        .json(&serde_json::json!({"what": "ok"}))
-        .send()
-        .unwrap();
+    assert_eq!(client().get(s.url("/")).send().unwrap().status().as_u16(), 200);
+    let r = client().post(s.url("/api/v1/reports")).json(&serde_json::json!({"what": "ok"})).send().unwrap();
     assert_eq!(r.status().as_u16(), 201);
     s.stop();
     assert_eq!(stored_reports(&env), 1);
@@ -346,12 +233,7 @@ fn unknown_paths_and_headers() {
     }
     assert!(!h.contains_key("server") && !h.contains_key("date"));
     assert!(!h.contains_key("strict-transport-security"));
-    let spec: serde_json::Value = client()
-        .get(s.url("/api/v1/openapi.json"))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let spec: serde_json::Value = client().get(s.url("/api/v1/openapi.json")).send().unwrap().json().unwrap();
     assert_eq!(spec["openapi"], "3.1.0");
     assert!(spec["paths"]["/api/v1/reports"]["post"].is_object());
     assert!(spec["paths"]["/api/v1/status"]["post"].is_object());

@@ -34,9 +34,7 @@ impl HttpError {
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         match self {
-            HttpError::Typo | HttpError::Invalid(..) | HttpError::BadRequest => {
-                StatusCode::BAD_REQUEST
-            }
+            HttpError::Typo | HttpError::Invalid(..) | HttpError::BadRequest => StatusCode::BAD_REQUEST,
             HttpError::Unknown | HttpError::NotFound => StatusCode::NOT_FOUND,
             HttpError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             HttpError::Busy => StatusCode::SERVICE_UNAVAILABLE,
@@ -95,17 +93,11 @@ impl From<IntakeError> for HttpError {
         match e {
             IntakeError::Empty => HttpError::Invalid("empty", "error-empty"),
             IntakeError::Category => HttpError::Invalid("category", "error-category"),
-            IntakeError::FieldTooLong => {
-                HttpError::Invalid("field_too_long", "error-field-too-long")
-            }
-            IntakeError::TooManyFiles => {
-                HttpError::Invalid("too_many_files", "error-too-many-files")
-            }
+            IntakeError::FieldTooLong => HttpError::Invalid("field_too_long", "error-field-too-long"),
+            IntakeError::TooManyFiles => HttpError::Invalid("too_many_files", "error-too-many-files"),
             IntakeError::UnknownField => HttpError::Invalid("unknown_field", "error-bad-request"),
             IntakeError::Mixed => HttpError::Invalid("mixed_sealing", "error-bad-request"),
-            IntakeError::NoSealedManifest => {
-                HttpError::Invalid("sealed_manifest", "error-bad-request")
-            }
+            IntakeError::NoSealedManifest => HttpError::Invalid("sealed_manifest", "error-bad-request"),
             IntakeError::NotAge => HttpError::Invalid("not_age", "error-bad-request"),
             IntakeError::Encoding => HttpError::Invalid("encoding", "error-bad-request"),
             IntakeError::Storage(e) => e.into(),

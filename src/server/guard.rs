@@ -43,8 +43,7 @@ pub async fn edge(State(app): State<Arc<App>>, req: Request<Body>, next: Next) -
         // Refuse before reading a byte of the body, and close the connection
         // so the client cannot keep streaming into it.
         let mut r = pages::error_response(&app, &req, HttpError::TooLarge);
-        r.headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
         r
     } else {
         let api = req.uri().path().starts_with("/api/");
@@ -53,18 +52,14 @@ pub async fn edge(State(app): State<Arc<App>>, req: Request<Body>, next: Next) -
             Ok(r) => r,
             Err(_) => {
                 let mut r = pages::error_for(&app, api, lang, HttpError::Timeout);
-                r.headers_mut()
-                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
                 r
             }
         }
     };
     let h = resp.headers_mut();
     for (name, value) in HEADERS {
-        h.insert(
-            HeaderName::from_static(name),
-            HeaderValue::from_static(value),
-        );
+        h.insert(HeaderName::from_static(name), HeaderValue::from_static(value));
     }
     h.remove(header::SERVER);
     h.remove(header::DATE);

@@ -5,13 +5,15 @@
 
 mod error;
 mod guard;
+mod investigators;
 mod pages;
 mod reports;
 mod status;
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::io;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
@@ -27,6 +29,7 @@ use tokio::sync::Semaphore;
 use crate::crypto::Recipients;
 use crate::i18n::Catalog;
 use crate::intake::PartLimits;
+use crate::keyset::KeySet;
 use crate::model::DEFAULT_CATEGORIES;
 use crate::store::Store;
 
@@ -47,6 +50,12 @@ pub struct Limits {
     pub request_deadline: Duration,
     /// Most open connections; more are closed at once (load shedding).
     pub max_connections: usize,
+    /// Oldest signed action accepted (older ones are stale).
+    pub action_max_age: Duration,
+    /// Clock window for transfer-key requests and future-dated actions.
+    pub transfer_window: Duration,
+    /// Days after closing when a report is purged (0: never).
+    pub retention_days: u32,
 }
 
 impl Default for Limits {
@@ -58,6 +67,9 @@ impl Default for Limits {
             header_timeout: Duration::from_secs(10),
             request_deadline: Duration::from_secs(30 * 60),
             max_connections: 1024,
+            action_max_age: Duration::from_secs(14 * 24 * 3600),
+            transfer_window: Duration::from_secs(300),
+            retention_days: 365,
         }
     }
 }
@@ -65,10 +77,7 @@ impl Default for Limits {
 impl Limits {
     /// The part of the limits the intake enforces.
     pub fn parts(&self) -> PartLimits {
-        PartLimits {
-            max_files: self.max_files,
-            max_field: self.max_field,
-        }
+        PartLimits { max_files: self.max_files, max_field: self.max_field }
     }
 }
 
@@ -108,6 +117,19 @@ pub struct App {
     pub site: Site,
     /// Messages in both languages.
     pub catalog: Catalog,
+    /// Investigators' signing and transfer keys.
+    pub keys: KeySet,
+    /// Transfer nonces seen within the time window (replay protection).
+    pub seen_transfers: Mutex<HashMap<String, u64>>,
+}
+
+impl App {
+    /// Assembles the state; records the recipients for exports.
+    pub fn new(store: Store, recipients: Recipients, keys: KeySet, limits: Limits, site: Site) -> io::Result<App> {
+        store.set_recipients(&recipients.to_strings()).map_err(io::Error::other)?;
+        let catalog = Catalog::load().map_err(io::Error::other)?;
+        Ok(App { store, recipients, limits, site, catalog, keys, seen_transfers: Mutex::new(HashMap::new()) })
+    }
 }
 
 /// Where the server listens.
@@ -118,37 +140,36 @@ pub enum Listener {
     Unix(UnixListener),
 }
 
+/// Largest actions file accepted over HTTP.
+const MAX_ACTIONS_BODY: usize = 32 * 1024 * 1024;
+
 /// Builds the router with every route and layer.
 pub fn router(app: Arc<App>) -> Router {
     let body_limit = usize::try_from(app.limits.max_body).unwrap_or(usize::MAX);
     Router::new()
         .route("/", get(pages::home))
-        .route(
-            "/submit",
-            get(pages::submit_form).post(reports::submit_form),
-        )
+        .route("/submit", get(pages::submit_form).post(reports::submit_form))
         .route("/status", get(pages::status_form).post(status::status_form))
+        .route("/status/add", post(status::followup_form))
         .route("/about", get(pages::about))
         .route("/style.css", get(pages::stylesheet))
         .route("/api/v1/reports", post(reports::submit_api))
         .route("/api/v1/status", post(status::status_api))
         .route("/api/v1/openapi.json", get(pages::openapi))
+        .route("/api/v1/actions", post(investigators::push_actions).layer(DefaultBodyLimit::max(MAX_ACTIONS_BODY)))
+        .route("/api/v1/export", get(investigators::pull_export))
         .fallback(pages::not_found)
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(axum::middleware::from_fn_with_state(
-            app.clone(),
-            guard::edge,
-        ))
+        .layer(axum::middleware::from_fn_with_state(app.clone(), guard::edge))
         .with_state(app)
 }
 
 /// Serves until `shutdown` completes, then lets open requests finish.
-pub async fn run(
-    listener: Listener,
-    app: Arc<App>,
-    shutdown: impl Future<Output = ()>,
-) -> io::Result<()> {
+pub async fn run(listener: Listener, app: Arc<App>, shutdown: impl Future<Output = ()>) -> io::Result<()> {
     let limits = app.limits;
+    if limits.retention_days > 0 {
+        tokio::spawn(retention(app.clone()));
+    }
     let router = router(app);
     let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
     builder
@@ -235,6 +256,38 @@ async fn serve_one<S>(
 
 /// Today's date (UTC) as `YYYY-MM-DD`: the only time stored with a report.
 pub fn today() -> String {
-    let d = time::OffsetDateTime::now_utc().date();
+    day(time::OffsetDateTime::now_utc().date())
+}
+
+/// A date as `YYYY-MM-DD`.
+fn day(d: time::Date) -> String {
     format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
+/// Now, in Unix seconds.
+pub fn now_unix() -> u64 {
+    u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp()).unwrap_or(0)
+}
+
+/// Purges reports closed longer than the retention period, at start and
+/// then hourly; forgets action nonces older than the action window.
+async fn retention(app: Arc<App>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        let app = app.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            let days = time::Duration::days(i64::from(app.limits.retention_days));
+            let cutoff = day(time::OffsetDateTime::now_utc().date() - days);
+            let nonce_cutoff = now_unix().saturating_sub(app.limits.action_max_age.as_secs() + 3600);
+            app.store.purge_closed(&cutoff, nonce_cutoff)
+        })
+        .await;
+        match result {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::info!(purged = n, "retention: closed reports purged"),
+            Ok(Err(e)) => tracing::error!(error = %e, "retention failed"),
+            Err(e) => tracing::error!(error = %e, "retention task failed"),
+        }
+    }
 }

@@ -12,7 +12,7 @@ use axum::Json;
 
 use super::{App, HttpError};
 use crate::i18n::{Lang, Tr};
-use crate::model::{Manifest, Report};
+use crate::model::Manifest;
 
 /// The OpenAPI 3.1 description of the JSON API.
 const OPENAPI: &str = include_str!("openapi.json");
@@ -51,16 +51,20 @@ struct ReceiptPage<'a> {
     feedback_days: String,
 }
 
-/// What the reporter sees about a report.
+/// What the reporter sees about a report, replies already decrypted.
 pub struct StatusView {
     /// Status id (for tests and styling).
-    status: &'static str,
+    pub status: &'static str,
     /// Status in words.
-    status_label: String,
+    pub status_label: String,
     /// Day of submission.
-    created: String,
-    /// (day, status in words), oldest first.
-    timeline: Vec<(String, String)>,
+    pub created: String,
+    /// (day, status in words, note), oldest first.
+    pub timeline: Vec<(String, String, String)>,
+    /// (day, text) of each reply, oldest first.
+    pub replies: Vec<(String, String)>,
+    /// The receipt, for the follow-up form's hidden field (body only).
+    pub code: String,
 }
 
 /// The status form or a report's status.
@@ -71,6 +75,7 @@ struct StatusPage<'a> {
     org: &'a str,
     path: &'a str,
     error: String,
+    notice: String,
     view: Option<StatusView>,
 }
 
@@ -100,12 +105,8 @@ pub fn lang_of(req: &Request<Body>) -> Lang {
 
 /// The same, from the parts an extractor gives.
 pub fn lang_from(uri: &Uri, headers: &HeaderMap) -> Lang {
-    let query = uri
-        .query()
-        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("lang=")));
-    let accept = headers
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok());
+    let query = uri.query().and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("lang=")));
+    let accept = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
     Lang::negotiate(query, accept)
 }
 
@@ -123,15 +124,7 @@ fn render(t: &impl Template, status: StatusCode) -> Response {
 /// `GET /`.
 pub async fn home(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap) -> Response {
     let t = app.catalog.tr(lang_from(&uri, &headers));
-    render(
-        &Home {
-            t,
-            org: &app.site.org,
-            path: "/",
-            onion: &app.site.onion,
-        },
-        StatusCode::OK,
-    )
+    render(&Home { t, org: &app.site.org, path: "/", onion: &app.site.onion }, StatusCode::OK)
 }
 
 /// `GET /submit`.
@@ -141,20 +134,9 @@ pub async fn submit_form(State(app): State<Arc<App>>, uri: Uri, headers: HeaderM
 }
 
 /// The form, with the reporter's text kept and an error shown when given.
-pub fn submit_page(
-    app: &App,
-    lang: Lang,
-    form: &Manifest,
-    error: Option<&HttpError>,
-    status: StatusCode,
-) -> Response {
+pub fn submit_page(app: &App, lang: Lang, form: &Manifest, error: Option<&HttpError>, status: StatusCode) -> Response {
     let t = app.catalog.tr(lang);
-    let categories = app
-        .site
-        .categories
-        .iter()
-        .map(|c| (c.clone(), t.get(&format!("category-{c}"))))
-        .collect();
+    let categories = app.site.categories.iter().map(|c| (c.clone(), t.get(&format!("category-{c}")))).collect();
     let page = SubmitPage {
         t,
         org: &app.site.org,
@@ -181,58 +163,43 @@ pub fn receipt_page(app: &App, lang: Lang, code: &str) -> Response {
 
 /// `GET /status`.
 pub async fn status_form(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap) -> Response {
-    status_page(&app, lang_from(&uri, &headers), None, None)
+    status_page(&app, lang_from(&uri, &headers), None, None, None)
 }
 
 /// The status page: the form (with an error) or a report's status.
 pub fn status_page(
     app: &App,
     lang: Lang,
-    report: Option<&Report>,
+    view: Option<StatusView>,
     error: Option<&HttpError>,
+    notice: Option<&str>,
 ) -> Response {
     let t = app.catalog.tr(lang);
-    let label = |s: crate::model::Status| t.get(&format!("status-{}", s.id()));
-    let view = report.map(|r| StatusView {
-        status: r.status.id(),
-        status_label: label(r.status),
-        created: r.created.clone(),
-        timeline: r
-            .timeline
-            .iter()
-            .map(|e| (e.day.clone(), label(e.status)))
-            .collect(),
-    });
     let page = StatusPage {
         t,
         org: &app.site.org,
         path: "/status",
         error: error.map(|e| t.get(e.message_key())).unwrap_or_default(),
+        notice: notice.map(|k| t.get(k)).unwrap_or_default(),
         view,
     };
     render(&page, error.map_or(StatusCode::OK, HttpError::status))
 }
 
+/// A status in the reporter's language.
+pub fn status_label(app: &App, lang: Lang, s: crate::model::Status) -> String {
+    app.catalog.tr(lang).get(&format!("status-{}", s.id()))
+}
+
 /// `GET /about`.
 pub async fn about(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap) -> Response {
     let t = app.catalog.tr(lang_from(&uri, &headers));
-    render(
-        &About {
-            t,
-            org: &app.site.org,
-            path: "/about",
-        },
-        StatusCode::OK,
-    )
+    render(&About { t, org: &app.site.org, path: "/about" }, StatusCode::OK)
 }
 
 /// `GET /style.css`.
 pub async fn stylesheet() -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
-        include_str!("../../templates/style.css"),
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], include_str!("../../templates/style.css")).into_response()
 }
 
 /// `GET /api/v1/openapi.json`.
@@ -257,11 +224,6 @@ pub fn error_for(app: &App, api: bool, lang: Lang, e: HttpError) -> Response {
         let body = serde_json::json!({ "error": e.code(), "message": app.catalog.tr(Lang::En).get(e.message_key()) });
         return (e.status(), Json(body)).into_response();
     }
-    let page = ErrorPage {
-        t,
-        org: &app.site.org,
-        path: "/",
-        message: t.get(e.message_key()),
-    };
+    let page = ErrorPage { t, org: &app.site.org, path: "/", message: t.get(e.message_key()) };
     render(&page, e.status())
 }

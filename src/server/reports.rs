@@ -71,12 +71,8 @@ pub async fn submit_form(
 
 /// `POST /api/v1/reports`: multipart (plaintext or client-sealed parts) or JSON.
 pub async fn submit_api(State(app): State<Arc<App>>, req: Request) -> Response {
-    let ctype = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let ctype =
+        req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
     let mut intake = new_intake(&app);
     let read = if ctype.starts_with("multipart/form-data") {
         match Multipart::from_request(req, &()).await {
@@ -98,8 +94,7 @@ pub async fn submit_api(State(app): State<Arc<App>>, req: Request) -> Response {
     };
     match result {
         Ok(receipt) => {
-            let body =
-                serde_json::json!({ "receipt": receipt.grouped().as_str(), "status": "received" });
+            let body = serde_json::json!({ "receipt": receipt.grouped().as_str(), "status": "received" });
             (StatusCode::CREATED, Json(body)).into_response()
         }
         Err(e) => error_for(&app, true, crate::i18n::Lang::En, e),
@@ -107,12 +102,8 @@ pub async fn submit_api(State(app): State<Arc<App>>, req: Request) -> Response {
 }
 
 /// A fresh intake for this deployment.
-fn new_intake(app: &App) -> Intake {
-    Intake::new(
-        app.store.clone(),
-        app.recipients.clone(),
-        app.limits.parts(),
-    )
+pub fn new_intake(app: &App) -> Intake {
+    Intake::new(app.store.clone(), app.recipients.clone(), app.limits.parts())
 }
 
 /// Copies the JSON fields into the intake.
@@ -134,12 +125,7 @@ fn json_fields(intake: &mut Intake, tip: &ApiTip) -> Result<(), HttpError> {
 }
 
 /// Streams every part of a multipart body into the intake.
-pub async fn read_parts(
-    app: &App,
-    intake: &mut Intake,
-    mut mp: Multipart,
-    sealed_ok: bool,
-) -> Result<(), HttpError> {
+pub async fn read_parts(app: &App, intake: &mut Intake, mut mp: Multipart, sealed_ok: bool) -> Result<(), HttpError> {
     while let Some(mut field) = mp.next_field().await? {
         let name = field.name().unwrap_or("").to_string();
         match name.as_str() {
@@ -192,7 +178,7 @@ async fn read_file(intake: &mut Intake, field: &mut Field<'_>) -> Result<(), Htt
 }
 
 /// Reads a text part up to `max` bytes.
-async fn read_text(field: &mut Field<'_>, max: usize) -> Result<String, HttpError> {
+pub async fn read_text(field: &mut Field<'_>, max: usize) -> Result<String, HttpError> {
     let mut buf = Vec::new();
     while let Some(chunk) = field.chunk().await? {
         if buf.len() + chunk.len() > max {
@@ -215,7 +201,7 @@ async fn open_report(app: &App, intake: &mut Intake) -> Result<Receipt, HttpErro
     let receipt = crypto::new_receipt();
     let key = crypto::lookup_key(app.store.secret(), &receipt);
     let reply = crypto::reply_identity(&receipt).recipient().to_string();
-    let report = Report::new(crypto::hex(&crypto::random_id()), reply, sub);
+    let report = Report::new(crypto::hex(&crypto::random_id()), crypto::hex(&key.0), reply, sub);
     app.store.insert_report(&report, &key)?;
     intake.mark_committed();
     app.store.durable().await?;

@@ -1,21 +1,27 @@
-//! Status checks: `POST /status` (page) and `POST /api/v1/status` (JSON).
-//! The receipt arrives in the body only, and is never logged or echoed.
+//! Status checks: `POST /status` (page) and `POST /api/v1/status` (JSON), and
+//! follow-ups: `POST /status/add`. The receipt arrives in the body only and
+//! is never logged or echoed except into the follow-up form of its own page.
+//! Replies are decrypted in memory with the key derived from the receipt.
 
+use std::io::Read;
 use std::sync::Arc;
 
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::rejection::{FormRejection, JsonRejection};
-use axum::extract::State;
+use axum::extract::{Multipart, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::{Form, Json};
 use serde::Deserialize;
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use super::pages::{error_for, lang_from, status_page};
-use super::{App, HttpError};
+use super::pages::{error_for, lang_from, status_label, status_page, StatusView};
+use super::reports::{new_intake, read_parts, read_text};
+use super::{today, App, HttpError};
 use crate::crypto;
 use crate::i18n::Lang;
-use crate::model::Report;
+use crate::intake::IntakeError;
+use crate::model::{BlobRef, ReplyText, Report, SubmissionKind};
 use crate::receipt::Receipt;
 
 /// The body of a status request.
@@ -27,10 +33,43 @@ pub struct ReceiptBody {
 
 /// Finds the report for a typed code. A typo is told apart from an unknown
 /// code; an unknown code gets one answer whatever the reason.
-pub fn find(app: &App, typed: &str) -> Result<Report, HttpError> {
+pub fn find(app: &App, typed: &str) -> Result<(Report, Receipt), HttpError> {
     let receipt = Receipt::parse(typed)?;
     let key = crypto::lookup_key(app.store.secret(), &receipt);
-    app.store.find(&key)?.ok_or(HttpError::Unknown)
+    let report = app.store.find(&key)?.ok_or(HttpError::Unknown)?;
+    Ok((report, receipt))
+}
+
+/// Decrypts one reply or note with the reporter's key. A blob that does not
+/// open is shown as missing rather than failing the whole page.
+fn open_text(app: &App, id: &crypto::ReplyIdentity, blob: &BlobRef) -> String {
+    let opened = app.store.blob_reader(blob).ok().and_then(|r| {
+        let mut plain = Zeroizing::new(Vec::new());
+        id.open(r).ok()?.read_to_end(&mut plain).ok()?;
+        let text = std::str::from_utf8(&plain).ok()?.trim_end_matches(' ');
+        serde_json::from_str::<ReplyText>(text).ok().map(|t| t.text.clone())
+    });
+    opened.unwrap_or_else(|| "…".into())
+}
+
+/// The reporter's view of a report, replies and notes decrypted.
+fn view(app: &App, lang: Lang, r: &Report, receipt: &Receipt) -> StatusView {
+    let id = crypto::reply_identity(receipt);
+    StatusView {
+        status: r.status.id(),
+        status_label: status_label(app, lang, r.status),
+        created: r.created.clone(),
+        timeline: r
+            .timeline
+            .iter()
+            .map(|e| {
+                let note = e.note.as_ref().map(|b| open_text(app, &id, b)).unwrap_or_default();
+                (e.day.clone(), status_label(app, lang, e.status), note)
+            })
+            .collect(),
+        replies: r.replies.iter().map(|x| (x.day.clone(), open_text(app, &id, &x.blob))).collect(),
+        code: receipt.grouped().to_string(),
+    }
 }
 
 /// `POST /status`.
@@ -46,28 +85,81 @@ pub async fn status_form(
         Err(_) => Err(HttpError::Typo),
     };
     match result {
-        Ok(report) => status_page(&app, lang, Some(&report), None),
-        Err(e) => status_page(&app, lang, None, Some(&e)),
+        Ok((report, receipt)) => status_page(&app, lang, Some(view(&app, lang, &report, &receipt)), None, None),
+        Err(e) => status_page(&app, lang, None, Some(&e), None),
     }
 }
 
-/// `POST /api/v1/status`.
-pub async fn status_api(
+/// `POST /status/add`: the reporter adds a message and files. The `receipt`
+/// part must come first, so nothing is stored for an unknown code.
+pub async fn followup_form(
     State(app): State<Arc<App>>,
-    body: Result<Json<ReceiptBody>, JsonRejection>,
+    uri: Uri,
+    headers: HeaderMap,
+    multipart: Result<Multipart, MultipartRejection>,
 ) -> Response {
+    let lang = lang_from(&uri, &headers);
+    let result = add_followup(&app, multipart).await;
+    match result {
+        Ok((report, receipt)) => {
+            status_page(&app, lang, Some(view(&app, lang, &report, &receipt)), None, Some("followup-sent"))
+        }
+        Err(e) => status_page(&app, lang, None, Some(&e), None),
+    }
+}
+
+/// Reads the receipt, streams the rest into an intake, seals and appends it.
+async fn add_followup(
+    app: &App,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<(Report, Receipt), HttpError> {
+    let mut mp = multipart.map_err(|_| HttpError::BadRequest)?;
+    let mut field = mp.next_field().await?.ok_or(HttpError::BadRequest)?;
+    if field.name() != Some("receipt") {
+        return Err(HttpError::BadRequest);
+    }
+    // A receipt is 25 characters; 256 bytes leaves room for spaces.
+    let typed = Zeroizing::new(read_text(&mut field, 256).await.map_err(|_| HttpError::Typo)?);
+    drop(field);
+    let (report, receipt) = find(app, &typed)?;
+    let mut intake = new_intake(app);
+    read_parts(app, &mut intake, mp, false).await?;
+    if intake.manifest().text.trim().is_empty() && intake.manifest().attachments.is_empty() {
+        return Err(IntakeError::Empty.into());
+    }
+    let sub = intake.seal(SubmissionKind::FollowUp, &today(), &[])?;
+    app.store.append_submission(&report.id, sub)?;
+    intake.mark_committed();
+    app.store.durable().await?;
+    let key = crypto::lookup_key(app.store.secret(), &receipt);
+    let updated = app.store.find(&key)?.ok_or(HttpError::Unknown)?;
+    Ok((updated, receipt))
+}
+
+/// `POST /api/v1/status`.
+pub async fn status_api(State(app): State<Arc<App>>, body: Result<Json<ReceiptBody>, JsonRejection>) -> Response {
     let result = match body {
         Ok(Json(b)) => find(&app, &b.receipt),
         Err(_) => Err(HttpError::BadRequest),
     };
     match result {
-        Ok(r) => {
+        Ok((r, receipt)) => {
+            let v = view(&app, Lang::En, &r, &receipt);
             let timeline: Vec<_> = r
                 .timeline
                 .iter()
-                .map(|e| serde_json::json!({ "day": e.day, "status": e.status.id() }))
+                .zip(&v.timeline)
+                .map(|(e, shown)| serde_json::json!({ "day": e.day, "status": e.status.id(), "note": shown.2 }))
                 .collect();
-            let body = serde_json::json!({ "status": r.status.id(), "created": r.created, "timeline": timeline });
+            let replies: Vec<_> =
+                v.replies.iter().map(|(day, text)| serde_json::json!({ "day": day, "text": text })).collect();
+            let body = serde_json::json!({
+                "status": r.status.id(),
+                "created": r.created,
+                "timeline": timeline,
+                "replies": replies,
+                "followups": r.submissions.len() - 1,
+            });
             (StatusCode::OK, Json(body)).into_response()
         }
         Err(e) => error_for(&app, true, Lang::En, e),

@@ -31,29 +31,12 @@ impl Env {
         let keys = root.path().join("keys");
         fs::create_dir_all(&keys).unwrap();
         let inv = root.path().join("investigator");
-        let out = Command::new(bin())
-            .args(["keygen", "--out"])
-            .arg(&inv)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = Command::new(bin()).args(["keygen", "--out"]).arg(&inv).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let stdout = String::from_utf8(out.stdout).unwrap();
         let recipient = stdout.lines().find(|l| l.starts_with("age1")).unwrap();
-        fs::write(
-            keys.join("recipients.txt"),
-            format!("# test\n{recipient}\n"),
-        )
-        .unwrap();
-        Env {
-            data: root.path().join("data"),
-            keys,
-            identity: inv.join("identity.txt"),
-            root,
-        }
+        fs::write(keys.join("recipients.txt"), format!("# test\n{recipient}\n")).unwrap();
+        Env { data: root.path().join("data"), keys, identity: inv.join("identity.txt"), root }
     }
 
     /// Keys made with the reference `age-keygen` (Debian package `age`).
@@ -62,27 +45,11 @@ impl Env {
         let keys = root.path().join("keys");
         fs::create_dir_all(&keys).unwrap();
         let identity = root.path().join("age-identity.txt");
-        let st = Command::new("age-keygen")
-            .arg("-o")
-            .arg(&identity)
-            .stderr(Stdio::null())
-            .status();
-        assert!(
-            st.map(|s| s.success()).unwrap_or(false),
-            "age-keygen (Debian package age) is needed"
-        );
-        let public = Command::new("age-keygen")
-            .arg("-y")
-            .arg(&identity)
-            .output()
-            .unwrap();
+        let st = Command::new("age-keygen").arg("-o").arg(&identity).stderr(Stdio::null()).status();
+        assert!(st.map(|s| s.success()).unwrap_or(false), "age-keygen (Debian package age) is needed");
+        let public = Command::new("age-keygen").arg("-y").arg(&identity).output().unwrap();
         fs::write(keys.join("recipients.txt"), &public.stdout).unwrap();
-        Env {
-            data: root.path().join("data"),
-            keys,
-            identity,
-            root,
-        }
+        Env { data: root.path().join("data"), keys, identity, root }
     }
 
     /// A path inside the temporary folder.
@@ -117,9 +84,7 @@ impl Server {
     // see through the struct.
     #[allow(clippy::zombie_processes)]
     pub fn start_with(env: &Env, extra: &[&str], vars: &[(&str, &Path)]) -> Server {
-        let n = fs::read_dir(env.root.path())
-            .map(|d| d.count())
-            .unwrap_or(0);
+        let n = fs::read_dir(env.root.path()).map(|d| d.count()).unwrap_or(0);
         let log = env.root.path().join(format!("server-{n}.log"));
         let out = fs::File::create(&log).unwrap();
         let mut cmd = Command::new(bin());
@@ -140,16 +105,9 @@ impl Server {
             let text = fs::read_to_string(&log).unwrap_or_default();
             if let Some(rest) = text.split("listening on http://").nth(1) {
                 let addr = rest.split_whitespace().next().unwrap().to_string();
-                return Server {
-                    child,
-                    base: format!("http://{addr}"),
-                    log,
-                };
+                return Server { child, base: format!("http://{addr}"), log };
             }
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "server did not start: {text}"
-            );
+            assert!(start.elapsed() < Duration::from_secs(20), "server did not start: {text}");
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -166,10 +124,7 @@ impl Server {
 
     /// Stops the server with SIGTERM and waits for it.
     pub fn stop(mut self) -> String {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status();
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
         let _ = self.child.wait();
         fs::read_to_string(&self.log).unwrap_or_default()
     }
@@ -198,21 +153,14 @@ pub fn client() -> reqwest::blocking::Client {
 
 /// The receipt code shown on a receipt page.
 pub fn receipt_from_html(html: &str) -> String {
-    let start = html
-        .find("id=\"receipt\">")
-        .expect("no receipt on the page")
-        + "id=\"receipt\">".len();
+    let start = html.find("id=\"receipt\">").expect("no receipt on the page") + "id=\"receipt\">".len();
     let end = html[start..].find('<').unwrap() + start;
     html[start..end].to_string()
 }
 
 /// Asks the status API; returns (HTTP status, JSON).
 pub fn api_status(s: &Server, receipt: &str) -> (u16, serde_json::Value) {
-    let r = client()
-        .post(s.url("/api/v1/status"))
-        .json(&serde_json::json!({ "receipt": receipt }))
-        .send()
-        .unwrap();
+    let r = client().post(s.url("/api/v1/status")).json(&serde_json::json!({ "receipt": receipt })).send().unwrap();
     let code = r.status().as_u16();
     (code, r.json().unwrap())
 }
@@ -236,9 +184,7 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
 
 /// True when `needle` occurs in any file under `dir`.
 pub fn found_under(dir: &Path, needle: &[u8]) -> Option<PathBuf> {
-    files_under(dir).into_iter().find(|p| {
-        fs::read(p)
-            .map(|b| b.windows(needle.len()).any(|w| w == needle))
-            .unwrap_or(false)
-    })
+    files_under(dir)
+        .into_iter()
+        .find(|p| fs::read(p).map(|b| b.windows(needle.len()).any(|w| w == needle)).unwrap_or(false))
 }

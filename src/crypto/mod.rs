@@ -13,6 +13,8 @@ use bech32::ToBase32;
 use ring::{hkdf, hmac};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+pub mod ed25519;
+
 use crate::padding;
 use crate::receipt::Receipt;
 
@@ -69,8 +71,7 @@ impl Recipients {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let r = age::x25519::Recipient::from_str(line)
-                .map_err(|_| CryptoError::BadRecipient { line: i + 1 })?;
+            let r = age::x25519::Recipient::from_str(line).map_err(|_| CryptoError::BadRecipient { line: i + 1 })?;
             out.push(r);
         }
         if out.is_empty() {
@@ -158,9 +159,10 @@ impl ReplyIdentity {
         Zeroizing::new(self.0.to_string().expose_secret().to_string())
     }
 
-    /// Borrow as an age identity for decryption.
-    pub fn as_identity(&self) -> &dyn age::Identity {
-        &self.0
+    /// Opens an age file sealed to this reply key.
+    pub fn open<R: Read>(&self, input: R) -> Result<impl Read, CryptoError> {
+        let d = age::Decryptor::new(input).map_err(|_| CryptoError::Decrypt)?;
+        d.decrypt(std::iter::once(&self.0 as &dyn age::Identity)).map_err(|_| CryptoError::Decrypt)
     }
 }
 
@@ -178,12 +180,8 @@ pub fn reply_identity(receipt: &Receipt) -> ReplyIdentity {
     if let Ok(okm) = prk.expand(&[REPLY_INFO], hkdf::HKDF_SHA256) {
         let _ = okm.fill(&mut scalar[..]);
     }
-    let encoded = bech32::encode(
-        "age-secret-key-",
-        scalar.to_base32(),
-        bech32::Variant::Bech32,
-    )
-    .map(|s| Zeroizing::new(s.to_uppercase()));
+    let encoded = bech32::encode("age-secret-key-", scalar.to_base32(), bech32::Variant::Bech32)
+        .map(|s| Zeroizing::new(s.to_uppercase()));
     let identity = encoded
         .ok()
         .and_then(|s| age::x25519::Identity::from_str(&s).ok())
@@ -235,10 +233,7 @@ impl<W: Write> Sealer<W> {
     pub fn new(recipients: &Recipients, out: W) -> Result<Sealer<W>, CryptoError> {
         let list = recipients.0.iter().map(|r| r as &dyn age::Recipient);
         let enc = age::Encryptor::with_recipients(list).map_err(|_| CryptoError::NoRecipients)?;
-        Ok(Sealer {
-            inner: enc.wrap_output(out)?,
-            written: 0,
-        })
+        Ok(Sealer { inner: enc.wrap_output(out)?, written: 0 })
     }
 
     /// Plaintext bytes written so far.
@@ -301,11 +296,8 @@ pub struct Identities(Vec<Box<dyn age::Identity>>);
 impl Identities {
     /// Reads an identity file (`AGE-SECRET-KEY-1…` lines, `#` comments).
     pub fn parse(text: &str) -> Result<Identities, CryptoError> {
-        let file = age::IdentityFile::from_buffer(text.as_bytes())
-            .map_err(|_| CryptoError::BadIdentity)?;
-        let ids = file
-            .into_identities()
-            .map_err(|_| CryptoError::BadIdentity)?;
+        let file = age::IdentityFile::from_buffer(text.as_bytes()).map_err(|_| CryptoError::BadIdentity)?;
+        let ids = file.into_identities().map_err(|_| CryptoError::BadIdentity)?;
         if ids.is_empty() {
             return Err(CryptoError::BadIdentity);
         }
@@ -315,8 +307,7 @@ impl Identities {
     /// Opens an age file for reading its plaintext.
     pub fn open<R: Read>(&self, input: R) -> Result<impl Read, CryptoError> {
         let d = age::Decryptor::new(input).map_err(|_| CryptoError::Decrypt)?;
-        d.decrypt(self.0.iter().map(|i| i.as_ref() as &dyn age::Identity))
-            .map_err(|_| CryptoError::Decrypt)
+        d.decrypt(self.0.iter().map(|i| i.as_ref() as &dyn age::Identity)).map_err(|_| CryptoError::Decrypt)
     }
 }
 
@@ -380,9 +371,7 @@ mod tests {
         let sealed = seal_bytes(&recips, b"balasan", Pad::Zeros).unwrap_or_default();
         let ids = Identities::parse(&id.to_age_string()).unwrap_or_else(|_| unreachable!());
         let mut out = Vec::new();
-        ids.open(&sealed[..])
-            .and_then(|mut r| Ok(r.read_to_end(&mut out)?))
-            .unwrap_or_default();
+        ids.open(&sealed[..]).and_then(|mut r| Ok(r.read_to_end(&mut out)?)).unwrap_or_default();
         assert_eq!(out.len() as u64, padding::FLOOR);
         assert_eq!(&out[..7], b"balasan");
     }
@@ -390,33 +379,21 @@ mod tests {
     #[test]
     fn sealed_blob_has_padme_length_and_age_header() {
         let (secret, public) = new_identity();
-        let recips =
-            Recipients::parse(&format!("# c\n\n{public}\n")).unwrap_or_else(|_| unreachable!());
+        let recips = Recipients::parse(&format!("# c\n\n{public}\n")).unwrap_or_else(|_| unreachable!());
         let sealed = seal_bytes(&recips, &[7u8; 1025], Pad::Zeros).unwrap_or_default();
         assert!(check_age_header(&sealed).is_ok());
         let ids = Identities::parse(&secret).unwrap_or_else(|_| unreachable!());
         let mut out = Vec::new();
-        ids.open(&sealed[..])
-            .and_then(|mut r| Ok(r.read_to_end(&mut out)?))
-            .unwrap_or_default();
+        ids.open(&sealed[..]).and_then(|mut r| Ok(r.read_to_end(&mut out)?)).unwrap_or_default();
         assert_eq!(out.len(), 1088);
         assert!(out[..1025].iter().all(|b| *b == 7) && out[1025..].iter().all(|b| *b == 0));
     }
 
     #[test]
     fn rejects_non_age_and_bad_recipients() {
-        assert!(matches!(
-            check_age_header(b"hello world"),
-            Err(CryptoError::NotAge)
-        ));
-        assert!(matches!(
-            Recipients::parse("# only a comment\n"),
-            Err(CryptoError::NoRecipients)
-        ));
-        assert!(matches!(
-            Recipients::parse("age1nope\n"),
-            Err(CryptoError::BadRecipient { line: 1 })
-        ));
+        assert!(matches!(check_age_header(b"hello world"), Err(CryptoError::NotAge)));
+        assert!(matches!(Recipients::parse("# only a comment\n"), Err(CryptoError::NoRecipients)));
+        assert!(matches!(Recipients::parse("age1nope\n"), Err(CryptoError::BadRecipient { line: 1 })));
     }
 
     #[test]

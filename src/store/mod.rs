@@ -3,7 +3,9 @@
 //!
 //! Trees: `reports` (id → record JSON), `lookup` (HMAC of receipt → id),
 //! `blobs` (blob id ‖ chunk number → ciphertext chunk), `log` (sequence →
-//! report id, for incremental export), `meta` (deployment id and secret).
+//! report id, for incremental export), `meta` (deployment id and secret,
+//! current recipients, audit head), `nonces` (applied action nonces),
+//! `audit` (the hash-chained log of applied actions).
 //! A blob's chunks are written first and are invisible until a record that
 //! names them commits in one transaction; a crash in between leaves only
 //! unreferenced ciphertext, which `check` reports and `compact` drops.
@@ -16,6 +18,9 @@ use sled::transaction::{ConflictableTransactionError, TransactionError, Transact
 use crate::crypto::{self, DeploymentSecret, LookupKey};
 use crate::flusher::Flusher;
 use crate::model::{BlobRef, Report, Submission};
+
+mod actions;
+pub use actions::{Applied, ApplyError};
 
 /// Ciphertext chunk size in the `blobs` tree.
 pub const CHUNK: usize = 64 * 1024;
@@ -39,8 +44,7 @@ impl From<sled::Error> for StoreError {
         match e {
             // sled wraps the flock failure in an `Other` error with this text.
             sled::Error::Io(ref io)
-                if io.kind() == io::ErrorKind::WouldBlock
-                    || io.to_string().contains("could not acquire lock") =>
+                if io.kind() == io::ErrorKind::WouldBlock || io.to_string().contains("could not acquire lock") =>
             {
                 StoreError::Locked
             }
@@ -62,6 +66,12 @@ pub struct Store {
     blobs: sled::Tree,
     /// sequence (u64 BE) → report id.
     log: sled::Tree,
+    /// deployment id, secret, recipients, audit head.
+    meta: sled::Tree,
+    /// applied action nonce → signing time (u64 BE).
+    nonces: sled::Tree,
+    /// position (u64 BE) → audit entry JSON.
+    audit: sled::Tree,
     /// Group commit.
     flusher: Flusher,
     /// HMAC key for lookup keys.
@@ -74,22 +84,16 @@ impl Store {
     /// Opens (or creates) the database in `dir`; creates the deployment id and
     /// secret on first use and makes them durable before returning.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(32 * 1024 * 1024)
-            .flush_every_ms(Some(1000))
-            .open()?;
+        let db = sled::Config::new().path(dir).cache_capacity(32 * 1024 * 1024).flush_every_ms(Some(1000)).open()?;
         let meta = db.open_tree("meta")?;
         let secret = match meta.get("secret")? {
-            Some(v) => DeploymentSecret::from_bytes(&v)
-                .ok_or_else(|| StoreError::Corrupt("deployment secret".into()))?,
+            Some(v) => {
+                DeploymentSecret::from_bytes(&v).ok_or_else(|| StoreError::Corrupt("deployment secret".into()))?
+            }
             None => {
                 let s = DeploymentSecret::generate();
                 meta.insert("secret", &s.as_bytes()[..])?;
-                meta.insert(
-                    "deployment_id",
-                    crypto::hex(&crypto::random_id()).as_bytes(),
-                )?;
+                meta.insert("deployment_id", crypto::hex(&crypto::random_id()).as_bytes())?;
                 db.flush()?;
                 s
             }
@@ -104,6 +108,9 @@ impl Store {
             lookup: db.open_tree("lookup")?,
             blobs: db.open_tree("blobs")?,
             log: db.open_tree("log")?,
+            nonces: db.open_tree("nonces")?,
+            audit: db.open_tree("audit")?,
+            meta,
             db,
             flusher,
             secret,
@@ -148,17 +155,14 @@ impl Store {
     /// Commits a new report and its lookup key in one transaction. Not yet
     /// durable: call [`Store::durable`] before showing the receipt.
     pub fn insert_report(&self, report: &Report, key: &LookupKey) -> Result<(), StoreError> {
-        let id = crypto::unhex::<16>(&report.id)
-            .ok_or_else(|| StoreError::Corrupt("report id".into()))?;
+        let id = crypto::unhex::<16>(&report.id).ok_or_else(|| StoreError::Corrupt("report id".into()))?;
         let json = serde_json::to_vec(report).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let seqs: Vec<u64> = report.submissions.iter().map(|s| s.seq).collect();
         (&self.reports, &self.lookup, &self.log)
             .transaction(|(reports, lookup, log)| {
                 if lookup.get(key.0)?.is_some() {
                     // 2^-100 per pair; refuse rather than overwrite.
-                    return Err(ConflictableTransactionError::Abort(StoreError::Db(
-                        "lookup key collision".into(),
-                    )));
+                    return Err(ConflictableTransactionError::Abort(StoreError::Db("lookup key collision".into())));
                 }
                 lookup.insert(&key.0[..], &id[..])?;
                 reports.insert(&id[..], json.as_slice())?;
@@ -172,23 +176,18 @@ impl Store {
 
     /// Appends a submission to an existing report (a follow-up).
     pub fn append_submission(&self, report_id: &str, sub: Submission) -> Result<(), StoreError> {
-        let id = crypto::unhex::<16>(report_id)
-            .ok_or_else(|| StoreError::Corrupt("report id".into()))?;
+        let id = crypto::unhex::<16>(report_id).ok_or_else(|| StoreError::Corrupt("report id".into()))?;
         let seq = sub.seq;
         (&self.reports, &self.log)
             .transaction(|(reports, log)| {
                 let raw = reports.get(id)?.ok_or_else(|| {
-                    ConflictableTransactionError::Abort(StoreError::Corrupt(
-                        "report vanished".into(),
-                    ))
+                    ConflictableTransactionError::Abort(StoreError::Corrupt("report vanished".into()))
                 })?;
-                let mut report: Report = serde_json::from_slice(&raw).map_err(|e| {
-                    ConflictableTransactionError::Abort(StoreError::Corrupt(e.to_string()))
-                })?;
+                let mut report: Report = serde_json::from_slice(&raw)
+                    .map_err(|e| ConflictableTransactionError::Abort(StoreError::Corrupt(e.to_string())))?;
                 report.submissions.push(sub.clone());
-                let json = serde_json::to_vec(&report).map_err(|e| {
-                    ConflictableTransactionError::Abort(StoreError::Corrupt(e.to_string()))
-                })?;
+                let json = serde_json::to_vec(&report)
+                    .map_err(|e| ConflictableTransactionError::Abort(StoreError::Corrupt(e.to_string())))?;
                 reports.insert(&id[..], json)?;
                 log.insert(&seq.to_be_bytes()[..], &id[..])?;
                 Ok(())
@@ -217,9 +216,7 @@ impl Store {
     /// Reads one report record by its raw id bytes.
     fn report_by_raw_id(&self, id: &[u8]) -> Result<Option<Report>, StoreError> {
         match self.reports.get(id)? {
-            Some(raw) => serde_json::from_slice(&raw)
-                .map(Some)
-                .map_err(|e| StoreError::Corrupt(e.to_string())),
+            Some(raw) => serde_json::from_slice(&raw).map(Some).map_err(|e| StoreError::Corrupt(e.to_string())),
             None => Ok(None),
         }
     }
@@ -232,11 +229,7 @@ impl Store {
         let mut cursor = since;
         for item in self.log.range(since.saturating_add(1).to_be_bytes()..) {
             let (k, id) = item?;
-            let seq = u64::from_be_bytes(
-                k.as_ref()
-                    .try_into()
-                    .map_err(|_| StoreError::Corrupt("log key".into()))?,
-            );
+            let seq = u64::from_be_bytes(k.as_ref().try_into().map_err(|_| StoreError::Corrupt("log key".into()))?);
             cursor = cursor.max(seq);
             if seen.insert(id.to_vec()) {
                 if let Some(r) = self.report_by_raw_id(&id)? {
@@ -257,32 +250,21 @@ impl Store {
 
     /// A reader over a blob's ciphertext, chunk by chunk (constant memory).
     pub fn blob_reader(&self, blob: &BlobRef) -> Result<BlobReader, StoreError> {
-        let id =
-            crypto::unhex::<16>(&blob.id).ok_or_else(|| StoreError::Corrupt("blob id".into()))?;
-        Ok(BlobReader {
-            chunks: self.blobs.scan_prefix(id),
-            current: sled::IVec::default(),
-            pos: 0,
-            left: blob.len,
-        })
+        let id = crypto::unhex::<16>(&blob.id).ok_or_else(|| StoreError::Corrupt("blob id".into()))?;
+        Ok(BlobReader { chunks: self.blobs.scan_prefix(id), current: sled::IVec::default(), pos: 0, left: blob.len })
     }
 
     /// Streams a blob's ciphertext into `out`; checks its length.
     pub fn read_blob(&self, blob: &BlobRef, out: &mut dyn Write) -> Result<(), StoreError> {
-        let id =
-            crypto::unhex::<16>(&blob.id).ok_or_else(|| StoreError::Corrupt("blob id".into()))?;
+        let id = crypto::unhex::<16>(&blob.id).ok_or_else(|| StoreError::Corrupt("blob id".into()))?;
         let mut n = 0u64;
         for chunk in self.blobs.scan_prefix(id).values() {
             let chunk = chunk?;
-            out.write_all(&chunk)
-                .map_err(|e| StoreError::Db(e.to_string()))?;
+            out.write_all(&chunk).map_err(|e| StoreError::Db(e.to_string()))?;
             n += chunk.len() as u64;
         }
         if n != blob.len {
-            return Err(StoreError::Corrupt(format!(
-                "blob {} has {n} bytes, expected {}",
-                blob.id, blob.len
-            )));
+            return Err(StoreError::Corrupt(format!("blob {} has {n} bytes, expected {}", blob.id, blob.len)));
         }
         Ok(())
     }
@@ -318,20 +300,12 @@ impl io::Read for BlobReader {
                     self.pos = 0;
                 }
                 None if self.left == 0 => return Ok(0),
-                None => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "blob is shorter than its record",
-                    ))
-                }
+                None => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "blob is shorter than its record")),
             }
         }
         let n = buf.len().min(self.current.len() - self.pos);
         if n as u64 > self.left {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "blob is longer than its record",
-            ));
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "blob is longer than its record"));
         }
         buf[..n].copy_from_slice(&self.current[self.pos..self.pos + n]);
         self.pos += n;
@@ -363,10 +337,7 @@ impl BlobWriter {
     /// Stores the last chunk and returns the reference.
     pub fn finish(mut self) -> io::Result<BlobRef> {
         self.store_chunk()?;
-        Ok(BlobRef {
-            id: crypto::hex(&self.id),
-            len: self.len,
-        })
+        Ok(BlobRef { id: crypto::hex(&self.id), len: self.len })
     }
 
     /// Moves the buffer into the tree as the next chunk.
@@ -438,21 +409,13 @@ mod tests {
         let mut back = Vec::new();
         store
             .blob_reader(&b)
-            .and_then(|mut r| {
-                r.read_to_end(&mut back)
-                    .map_err(|e| StoreError::Db(e.to_string()))
-            })
+            .and_then(|mut r| r.read_to_end(&mut back).map_err(|e| StoreError::Db(e.to_string())))
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(back, data);
         // A record that claims another length is caught.
-        let wrong = BlobRef {
-            id: b.id.clone(),
-            len: b.len + 1,
-        };
+        let wrong = BlobRef { id: b.id.clone(), len: b.len + 1 };
         assert!(store.read_blob(&wrong, &mut Vec::new()).is_err());
-        store
-            .discard_blob(&crypto::unhex::<16>(&b.id).unwrap_or_default())
-            .unwrap_or_else(|e| panic!("{e}"));
+        store.discard_blob(&crypto::unhex::<16>(&b.id).unwrap_or_default()).unwrap_or_else(|e| panic!("{e}"));
         assert!(store.read_blob(&b, &mut Vec::new()).is_err());
     }
 
@@ -462,52 +425,53 @@ mod tests {
         let r1 = Receipt::generate(&mut rand::rand_core::UnwrapErr(rand::rngs::SysRng));
         let k1 = crypto::lookup_key(store.secret(), &r1);
         let s1 = submission(&store, store.next_seq().unwrap_or(0), SubmissionKind::Tip);
-        let report = Report::new(
-            crypto::hex(&crypto::random_id()),
-            "age1x".into(),
-            s1.clone(),
-        );
-        store
-            .insert_report(&report, &k1)
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert!(
-            store.insert_report(&report, &k1).is_err(),
-            "a lookup key is never overwritten"
-        );
-        assert_eq!(
-            store.find(&k1).ok().flatten().map(|r| r.id),
-            Some(report.id.clone())
-        );
+        let report = Report::new(crypto::hex(&crypto::random_id()), crypto::hex(&k1.0), "age1x".into(), s1.clone());
+        store.insert_report(&report, &k1).unwrap_or_else(|e| panic!("{e}"));
+        assert!(store.insert_report(&report, &k1).is_err(), "a lookup key is never overwritten");
+        assert_eq!(store.find(&k1).ok().flatten().map(|r| r.id), Some(report.id.clone()));
         let other = crypto::lookup_key(&DeploymentSecret::generate(), &r1);
         assert!(store.find(&other).ok().flatten().is_none());
         let (all, cursor) = store.changed_since(0).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((all.len(), cursor), (1, s1.seq));
-        assert!(store
-            .changed_since(cursor)
-            .map(|(r, _)| r.is_empty())
-            .unwrap_or(false));
-        let s2 = submission(
-            &store,
-            store.next_seq().unwrap_or(0),
-            SubmissionKind::FollowUp,
-        );
-        store
-            .append_submission(&report.id, s2.clone())
-            .unwrap_or_else(|e| panic!("{e}"));
-        let (changed, c2) = store
-            .changed_since(cursor)
-            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(store.changed_since(cursor).map(|(r, _)| r.is_empty()).unwrap_or(false));
+        let s2 = submission(&store, store.next_seq().unwrap_or(0), SubmissionKind::FollowUp);
+        store.append_submission(&report.id, s2.clone()).unwrap_or_else(|e| panic!("{e}"));
+        let (changed, c2) = store.changed_since(cursor).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(c2, s2.seq);
         assert_eq!(changed[0].submissions.len(), 2);
         store.durable_blocking().unwrap_or_else(|e| panic!("{e}"));
     }
 
     #[test]
+    fn retention_purges_reports_closed_long_enough_and_their_receipts() {
+        let (_d, store) = open();
+        let mut keys = Vec::new();
+        for closed_on in ["2025-01-01", "2026-11-20"] {
+            let r = Receipt::generate(&mut rand::rand_core::UnwrapErr(rand::rngs::SysRng));
+            let k = crypto::lookup_key(store.secret(), &r);
+            let s = submission(&store, store.next_seq().unwrap_or(0), SubmissionKind::Tip);
+            let mut report = Report::new(crypto::hex(&crypto::random_id()), crypto::hex(&k.0), "age1x".into(), s);
+            report.status = crate::model::Status::Closed;
+            report.timeline.push(crate::model::Event {
+                day: closed_on.into(),
+                status: crate::model::Status::Closed,
+                note: None,
+            });
+            store.insert_report(&report, &k).unwrap_or_else(|e| panic!("{e}"));
+            keys.push((k, report));
+        }
+        assert_eq!(store.purge_closed("2025-11-26", 0).unwrap_or(99), 1);
+        assert!(store.find(&keys[0].0).ok().flatten().is_none(), "purged receipt is unknown");
+        assert!(store.read_blob(&keys[0].1.submissions[0].manifest, &mut Vec::new()).is_err(), "blobs removed");
+        assert!(store.find(&keys[1].0).ok().flatten().is_some(), "recently closed report kept");
+        assert_eq!(store.changed_since(0).map(|(r, _)| r.len()).unwrap_or(0), 1);
+    }
+
+    #[test]
     fn a_lock_failure_reads_as_folder_in_use() {
         // The two-process case runs in tests/tip_line.rs; this pins the text
         // sled 0.34 uses, so an upgrade that changes it is noticed here.
-        let e: StoreError =
-            sled::Error::Io(io::Error::other("could not acquire lock on \"db\"")).into();
+        let e: StoreError = sled::Error::Io(io::Error::other("could not acquire lock on \"db\"")).into();
         assert!(matches!(e, StoreError::Locked));
         let other: StoreError = sled::Error::Io(io::Error::other("disk full")).into();
         assert!(matches!(other, StoreError::Db(_)));

@@ -1,0 +1,411 @@
+//! Signed investigator actions and the tamper-evident log of applied ones.
+//! Pure: no I/O, no clock (the time is passed in), no hidden randomness.
+//!
+//! An actions file is JSON Lines. Each line carries the exact payload bytes
+//! (base64), the signer's public key, an Ed25519 signature over
+//! `"peluit/v1/action\n" ‖ payload`, and for replies and notes the age
+//! ciphertext, whose SHA-256 the payload names. The payload names the
+//! deployment, a unique nonce and the time, so a line cannot be replayed,
+//! carried to another deployment, or held back for long.
+
+use serde::{Deserialize, Serialize};
+
+use crate::crypto::ed25519::{b64, sha256_hex, unb64, PublicKey, SecretKey};
+use crate::keyset::{KeySet, Role};
+use crate::model::Status;
+
+/// Domain separation of action signatures.
+pub const ACTION_CONTEXT: &[u8] = b"peluit/v1/action\n";
+/// Payload format version.
+pub const VERSION: u32 = 1;
+
+/// What an action does.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum ActionKind {
+    /// Sets the status, with an optional note for the reporter (sealed like a
+    /// reply; the line's blob holds it).
+    Status {
+        /// The new status.
+        status: Status,
+        /// SHA-256 (hex) of the sealed note, if there is one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note_sha256: Option<String>,
+    },
+    /// A reply to the reporter, sealed to the reply key and the investigators.
+    Reply {
+        /// SHA-256 (hex) of the sealed reply.
+        blob_sha256: String,
+    },
+    /// Purges the report and its receipt at once.
+    Delete,
+}
+
+/// The signed bytes, as JSON. (serde cannot deny unknown fields together
+/// with `flatten`; the signature already covers every byte.)
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payload {
+    /// Always [`VERSION`].
+    pub v: u32,
+    /// The deployment the action is for.
+    pub deployment: String,
+    /// 128 random bits, hex: each action applies once.
+    pub nonce: String,
+    /// Unix seconds when it was signed.
+    pub time: u64,
+    /// The report id.
+    pub report: String,
+    /// What to do.
+    #[serde(flatten)]
+    pub kind: ActionKind,
+}
+
+/// One line of an actions file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Line {
+    /// The payload bytes, base64.
+    pub payload: String,
+    /// The signer, `ed25519:BASE64`.
+    pub key: String,
+    /// The signature, base64.
+    pub sig: String,
+    /// Sealed reply or note, base64 (not part of the signed bytes: its hash is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blob: Option<String>,
+}
+
+/// An action whose signature, key, deployment, time and blob have been checked.
+#[derive(Clone, Debug)]
+pub struct Verified {
+    /// The decoded payload.
+    pub payload: Payload,
+    /// The line without its blob (what the audit log keeps).
+    pub line: Line,
+    /// The sealed reply or note.
+    pub blob: Option<Vec<u8>>,
+    /// The signer's name from `investigators.txt`.
+    pub signer: String,
+    /// 1-based line number in the file.
+    pub number: usize,
+}
+
+/// Why an actions file was refused. Every variant names the line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ActionError {
+    /// The file holds no action.
+    #[error("the actions file is empty")]
+    Empty,
+    /// Not JSON of the expected shape.
+    #[error("line {0}: not a peluit action")]
+    Malformed(usize),
+    /// A key that is not in investigators.txt.
+    #[error("line {0}: signed by a key that is not registered")]
+    UnknownKey(usize),
+    /// A transfer key cannot authorise actions.
+    #[error("line {0}: signed by a transfer key; only sign keys authorise actions")]
+    WrongRole(usize),
+    /// The signature does not verify.
+    #[error("line {0}: bad signature")]
+    BadSignature(usize),
+    /// Made for another deployment.
+    #[error("line {0}: made for another deployment")]
+    OtherDeployment(usize),
+    /// Older than the allowed window.
+    #[error("line {0}: too old (stale); sign it again")]
+    Stale(usize),
+    /// Dated in the future beyond the allowed clock skew.
+    #[error("line {0}: dated in the future; check the offline machine's clock")]
+    Future(usize),
+    /// The nonce was seen before.
+    #[error("line {0}: already applied (replay)")]
+    Replay(usize),
+    /// The report does not exist (any more).
+    #[error("line {0}: no such report (deleted or never existed)")]
+    UnknownReport(usize),
+    /// The blob does not match the signed hash, or is missing.
+    #[error("line {0}: the attached ciphertext does not match the signature")]
+    BlobMismatch(usize),
+}
+
+/// What a verifier accepts.
+pub struct Policy<'a> {
+    /// This deployment's id.
+    pub deployment: &'a str,
+    /// Registered keys.
+    pub keys: &'a KeySet,
+    /// Now, in Unix seconds.
+    pub now: u64,
+    /// Oldest accepted action, in seconds.
+    pub max_age: u64,
+    /// Largest accepted clock skew into the future, in seconds.
+    pub max_skew: u64,
+}
+
+/// Signs one action; returns its line (without a trailing newline).
+pub fn sign(key: &SecretKey, payload: &Payload, blob: Option<&[u8]>) -> String {
+    let bytes = serde_json::to_vec(payload).unwrap_or_default();
+    let line = Line {
+        payload: b64(&bytes),
+        key: key.public().to_text(),
+        sig: b64(&key.sign(ACTION_CONTEXT, &bytes)),
+        blob: blob.map(b64),
+    };
+    serde_json::to_string(&line).unwrap_or_default()
+}
+
+/// Verifies every line of an actions file; all or nothing.
+pub fn verify_file(text: &str, p: &Policy<'_>) -> Result<Vec<Verified>, ActionError> {
+    let mut out: Vec<Verified> = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        if raw.trim().is_empty() {
+            continue;
+        }
+        let v = verify_line(raw, i + 1, p)?;
+        if out.iter().any(|o| o.payload.nonce == v.payload.nonce) {
+            return Err(ActionError::Replay(i + 1));
+        }
+        out.push(v);
+    }
+    if out.is_empty() {
+        return Err(ActionError::Empty);
+    }
+    Ok(out)
+}
+
+/// Verifies one line.
+fn verify_line(raw: &str, n: usize, p: &Policy<'_>) -> Result<Verified, ActionError> {
+    let line: Line = serde_json::from_str(raw).map_err(|_| ActionError::Malformed(n))?;
+    let key = PublicKey::parse(&line.key).ok_or(ActionError::Malformed(n))?;
+    let who = p.keys.get(&key).ok_or(ActionError::UnknownKey(n))?;
+    if who.role != Role::Sign {
+        return Err(ActionError::WrongRole(n));
+    }
+    let bytes = unb64(&line.payload).ok_or(ActionError::Malformed(n))?;
+    let sig = unb64(&line.sig).ok_or(ActionError::Malformed(n))?;
+    if !key.verify(ACTION_CONTEXT, &bytes, &sig) {
+        return Err(ActionError::BadSignature(n));
+    }
+    let payload: Payload = serde_json::from_slice(&bytes).map_err(|_| ActionError::Malformed(n))?;
+    if payload.v != VERSION || payload.nonce.len() != 32 || payload.report.len() != 32 {
+        return Err(ActionError::Malformed(n));
+    }
+    if payload.deployment != p.deployment {
+        return Err(ActionError::OtherDeployment(n));
+    }
+    if p.now > payload.time && p.now - payload.time > p.max_age {
+        return Err(ActionError::Stale(n));
+    }
+    if payload.time > p.now && payload.time - p.now > p.max_skew {
+        return Err(ActionError::Future(n));
+    }
+    let blob = match &line.blob {
+        Some(b) => Some(unb64(b).ok_or(ActionError::Malformed(n))?),
+        None => None,
+    };
+    let expected = match &payload.kind {
+        ActionKind::Status { note_sha256, .. } => note_sha256.as_deref(),
+        ActionKind::Reply { blob_sha256 } => Some(blob_sha256.as_str()),
+        ActionKind::Delete => None,
+    };
+    match (expected, &blob) {
+        (None, None) => {}
+        (Some(h), Some(b)) if sha256_hex(b) == h => {}
+        _ => return Err(ActionError::BlobMismatch(n)),
+    }
+    let line = Line { blob: None, ..line };
+    Ok(Verified { payload, line, blob, signer: who.name.clone(), number: n })
+}
+
+/// One entry of the tamper-evident log: each entry hashes the previous one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// Position, from 1.
+    pub n: u64,
+    /// The previous entry's hash (64 zeros for the first).
+    pub prev: String,
+    /// SHA-256 over `prev ‖ "\n" ‖ payload ‖ "\n" ‖ key ‖ "\n" ‖ sig`.
+    pub hash: String,
+    /// The applied action, without its blob.
+    pub line: Line,
+    /// Day it was applied.
+    pub applied: String,
+}
+
+/// The hash of the first entry's predecessor.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+impl AuditEntry {
+    /// The entry after `prev` (position `n`) for an applied line.
+    pub fn next(n: u64, prev: &str, line: &Line, applied: &str) -> AuditEntry {
+        let line = Line { blob: None, ..line.clone() };
+        AuditEntry { n, prev: prev.to_string(), hash: entry_hash(prev, &line), line, applied: applied.to_string() }
+    }
+}
+
+/// The chained hash of one entry.
+fn entry_hash(prev: &str, line: &Line) -> String {
+    sha256_hex(format!("{prev}\n{}\n{}\n{}", line.payload, line.key, line.sig).as_bytes())
+}
+
+/// Why a log does not verify.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChainError {
+    /// An entry is out of order or missing.
+    #[error("entry {0}: out of sequence (an entry is missing or was inserted)")]
+    Sequence(u64),
+    /// An entry's hash or link does not match.
+    #[error("entry {0}: hash chain broken (an entry was altered)")]
+    Broken(u64),
+    /// An entry's signature does not verify against the given keys.
+    #[error("entry {0}: signature does not verify against investigators.txt")]
+    Signature(u64),
+    /// The log does not contain the head recorded earlier.
+    #[error("the earlier head {0} is not in this log: it was rewritten")]
+    Rewritten(String),
+}
+
+/// Checks a whole log: sequence, links, hashes, and (when keys are given)
+/// every signature. `earlier` is a head hash recorded from an earlier
+/// export, which must still be in the log. Returns the head hash.
+pub fn verify_chain(
+    entries: &[AuditEntry],
+    keys: Option<&KeySet>,
+    earlier: Option<&str>,
+) -> Result<String, ChainError> {
+    let mut prev = GENESIS.to_string();
+    let mut seen_earlier = earlier.is_none() || earlier == Some(GENESIS);
+    for (i, e) in entries.iter().enumerate() {
+        if e.n != i as u64 + 1 {
+            return Err(ChainError::Sequence(e.n));
+        }
+        if e.prev != prev || e.hash != entry_hash(&prev, &e.line) {
+            return Err(ChainError::Broken(e.n));
+        }
+        if let Some(keys) = keys {
+            let ok = PublicKey::parse(&e.line.key)
+                .filter(|k| keys.get(k).is_some_and(|w| w.role == Role::Sign))
+                .zip(unb64(&e.line.payload).zip(unb64(&e.line.sig)))
+                .is_some_and(|(k, (p, s))| k.verify(ACTION_CONTEXT, &p, &s));
+            if !ok {
+                return Err(ChainError::Signature(e.n));
+            }
+        }
+        prev = e.hash.clone();
+        if earlier == Some(prev.as_str()) {
+            seen_earlier = true;
+        }
+    }
+    if !seen_earlier {
+        return Err(ChainError::Rewritten(earlier.unwrap_or_default().to_string()));
+    }
+    Ok(prev)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEP: &str = "d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0";
+    const REPORT: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+
+    fn setup() -> (SecretKey, SecretKey, KeySet) {
+        let (sign, _) = SecretKey::generate("s").unwrap_or_else(|e| panic!("{e}"));
+        let (transfer, _) = SecretKey::generate("t").unwrap_or_else(|e| panic!("{e}"));
+        let text =
+            format!("{} sign ani\n{} transfer ani-laptop\n", sign.public().to_text(), transfer.public().to_text());
+        (sign, transfer, KeySet::parse(&text).unwrap_or_default())
+    }
+
+    fn payload(nonce: u8, time: u64, kind: ActionKind) -> Payload {
+        Payload { v: 1, deployment: DEP.into(), nonce: format!("{nonce:032x}"), time, report: REPORT.into(), kind }
+    }
+
+    fn policy(keys: &KeySet) -> Policy<'_> {
+        Policy { deployment: DEP, keys, now: 1_000_000, max_age: 3600, max_skew: 300 }
+    }
+
+    #[test]
+    fn a_good_file_verifies() {
+        let (signer, _, keys) = setup();
+        let blob = b"age ciphertext";
+        let mut file = sign(
+            &signer,
+            &payload(1, 1_000_000, ActionKind::Status { status: Status::Investigating, note_sha256: None }),
+            None,
+        );
+        file.push('\n');
+        file += &sign(&signer, &payload(2, 999_000, ActionKind::Reply { blob_sha256: sha256_hex(blob) }), Some(blob));
+        let v = verify_file(&file, &policy(&keys)).unwrap_or_default();
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[1].blob.as_deref(), Some(&blob[..]));
+        assert_eq!(v[0].signer, "ani");
+    }
+
+    #[test]
+    fn every_rejection_names_its_line() {
+        let (signer, transfer, keys) = setup();
+        let (stranger, _) = SecretKey::generate("x").unwrap_or_else(|e| panic!("{e}"));
+        let ok = sign(&signer, &payload(1, 1_000_000, ActionKind::Delete), None);
+        let p = policy(&keys);
+        let check = |file: String, want: ActionError| assert_eq!(verify_file(&file, &p).err(), Some(want));
+        check(String::new(), ActionError::Empty);
+        check(format!("{ok}\nnot json"), ActionError::Malformed(2));
+        check(sign(&stranger, &payload(1, 1_000_000, ActionKind::Delete), None), ActionError::UnknownKey(1));
+        check(sign(&transfer, &payload(1, 1_000_000, ActionKind::Delete), None), ActionError::WrongRole(1));
+        let mut other = payload(1, 1_000_000, ActionKind::Delete);
+        other.deployment = "e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0".into();
+        check(sign(&signer, &other, None), ActionError::OtherDeployment(1));
+        check(sign(&signer, &payload(1, 1_000_000 - 3601, ActionKind::Delete), None), ActionError::Stale(1));
+        check(sign(&signer, &payload(1, 1_000_000 + 301, ActionKind::Delete), None), ActionError::Future(1));
+        check(format!("{ok}\n{ok}"), ActionError::Replay(2));
+        let reply = ActionKind::Reply { blob_sha256: sha256_hex(b"one") };
+        check(sign(&signer, &payload(3, 1_000_000, reply.clone()), Some(b"two")), ActionError::BlobMismatch(1));
+        check(sign(&signer, &payload(3, 1_000_000, reply), None), ActionError::BlobMismatch(1));
+        // A payload changed after signing.
+        let mut line: Line = serde_json::from_str(&ok).unwrap_or_else(|e| panic!("{e}"));
+        let forged = payload(1, 1_000_000, ActionKind::Status { status: Status::Closed, note_sha256: None });
+        line.payload = b64(&serde_json::to_vec(&forged).unwrap_or_default());
+        check(serde_json::to_string(&line).unwrap_or_default(), ActionError::BadSignature(1));
+    }
+
+    #[test]
+    fn the_audit_chain_catches_edits_gaps_and_rewrites() {
+        let (signer, _, keys) = setup();
+        let mut entries = Vec::new();
+        let mut prev = GENESIS.to_string();
+        for i in 0..4u8 {
+            let text = sign(&signer, &payload(i, 1_000_000, ActionKind::Delete), None);
+            let line: Line = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+            let e = AuditEntry::next(u64::from(i) + 1, &prev, &line, "2026-11-26");
+            prev = e.hash.clone();
+            entries.push(e);
+        }
+        let head = verify_chain(&entries, Some(&keys), None).unwrap_or_default();
+        assert_eq!(head, prev);
+        let second = entries[1].hash.clone();
+        assert!(verify_chain(&entries, Some(&keys), Some(&second)).is_ok());
+        let mut gap = entries.clone();
+        gap.remove(1);
+        assert_eq!(verify_chain(&gap, None, None), Err(ChainError::Sequence(3)));
+        let mut edited = entries.clone();
+        edited[2].applied = "x".into();
+        assert!(verify_chain(&edited, None, None).is_ok(), "the day is metadata, not chained");
+        edited[2].line.sig = entries[3].line.sig.clone();
+        assert_eq!(verify_chain(&edited, None, None), Err(ChainError::Broken(3)));
+        // Rebuilt from scratch without entry 2: consistent, but the earlier head is gone.
+        let mut rebuilt = Vec::new();
+        let mut prev = GENESIS.to_string();
+        for (i, e) in entries.iter().enumerate().filter(|(i, _)| *i != 1) {
+            let _ = i;
+            let n = rebuilt.len() as u64 + 1;
+            let r = AuditEntry::next(n, &prev, &e.line, "d");
+            prev = r.hash.clone();
+            rebuilt.push(r);
+        }
+        assert!(verify_chain(&rebuilt, Some(&keys), None).is_ok());
+        assert_eq!(verify_chain(&rebuilt, None, Some(&second)), Err(ChainError::Rewritten(second.clone())));
+        // An unregistered signer.
+        assert_eq!(verify_chain(&entries, Some(&KeySet::default()), None), Err(ChainError::Signature(1)));
+    }
+}

@@ -1,0 +1,255 @@
+//! Offline case work on decrypted case folders: signed actions (status,
+//! reply, delete) appended to an actions file, and the table of cases with
+//! their deadlines. Runs on the investigators' offline machine.
+
+use std::fs::{self, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::actions::{self, ActionKind, Payload};
+use crate::crypto::ed25519::{sha256_hex, SecretKey};
+use crate::crypto::{self, Pad, Recipients};
+use crate::decrypt::{DEPLOYMENT_FILE, LAST_RUN_FILE};
+use crate::export::IndexReport;
+use crate::model::{ReplyText, Status, REPLY_FORMAT};
+
+/// Errors of offline case work.
+#[derive(Debug, thiserror::Error)]
+pub enum CaseError {
+    /// The folder is not one written by `peluit decrypt`.
+    #[error("{0}: not a decrypted case folder (run `peluit decrypt` first)")]
+    NotCases(PathBuf),
+    /// No such case.
+    #[error("no case {0} in the case folder")]
+    NoCase(String),
+    /// An empty reply.
+    #[error("the reply is empty")]
+    EmptyReply,
+    /// Sealing failed.
+    #[error("sealing: {0}")]
+    Crypto(#[from] crypto::CryptoError),
+    /// Reading or writing failed.
+    #[error("{0}")]
+    Io(#[from] io::Error),
+}
+
+/// What `deployment.json` holds.
+#[derive(Deserialize)]
+struct Deployment {
+    /// The deployment id.
+    deployment_id: String,
+    /// The investigators' recipients.
+    recipients: Vec<String>,
+}
+
+/// A folder of decrypted cases.
+pub struct Casebook {
+    /// The folder.
+    dir: PathBuf,
+    /// The deployment the cases came from.
+    deployment_id: String,
+    /// The investigators' recipients (replies are sealed to them too).
+    recipients: Vec<String>,
+}
+
+impl Casebook {
+    /// Opens a folder written by `peluit decrypt`.
+    pub fn open(dir: &Path) -> Result<Casebook, CaseError> {
+        let raw = fs::read(dir.join(DEPLOYMENT_FILE)).map_err(|_| CaseError::NotCases(dir.to_path_buf()))?;
+        let d: Deployment = serde_json::from_slice(&raw).map_err(|_| CaseError::NotCases(dir.to_path_buf()))?;
+        Ok(Casebook { dir: dir.to_path_buf(), deployment_id: d.deployment_id, recipients: d.recipients })
+    }
+
+    /// A case's metadata (`ID/case.json`).
+    pub fn case(&self, id: &str) -> Result<IndexReport, CaseError> {
+        if crypto::unhex::<16>(id).is_none() {
+            return Err(CaseError::NoCase(id.to_string()));
+        }
+        let raw = fs::read(self.dir.join(id).join("case.json")).map_err(|_| CaseError::NoCase(id.to_string()))?;
+        serde_json::from_slice(&raw).map_err(|_| CaseError::NoCase(id.to_string()))
+    }
+
+    /// Every case, in folder order.
+    pub fn cases(&self) -> Result<Vec<IndexReport>, CaseError> {
+        let mut out = Vec::new();
+        for e in fs::read_dir(&self.dir)? {
+            let p = e?.path().join("case.json");
+            if let Ok(raw) = fs::read(&p) {
+                if let Ok(r) = serde_json::from_slice(&raw) {
+                    out.push(r);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Seals a text for the reporter of `case` and for every investigator.
+    fn seal_for_reporter(&self, case: &IndexReport, text: &str) -> Result<Vec<u8>, CaseError> {
+        let mut lines = self.recipients.clone();
+        lines.push(case.reply_recipient.clone());
+        let recipients = Recipients::parse(&lines.join("\n"))?;
+        let plain = zeroize::Zeroizing::new(
+            serde_json::to_vec(&ReplyText { format: REPLY_FORMAT.into(), text: text.to_string() }).unwrap_or_default(),
+        );
+        Ok(crypto::seal_bytes(&recipients, &plain, Pad::Spaces)?)
+    }
+
+    /// A signed status change, with an optional note for the reporter.
+    pub fn status(
+        &self,
+        key: &SecretKey,
+        id: &str,
+        status: Status,
+        note: Option<&str>,
+        now: u64,
+    ) -> Result<String, CaseError> {
+        let case = self.case(id)?;
+        let blob = match note.map(str::trim).filter(|n| !n.is_empty()) {
+            Some(n) => Some(self.seal_for_reporter(&case, n)?),
+            None => None,
+        };
+        let kind = ActionKind::Status { status, note_sha256: blob.as_deref().map(sha256_hex) };
+        Ok(actions::sign(key, &self.payload(id, now, kind), blob.as_deref()))
+    }
+
+    /// A signed reply.
+    pub fn reply(&self, key: &SecretKey, id: &str, text: &str, now: u64) -> Result<String, CaseError> {
+        if text.trim().is_empty() {
+            return Err(CaseError::EmptyReply);
+        }
+        let case = self.case(id)?;
+        let blob = self.seal_for_reporter(&case, text.trim_end())?;
+        let kind = ActionKind::Reply { blob_sha256: sha256_hex(&blob) };
+        Ok(actions::sign(key, &self.payload(id, now, kind), Some(&blob)))
+    }
+
+    /// A signed delete.
+    pub fn delete(&self, key: &SecretKey, id: &str, now: u64) -> Result<String, CaseError> {
+        self.case(id)?;
+        Ok(actions::sign(key, &self.payload(id, now, ActionKind::Delete), None))
+    }
+
+    /// A payload for this deployment with a fresh nonce.
+    fn payload(&self, id: &str, now: u64, kind: ActionKind) -> Payload {
+        Payload {
+            v: actions::VERSION,
+            deployment: self.deployment_id.clone(),
+            nonce: crypto::hex(&crypto::random_id()),
+            time: now,
+            report: id.to_string(),
+            kind,
+        }
+    }
+
+    /// Report ids that the last `decrypt` run added something to.
+    pub fn new_in_last_run(&self) -> Vec<String> {
+        fs::read(self.dir.join(LAST_RUN_FILE))
+            .ok()
+            .and_then(|raw| serde_json::from_slice(&raw).ok())
+            .unwrap_or_default()
+    }
+}
+
+/// Appends a signed line to an actions file (created 0600).
+pub fn append(actions_file: &Path, line: &str) -> io::Result<()> {
+    let mut f = OpenOptions::new().create(true).append(true).mode(0o600).open(actions_file)?;
+    f.write_all(line.as_bytes())?;
+    f.write_all(b"\n")?;
+    f.sync_all()
+}
+
+/// One row of `peluit cases`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseRow {
+    /// Report id.
+    pub id: String,
+    /// Current status.
+    pub status: Status,
+    /// Day created.
+    pub created: String,
+    /// Days since creation.
+    pub age_days: i64,
+    /// Day the acknowledgement is due (7 days, EU 2019/1937 art. 9(1)(b)).
+    pub ack_due: String,
+    /// Whether an investigator acted (status beyond received) in time or at all.
+    pub acknowledged: bool,
+    /// Day feedback is due (3 months, art. 9(1)(f)).
+    pub feedback_due: String,
+    /// Whether feedback was given (a status beyond `verifying`).
+    pub feedback_given: bool,
+    /// True when a deadline has passed unmet.
+    pub overdue: bool,
+    /// True when the last decrypt run added a follow-up or the tip itself.
+    pub new: bool,
+}
+
+/// Builds the table, overdue cases first, then the oldest. Pure: `today` is
+/// passed in.
+pub fn table(cases: &[IndexReport], new: &[String], today: time::Date) -> Vec<CaseRow> {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    let mut rows: Vec<CaseRow> = cases
+        .iter()
+        .filter_map(|c| {
+            let created = time::Date::parse(&c.created, &fmt).ok()?;
+            let ack = created + time::Duration::days(7);
+            let feedback = created + time::Duration::days(90);
+            let acknowledged = c.timeline.iter().any(|e| e.status != Status::Received);
+            let feedback_given = c.timeline.iter().any(|e| !matches!(e.status, Status::Received | Status::Verifying));
+            let closed = c.status == Status::Closed;
+            let overdue = !closed && ((!acknowledged && today > ack) || (!feedback_given && today > feedback));
+            Some(CaseRow {
+                id: c.id.clone(),
+                status: c.status,
+                created: c.created.clone(),
+                age_days: (today - created).whole_days(),
+                ack_due: ack.format(&fmt).ok()?,
+                acknowledged,
+                feedback_due: feedback.format(&fmt).ok()?,
+                feedback_given,
+                overdue,
+                new: new.contains(&c.id),
+            })
+        })
+        .collect();
+    rows.sort_by(|a, b| b.overdue.cmp(&a.overdue).then(b.age_days.cmp(&a.age_days)));
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Event;
+
+    fn case(id: &str, created: &str, statuses: &[Status]) -> IndexReport {
+        IndexReport {
+            id: id.into(),
+            created: created.into(),
+            status: *statuses.last().unwrap_or(&Status::Received),
+            timeline: statuses.iter().map(|s| Event { day: created.into(), status: *s, note: None }).collect(),
+            reply_recipient: String::new(),
+            submissions: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn overdue_cases_come_first() {
+        let today = time::macros::date!(2026 - 11 - 26);
+        let cases = vec![
+            case("a", "2026-11-25", &[Status::Received]),
+            case("b", "2026-11-01", &[Status::Received]),
+            case("c", "2026-07-01", &[Status::Received, Status::Verifying]),
+            case("d", "2026-01-01", &[Status::Received, Status::Closed]),
+        ];
+        let rows = table(&cases, &["a".to_string()], today);
+        let order: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(order, vec!["c", "b", "d", "a"]);
+        assert!(rows[0].overdue && rows[0].acknowledged && !rows[0].feedback_given);
+        assert!(rows[1].overdue && !rows[1].acknowledged);
+        assert_eq!(rows[1].ack_due, "2026-11-08");
+        assert!(!rows[2].overdue, "closed cases are never overdue");
+        assert!(rows[3].new && !rows[3].overdue);
+    }
+}

@@ -1,0 +1,105 @@
+//! The investigators' networked client: `push` actions and `pull` bundles,
+//! authenticated with the transfer key, directly or through a SOCKS5 proxy
+//! (`socks5h://127.0.0.1:9050` lets Tor resolve `.onion` names).
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::crypto::{self, ed25519::SecretKey};
+use crate::transfer;
+
+/// Errors of the client.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The HTTP exchange failed.
+    #[error("cannot reach the server: {0}")]
+    Http(#[from] reqwest::Error),
+    /// The server refused the request.
+    #[error("the server refused ({0}): {1}")]
+    Refused(u16, String),
+    /// The bundle ended early.
+    #[error("the bundle is incomplete; nothing was kept")]
+    Truncated,
+    /// Writing the bundle failed.
+    #[error("{0}")]
+    Io(#[from] io::Error),
+}
+
+/// A peluit server seen from an investigator's machine.
+pub struct Remote {
+    /// `http://host:port` or an onion URL, without a trailing slash.
+    base: String,
+    /// The HTTP client (no cookies, no redirects).
+    http: reqwest::blocking::Client,
+}
+
+impl Remote {
+    /// A client for `server`, through `proxy` when given.
+    pub fn new(server: &str, proxy: Option<&str>) -> Result<Remote, ClientError> {
+        let mut b = reqwest::blocking::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(3600))
+            .user_agent("peluit");
+        if let Some(p) = proxy {
+            b = b.proxy(reqwest::Proxy::all(p)?);
+        }
+        Ok(Remote { base: server.trim_end_matches('/').to_string(), http: b.build()? })
+    }
+
+    /// A fresh authorization header for a request.
+    fn auth(&self, key: &SecretKey, method: &str, path: &str, body: &[u8], now: u64) -> String {
+        transfer::header(key, method, path, body, now, &crypto::hex(&crypto::random_id()))
+    }
+
+    /// Sends an actions file; returns the server's JSON answer.
+    pub fn push(&self, key: &SecretKey, body: Vec<u8>, now: u64) -> Result<serde_json::Value, ClientError> {
+        let path = "/api/v1/actions";
+        let auth = self.auth(key, "POST", path, &body, now);
+        let r = self.http.post(format!("{}{path}", self.base)).header("authorization", auth).body(body).send()?;
+        let status = r.status().as_u16();
+        let v: serde_json::Value = r.json().unwrap_or_default();
+        if status != 200 {
+            return Err(ClientError::Refused(status, v["message"].as_str().unwrap_or("").to_string()));
+        }
+        Ok(v)
+    }
+
+    /// Downloads a bundle of everything after `since` into `out` (which must
+    /// not exist); a bundle that ends early is removed.
+    pub fn pull(&self, key: &SecretKey, since: u64, now: u64, out: &Path) -> Result<u64, ClientError> {
+        let path = format!("/api/v1/export?since={since}");
+        let auth = self.auth(key, "GET", &path, b"", now);
+        let mut r = self.http.get(format!("{}{path}", self.base)).header("authorization", auth).send()?;
+        let status = r.status().as_u16();
+        if status != 200 {
+            let v: serde_json::Value = r.json().unwrap_or_default();
+            return Err(ClientError::Refused(status, v["message"].as_str().unwrap_or("").to_string()));
+        }
+        let mut f = OpenOptions::new().write(true).read(true).create_new(true).mode(0o600).open(out)?;
+        let copied = io::copy(&mut r, &mut f);
+        let complete = copied.is_ok() && ends_like_tar(&mut f)?;
+        if !complete {
+            drop(f);
+            let _ = fs::remove_file(out);
+            return Err(ClientError::Truncated);
+        }
+        f.sync_all()?;
+        Ok(copied.unwrap_or(0))
+    }
+}
+
+/// A complete tar ends with two zero blocks.
+fn ends_like_tar(f: &mut File) -> io::Result<bool> {
+    let len = f.seek(SeekFrom::End(0))?;
+    if len < 1024 || len % 512 != 0 {
+        return Ok(false);
+    }
+    f.seek(SeekFrom::End(-1024))?;
+    let mut tail = [0u8; 1024];
+    f.read_exact(&mut tail)?;
+    f.flush()?;
+    Ok(tail.iter().all(|b| *b == 0))
+}

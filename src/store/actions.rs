@@ -1,0 +1,240 @@
+//! Applying verified actions, the audit chain, and purging reports.
+//!
+//! An actions file applies in one sled transaction: every nonce is new, every
+//! report exists, or nothing changes. Sealed replies and notes are stored
+//! first, as blobs that no record names until the transaction commits.
+
+use std::io::Write;
+
+use sled::transaction::{
+    ConflictableTransactionError as Abort, Transactional, TransactionalTree, UnabortableTransactionError,
+};
+
+use super::{tx_error, Store, StoreError};
+use crate::actions::{ActionError, ActionKind, AuditEntry, Verified, GENESIS};
+use crate::crypto;
+use crate::model::{BlobRef, Event, Reply, Report};
+
+/// Why applying failed. Nothing was changed in either case.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// An action was refused (replay, unknown report).
+    #[error(transparent)]
+    Rejected(#[from] ActionError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What an apply did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    /// Actions applied.
+    pub actions: usize,
+    /// Reports purged by delete actions.
+    pub deleted: usize,
+    /// The audit log's head hash afterwards.
+    pub head: String,
+}
+
+/// Removes a report's record, lookup key and log entries: afterwards its
+/// receipt answers like one never issued.
+fn unlink(
+    reports: &TransactionalTree,
+    lookup: &TransactionalTree,
+    log: &TransactionalTree,
+    id: &[u8; 16],
+    r: &Report,
+) -> Result<(), UnabortableTransactionError> {
+    reports.remove(&id[..])?;
+    if let Some(k) = crypto::unhex::<32>(&r.lookup) {
+        lookup.remove(&k[..])?;
+    }
+    for s in &r.submissions {
+        log.remove(&s.seq.to_be_bytes()[..])?;
+    }
+    Ok(())
+}
+
+/// Failure inside the transaction: an action error or a store error.
+enum TxFail {
+    /// Refused action.
+    Action(ActionError),
+    /// Damaged record.
+    Store(StoreError),
+}
+
+impl Store {
+    /// Applies verified actions all-or-nothing and makes them durable.
+    pub async fn apply(&self, actions: &[Verified], today: &str) -> Result<Applied, ApplyError> {
+        let applied = self.apply_now(actions, today)?;
+        self.durable().await?;
+        Ok(applied)
+    }
+
+    /// The same, for command-line tools.
+    pub fn apply_blocking(&self, actions: &[Verified], today: &str) -> Result<Applied, ApplyError> {
+        let applied = self.apply_now(actions, today)?;
+        self.durable_blocking()?;
+        Ok(applied)
+    }
+
+    /// Stores the blobs, then commits everything in one transaction.
+    fn apply_now(&self, actions: &[Verified], today: &str) -> Result<Applied, ApplyError> {
+        let mut blobs: Vec<Option<BlobRef>> = Vec::new();
+        for a in actions {
+            blobs.push(match &a.blob {
+                Some(bytes) => {
+                    let mut w = self.blob_writer();
+                    let written = w.write_all(bytes).and_then(|()| w.finish());
+                    match written {
+                        Ok(b) => Some(b),
+                        Err(e) => {
+                            self.discard_all(blobs.iter().flatten());
+                            return Err(StoreError::Db(e.to_string()).into());
+                        }
+                    }
+                }
+                None => None,
+            });
+        }
+        let trees = (&self.reports, &self.lookup, &self.log, &self.nonces, &self.audit, &self.meta);
+        let result = trees.transaction(|(reports, lookup, log, nonces, audit, meta)| {
+            let fail = |f: TxFail| Abort::Abort(f);
+            let (mut n, mut prev) = match meta.get("audit_head")? {
+                Some(v) => serde_json::from_slice::<(u64, String)>(&v)
+                    .map_err(|e| fail(TxFail::Store(StoreError::Corrupt(e.to_string()))))?,
+                None => (0, GENESIS.to_string()),
+            };
+            let mut purged = Vec::new();
+            for (a, blob) in actions.iter().zip(&blobs) {
+                let p = &a.payload;
+                if nonces.get(p.nonce.as_bytes())?.is_some() {
+                    return Err(fail(TxFail::Action(ActionError::Replay(a.number))));
+                }
+                let unknown = || fail(TxFail::Action(ActionError::UnknownReport(a.number)));
+                let id = crypto::unhex::<16>(&p.report).ok_or_else(unknown)?;
+                let raw = reports.get(id)?.ok_or_else(unknown)?;
+                let mut r: Report = serde_json::from_slice(&raw)
+                    .map_err(|e| fail(TxFail::Store(StoreError::Corrupt(e.to_string()))))?;
+                match &p.kind {
+                    ActionKind::Status { status, .. } => {
+                        r.status = *status;
+                        r.timeline.push(Event { day: today.to_string(), status: *status, note: blob.clone() });
+                    }
+                    ActionKind::Reply { .. } => {
+                        if let Some(b) = blob {
+                            r.replies.push(Reply { day: today.to_string(), blob: b.clone() });
+                        }
+                    }
+                    ActionKind::Delete => {}
+                }
+                if p.kind == ActionKind::Delete {
+                    unlink(reports, lookup, log, &id, &r)?;
+                    purged.push(r);
+                } else {
+                    let json =
+                        serde_json::to_vec(&r).map_err(|e| fail(TxFail::Store(StoreError::Corrupt(e.to_string()))))?;
+                    reports.insert(&id[..], json)?;
+                }
+                nonces.insert(p.nonce.as_bytes(), &p.time.to_be_bytes()[..])?;
+                n += 1;
+                let entry = AuditEntry::next(n, &prev, &a.line, today);
+                prev = entry.hash.clone();
+                audit.insert(&n.to_be_bytes()[..], serde_json::to_vec(&entry).unwrap_or_default())?;
+            }
+            meta.insert("audit_head", serde_json::to_vec(&(n, &prev)).unwrap_or_default())?;
+            Ok((purged, prev))
+        });
+        match result {
+            Ok((purged, head)) => {
+                let deleted = purged.len();
+                for r in &purged {
+                    self.discard_all(r.blobs());
+                }
+                Ok(Applied { actions: actions.len(), deleted, head })
+            }
+            Err(e) => {
+                self.discard_all(blobs.iter().flatten());
+                Err(match e {
+                    sled::transaction::TransactionError::Abort(TxFail::Action(a)) => ApplyError::Rejected(a),
+                    sled::transaction::TransactionError::Abort(TxFail::Store(s)) => ApplyError::Store(s),
+                    sled::transaction::TransactionError::Storage(s) => ApplyError::Store(s.into()),
+                })
+            }
+        }
+    }
+
+    /// Removes blobs, best effort (leftovers are unreferenced ciphertext).
+    fn discard_all<'a>(&self, blobs: impl Iterator<Item = &'a BlobRef>) {
+        for b in blobs {
+            if let Some(id) = crypto::unhex::<16>(&b.id) {
+                let _ = self.discard_blob(&id);
+            }
+        }
+    }
+
+    /// The whole audit chain, oldest first.
+    pub fn audit_entries(&self) -> Result<Vec<AuditEntry>, StoreError> {
+        self.audit
+            .iter()
+            .values()
+            .map(|v| serde_json::from_slice(&v?).map_err(|e| StoreError::Corrupt(e.to_string())))
+            .collect()
+    }
+
+    /// Purges one report: record, lookup key, log entries, then its blobs.
+    pub fn purge(&self, r: &Report) -> Result<(), StoreError> {
+        let id = crypto::unhex::<16>(&r.id).ok_or_else(|| StoreError::Corrupt("report id".into()))?;
+        (&self.reports, &self.lookup, &self.log)
+            .transaction(|(reports, lookup, log)| {
+                unlink(reports, lookup, log, &id, r)?;
+                Ok::<(), Abort<StoreError>>(())
+            })
+            .map_err(tx_error)?;
+        self.discard_all(r.blobs());
+        Ok(())
+    }
+
+    /// Purges reports closed on or before `cutoff` (a `YYYY-MM-DD` day), and
+    /// forgets action nonces signed before `nonce_cutoff` (Unix seconds): older
+    /// actions are refused as stale anyway. Returns the number purged.
+    pub fn purge_closed(&self, cutoff: &str, nonce_cutoff: u64) -> Result<usize, StoreError> {
+        let mut doomed = Vec::new();
+        for r in self.all_reports() {
+            let r = r?;
+            if r.closed_on().is_some_and(|day| day <= cutoff) {
+                doomed.push(r);
+            }
+        }
+        for r in &doomed {
+            self.purge(r)?;
+        }
+        for item in self.nonces.iter() {
+            let (k, v) = item?;
+            let t = u64::from_be_bytes(v.as_ref().try_into().unwrap_or([0; 8]));
+            if t < nonce_cutoff {
+                self.nonces.remove(k)?;
+            }
+        }
+        if !doomed.is_empty() {
+            self.durable_blocking()?;
+        }
+        Ok(doomed.len())
+    }
+
+    /// Records the recipients the server seals to, for exports.
+    pub fn set_recipients(&self, recipients: &[String]) -> Result<(), StoreError> {
+        let json = serde_json::to_vec(recipients).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.meta.insert("recipients", json)?;
+        Ok(())
+    }
+
+    /// The recipients last recorded by the server.
+    pub fn recipients(&self) -> Result<Vec<String>, StoreError> {
+        match self.meta.get("recipients")? {
+            Some(v) => serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt(e.to_string())),
+            None => Ok(Vec::new()),
+        }
+    }
+}

@@ -1,0 +1,375 @@
+//! The investigators' loop against the real server: pull, decrypt offline,
+//! sign a status and a reply, push, the reporter reads them and adds a
+//! follow-up, the next pull carries only that; and every way an actions file
+//! can be refused.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use common::{api_status, client, Env, Server};
+use peluit::actions::{self, ActionKind, Payload};
+use peluit::crypto::ed25519::SecretKey;
+use peluit::model::Status;
+use reqwest::blocking::multipart::{Form, Part};
+
+/// A second investigator's keys, registered on the server beside the first.
+fn add_investigator(env: &Env, name: &str) -> PathBuf {
+    let dir = env.path(name);
+    let out = env.run(&["keygen", "--out", dir.to_str().unwrap()]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let recipient = text.lines().find(|l| l.starts_with("age1")).unwrap();
+    let mut r = fs::OpenOptions::new().append(true).open(env.keys.join("recipients.txt")).unwrap();
+    writeln!(r, "{recipient}").unwrap();
+    let mut k = fs::OpenOptions::new().create(true).append(true).open(env.keys.join("investigators.txt")).unwrap();
+    for l in text.lines().filter(|l| l.starts_with("ed25519:")) {
+        writeln!(k, "{}", l.replace("investigator", name)).unwrap();
+    }
+    dir
+}
+
+/// Runs peluit with `stdin` piped in.
+fn run_with_stdin(args: &[&str], stdin: &str) -> std::process::Output {
+    let mut c = Command::new(common::bin())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    c.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    c.wait_with_output().unwrap()
+}
+
+fn ok(out: &std::process::Output) -> String {
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn pull(s: &Server, key: &Path, out: &Path, since: &str) -> String {
+    let o = Command::new(common::bin())
+        .args([
+            "pull",
+            "--server",
+            &s.base,
+            "--key",
+            key.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--since",
+            since,
+        ])
+        .output()
+        .unwrap();
+    let text = ok(&o);
+    text.split("--since ").nth(1).unwrap().trim().to_string()
+}
+
+fn push(s: &Server, key: &Path, file: &Path) -> std::process::Output {
+    Command::new(common::bin())
+        .args(["push", "--server", &s.base, "--key", key.to_str().unwrap(), file.to_str().unwrap()])
+        .output()
+        .unwrap()
+}
+
+fn decrypt(bundle: &Path, identity: &Path, out: &Path) {
+    ok(&Command::new(common::bin())
+        .args([
+            "decrypt",
+            bundle.to_str().unwrap(),
+            "--identity",
+            identity.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap());
+}
+
+/// A signed line made with the library, for the rejection cases.
+fn line(key: &SecretKey, deployment: &str, report: &str, time: u64, kind: ActionKind) -> String {
+    let p = Payload {
+        v: 1,
+        deployment: deployment.into(),
+        nonce: peluit::crypto::hex(&peluit::crypto::random_id()),
+        time,
+        report: report.into(),
+        kind,
+    };
+    actions::sign(key, &p, None)
+}
+
+fn key(dir: &Path, file: &str) -> SecretKey {
+    SecretKey::parse(&fs::read_to_string(dir.join(file)).unwrap()).unwrap()
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+}
+
+#[test]
+fn the_whole_loop_two_investigators_and_every_rejection() {
+    let env = Env::new();
+    let ani = env.identity.parent().unwrap().to_path_buf();
+    // Register the first investigator's Ed25519 keys too, then a second one.
+    let ani_sign = key(&ani, "signing.key");
+    let ani_transfer = key(&ani, "transfer.key");
+    fs::write(
+        env.keys.join("investigators.txt"),
+        format!("{} sign ani\n{} transfer ani-laptop\n", ani_sign.public().to_text(), ani_transfer.public().to_text()),
+    )
+    .unwrap();
+    let budi = add_investigator(&env, "budi");
+    let s = Server::start(&env, &[]);
+
+    // The reporter submits a tip with a file.
+    let form = Form::new()
+        .text("what", "mark-up pengadaan laptop")
+        .part("file", Part::bytes(b"faktur".to_vec()).file_name("faktur.pdf"));
+    let r = client().post(s.url("/api/v1/reports")).multipart(form).send().unwrap();
+    let receipt = r.json::<serde_json::Value>().unwrap()["receipt"].as_str().unwrap().to_string();
+
+    // Pull with the transfer key; both investigators decrypt the same case.
+    let b1 = env.path("b1.tar");
+    let cursor = pull(&s, &ani.join("transfer.key"), &b1, "0");
+    let cases = env.path("cases");
+    decrypt(&b1, &ani.join("identity.txt"), &cases);
+    decrypt(&b1, &budi.join("identity.txt"), &env.path("cases-budi"));
+    let id = fs::read_dir(&cases).unwrap().flatten().map(|e| e.path()).find(|p| p.is_dir()).unwrap();
+    let id = id.file_name().unwrap().to_str().unwrap().to_string();
+    for dir in [&cases, &env.path("cases-budi")] {
+        let md = common::files_under(&dir.join(&id)).into_iter().find(|p| p.ends_with("report.md")).unwrap();
+        assert!(fs::read_to_string(md).unwrap().contains("mark-up pengadaan laptop"));
+    }
+
+    // Offline: a status with a note and a reply, signed by Ani.
+    let c = cases.to_str().unwrap();
+    let sk = ani.join("signing.key");
+    let sk = sk.to_str().unwrap();
+    ok(&run_with_stdin(
+        &["case", "--cases", c, "--key", sk, "status", &id, "investigating", "--note"],
+        "Sedang kami periksa.",
+    ));
+    let reply = "Terima kasih. Mohon kirim foto kuitansi jika ada.";
+    ok(&run_with_stdin(&["case", "--cases", c, "--key", sk, "reply", &id], reply));
+    let actions_file = cases.join("actions.jsonl");
+    let pushed = ok(&push(&s, &ani.join("transfer.key"), &actions_file));
+    assert!(pushed.contains("Applied 2 action(s)"), "{pushed}");
+
+    // The reporter sees the status, the note and the reply.
+    let (code, v) = api_status(&s, &receipt);
+    assert_eq!(code, 200);
+    assert_eq!(v["status"], "investigating");
+    assert_eq!(v["timeline"][1]["note"], "Sedang kami periksa.");
+    assert_eq!(v["replies"][0]["text"], reply);
+    let page = client().post(s.url("/status")).form(&[("receipt", receipt.as_str())]).send().unwrap().text().unwrap();
+    assert!(page.contains("Tindak lanjut") && page.contains("Mohon kirim foto kuitansi"));
+
+    // The stored reply opens with the reference age tool: with the key derived
+    // from the receipt, and with each investigator's identity.
+    let reply_line = fs::read_to_string(&actions_file).unwrap().lines().nth(1).unwrap().to_string();
+    let blob = peluit::crypto::ed25519::unb64(
+        serde_json::from_str::<serde_json::Value>(&reply_line).unwrap()["blob"].as_str().unwrap(),
+    )
+    .unwrap();
+    fs::write(env.path("reply.age"), &blob).unwrap();
+    let derived = peluit::crypto::reply_identity(&peluit::receipt::Receipt::parse(&receipt).ok().unwrap());
+    fs::write(env.path("reply-id.txt"), derived.to_age_string().as_bytes()).unwrap();
+    for id_file in [env.path("reply-id.txt"), ani.join("identity.txt"), budi.join("identity.txt")] {
+        let o = Command::new("age").arg("-d").arg("-i").arg(&id_file).arg(env.path("reply.age")).output().unwrap();
+        assert!(o.status.success(), "age -d with {}", id_file.display());
+        assert!(String::from_utf8_lossy(&o.stdout).contains("Mohon kirim foto kuitansi"));
+    }
+
+    // The reporter adds a follow-up; the next pull carries only it.
+    let form = Form::new()
+        .text("receipt", receipt.clone())
+        .text("text", "Foto kuitansi terlampir.")
+        .part("file", Part::bytes(b"jpeg bytes".to_vec()).file_name("kuitansi.jpg"));
+    let page = client().post(s.url("/status/add")).multipart(form).send().unwrap().text().unwrap();
+    assert!(page.contains("Informasi tambahan Anda sudah diterima"), "{page}");
+    let b2 = env.path("b2.tar");
+    pull(&s, &ani.join("transfer.key"), &b2, &cursor);
+    let index = peluit::decrypt::read_bundle_index(fs::File::open(&b2).unwrap()).unwrap();
+    assert_eq!(index.reports.len(), 1);
+    assert_eq!(index.reports[0].submissions.len(), 1, "only the new item");
+    decrypt(&b2, &ani.join("identity.txt"), &cases);
+    let followup = common::files_under(&cases.join(&id)).into_iter().find(|p| p.ends_with("kuitansi.jpg")).unwrap();
+    assert_eq!(fs::read(followup).unwrap(), b"jpeg bytes");
+    let table = ok(&env.run(&["cases", "--dir", c]));
+    assert!(table.contains(&id) && table.contains("investigating") && table.contains("new"), "{table}");
+
+    // Rejections: nothing half-applied, a clear reason each time.
+    let dep = index.deployment_id.clone();
+    let t = now();
+    let reject = |name: &str, file_text: String, want: &str| {
+        let f = env.path(name);
+        fs::write(&f, file_text).unwrap();
+        let o = push(&s, &ani.join("transfer.key"), &f);
+        assert!(!o.status.success(), "{name} was accepted");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(want), "{name}: {err}");
+    };
+    reject("replay", fs::read_to_string(&actions_file).unwrap(), "replay");
+    let (stranger, _) = SecretKey::generate("x").unwrap();
+    let closed = || ActionKind::Status { status: Status::Closed, note_sha256: None };
+    reject("unknown", line(&stranger, &dep, &id, t, closed()), "not registered");
+    reject("role", line(&ani_transfer, &dep, &id, t, closed()), "transfer key");
+    reject("stale", line(&ani_sign, &dep, &id, t - 15 * 86_400, closed()), "stale");
+    reject("other", line(&ani_sign, "ffffffffffffffffffffffffffffffff", &id, t, closed()), "another deployment");
+    reject("noreport", line(&ani_sign, &dep, "00000000000000000000000000000000", t, closed()), "no such report");
+    let mut tampered: serde_json::Value = serde_json::from_str(&line(&ani_sign, &dep, &id, t, closed())).unwrap();
+    tampered["sig"] = serde_json::Value::String(peluit::crypto::ed25519::b64(&[0u8; 64]));
+    reject("badsig", tampered.to_string(), "bad signature");
+    // All or nothing: a good line followed by a bad one changes nothing.
+    let good = line(&ani_sign, &dep, &id, t, closed());
+    reject(
+        "mixed",
+        format!("{good}\n{}", line(&ani_sign, &dep, "00000000000000000000000000000000", t, closed())),
+        "line 2",
+    );
+    assert_eq!(api_status(&s, &receipt).1["status"], "investigating");
+    // Only a registered transfer key may push at all.
+    let o = push(&s, &ani.join("signing.key"), &env.path("replay"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("401"));
+    let r = client().post(s.url("/api/v1/actions")).body(good.clone()).send().unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    let r = client().get(s.url("/api/v1/export")).send().unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+
+    // Budi deletes the case: the receipt then answers like an unknown one.
+    let bk = budi.join("signing.key");
+    ok(&run_with_stdin(
+        &[
+            "case",
+            "--cases",
+            c,
+            "--key",
+            bk.to_str().unwrap(),
+            "--actions",
+            env.path("del.jsonl").to_str().unwrap(),
+            "delete",
+            &id,
+        ],
+        "",
+    ));
+    ok(&push(&s, &budi.join("transfer.key"), &env.path("del.jsonl")));
+    let (code, v) = api_status(&s, &receipt);
+    assert_eq!((code, v["error"].as_str()), (404, Some("unknown_receipt")));
+
+    // The tamper-evident log holds the three applied actions and verifies.
+    let b3 = env.path("b3.tar");
+    pull(&s, &ani.join("transfer.key"), &b3, "0");
+    let keys_file = env.keys.join("investigators.txt");
+    let out = ok(&env.run(&["verify-log", b3.to_str().unwrap(), "--keys", keys_file.to_str().unwrap()]));
+    assert!(out.contains("log of 3 applied action(s) is intact"), "{out}");
+    let head = out.split("Head: ").nth(1).unwrap().lines().next().unwrap().trim().to_string();
+    ok(&env.run(&["verify-log", b3.to_str().unwrap(), "--keys", keys_file.to_str().unwrap(), "--after", &head]));
+    let bad = env.run(&[
+        "verify-log",
+        b3.to_str().unwrap(),
+        "--keys",
+        keys_file.to_str().unwrap(),
+        "--after",
+        &"1".repeat(64),
+    ]);
+    assert!(!bad.status.success());
+    // The server's output never held the receipt, the reply or the note.
+    let log = s.stop();
+    assert!(!log.contains(&receipt) && !log.contains("kuitansi") && !log.contains("Sedang kami"));
+    assert_eq!(common::found_under(&env.data, b"Mohon kirim"), None);
+}
+
+#[test]
+fn apply_on_the_server_and_passphrase_protected_keys() {
+    let env = Env::new();
+    let inv = env.path("inv");
+    let o = Command::new(common::bin())
+        .args(["keygen", "--passphrase", "--out", inv.to_str().unwrap()])
+        .env("PELUIT_PASSPHRASE", "kuda lumping menari")
+        .output()
+        .unwrap();
+    let text = ok(&o);
+    assert!(fs::read(inv.join("signing.key")).unwrap().starts_with(b"age-encryption.org/v1"));
+    // The protected identity is still a standard age file.
+    let recipient = text.lines().find(|l| l.starts_with("age1")).unwrap();
+    fs::write(env.keys.join("recipients.txt"), format!("{recipient}\n")).unwrap();
+    let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("ed25519:")).collect();
+    fs::write(env.keys.join("investigators.txt"), lines.join("\n")).unwrap();
+    let s = Server::start(&env, &[]);
+    let r = client().post(s.url("/api/v1/reports")).json(&serde_json::json!({"what": "x"})).send().unwrap();
+    let receipt = r.json::<serde_json::Value>().unwrap()["receipt"].as_str().unwrap().to_string();
+    s.stop();
+    let bundle = env.path("b.tar");
+    ok(&env.run(&["export", "--data", env.data.to_str().unwrap(), "--out", bundle.to_str().unwrap()]));
+    let cases = env.path("cases");
+    let o = Command::new(common::bin())
+        .args([
+            "decrypt",
+            bundle.to_str().unwrap(),
+            "--identity",
+            inv.join("identity.txt").to_str().unwrap(),
+            "--out",
+            cases.to_str().unwrap(),
+        ])
+        .env("PELUIT_PASSPHRASE", "wrong passphrase")
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let o = Command::new(common::bin())
+        .args([
+            "decrypt",
+            bundle.to_str().unwrap(),
+            "--identity",
+            inv.join("identity.txt").to_str().unwrap(),
+            "--out",
+            cases.to_str().unwrap(),
+        ])
+        .env("PELUIT_PASSPHRASE", "kuda lumping menari")
+        .output()
+        .unwrap();
+    ok(&o);
+    let id = fs::read_dir(&cases).unwrap().flatten().map(|e| e.path()).find(|p| p.is_dir()).unwrap();
+    let id = id.file_name().unwrap().to_str().unwrap().to_string();
+    let mut c = Command::new(common::bin())
+        .args([
+            "case",
+            "--cases",
+            cases.to_str().unwrap(),
+            "--key",
+            inv.join("signing.key").to_str().unwrap(),
+            "status",
+            &id,
+            "closed",
+        ])
+        .env("PELUIT_PASSPHRASE", "kuda lumping menari")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    ok(&c);
+    let actions_file = cases.join("actions.jsonl");
+    c = env.run(&[
+        "apply",
+        "--data",
+        env.data.to_str().unwrap(),
+        "--keys",
+        env.keys.to_str().unwrap(),
+        actions_file.to_str().unwrap(),
+    ]);
+    assert!(ok(&c).contains("Applied 1 action(s)"));
+    let again = env.run(&[
+        "apply",
+        "--data",
+        env.data.to_str().unwrap(),
+        "--keys",
+        env.keys.to_str().unwrap(),
+        actions_file.to_str().unwrap(),
+    ]);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("replay"));
+    let s = Server::start(&env, &[]);
+    assert_eq!(api_status(&s, &receipt).1["status"], "closed");
+}
