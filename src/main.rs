@@ -218,6 +218,24 @@ struct ServeArgs {
     /// Most open connections.
     #[arg(long, default_value_t = 1024)]
     max_connections: usize,
+    /// Seconds a request body may stay silent.
+    #[arg(long, default_value_t = 60)]
+    body_idle_timeout: u64,
+    /// Submissions per second, all clients together (0: unlimited).
+    #[arg(long, default_value_t = 2000)]
+    submit_rate: u32,
+    /// Burst of submissions above the rate.
+    #[arg(long, default_value_t = 4000)]
+    submit_burst: u32,
+    /// Receipt lookups per second, all clients together (0: unlimited).
+    #[arg(long, default_value_t = 10000)]
+    lookup_rate: u32,
+    /// Burst of lookups above the rate.
+    #[arg(long, default_value_t = 20000)]
+    lookup_burst: u32,
+    /// Requests handled at once; more are answered 503 at once.
+    #[arg(long, default_value_t = 512)]
+    max_in_flight: usize,
     /// Days after closing when a report is purged (0: never).
     #[arg(long, default_value_t = 365)]
     retention_days: u32,
@@ -442,6 +460,12 @@ fn serve(a: ServeArgs) -> Result<()> {
         request_deadline: std::time::Duration::from_secs(a.request_deadline),
         max_connections: a.max_connections,
         action_max_age: std::time::Duration::from_secs(a.action_max_age_days * 86_400),
+        body_idle_timeout: std::time::Duration::from_secs(a.body_idle_timeout),
+        submit_rate: a.submit_rate,
+        submit_burst: a.submit_burst,
+        lookup_rate: a.lookup_rate,
+        lookup_burst: a.lookup_burst,
+        max_in_flight: a.max_in_flight,
         retention_days: a.retention_days,
         ..Limits::default()
     };

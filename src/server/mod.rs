@@ -5,7 +5,9 @@
 
 mod error;
 mod guard;
+mod idle;
 mod investigators;
+mod limit;
 mod pages;
 mod reports;
 mod status;
@@ -48,6 +50,18 @@ pub struct Limits {
     pub header_timeout: Duration,
     /// Time allowed for a whole request, body included.
     pub request_deadline: Duration,
+    /// Longest silence allowed while a request body arrives.
+    pub body_idle_timeout: Duration,
+    /// Submissions per second, all clients together (0: unlimited).
+    pub submit_rate: u32,
+    /// Burst of submissions allowed above the rate.
+    pub submit_burst: u32,
+    /// Receipt lookups per second, all clients together (0: unlimited).
+    pub lookup_rate: u32,
+    /// Burst of lookups allowed above the rate.
+    pub lookup_burst: u32,
+    /// Requests handled at once; more get 503 at once.
+    pub max_in_flight: usize,
     /// Most open connections; more are closed at once (load shedding).
     pub max_connections: usize,
     /// Oldest signed action accepted (older ones are stale).
@@ -66,6 +80,12 @@ impl Default for Limits {
             max_field: 100 * 1024,
             header_timeout: Duration::from_secs(10),
             request_deadline: Duration::from_secs(30 * 60),
+            body_idle_timeout: Duration::from_secs(60),
+            submit_rate: 2000,
+            submit_burst: 4000,
+            lookup_rate: 10_000,
+            lookup_burst: 20_000,
+            max_in_flight: 512,
             max_connections: 1024,
             action_max_age: Duration::from_secs(14 * 24 * 3600),
             transfer_window: Duration::from_secs(300),
@@ -121,6 +141,12 @@ pub struct App {
     pub keys: KeySet,
     /// Transfer nonces seen within the time window (replay protection).
     pub seen_transfers: Mutex<HashMap<String, u64>>,
+    /// Global submission rate limit.
+    pub submit_bucket: limit::Bucket,
+    /// Global lookup rate limit.
+    pub lookup_bucket: limit::Bucket,
+    /// Requests in flight (load shedding).
+    pub in_flight: Arc<Semaphore>,
 }
 
 impl App {
@@ -128,7 +154,19 @@ impl App {
     pub fn new(store: Store, recipients: Recipients, keys: KeySet, limits: Limits, site: Site) -> io::Result<App> {
         store.set_recipients(&recipients.to_strings()).map_err(io::Error::other)?;
         let catalog = Catalog::load().map_err(io::Error::other)?;
-        Ok(App { store, recipients, limits, site, catalog, keys, seen_transfers: Mutex::new(HashMap::new()) })
+        let now = std::time::Instant::now();
+        Ok(App {
+            store,
+            recipients,
+            site,
+            catalog,
+            keys,
+            seen_transfers: Mutex::new(HashMap::new()),
+            submit_bucket: limit::Bucket::new(limits.submit_rate, limits.submit_burst, now),
+            lookup_bucket: limit::Bucket::new(limits.lookup_rate, limits.lookup_burst, now),
+            in_flight: Arc::new(Semaphore::new(limits.max_in_flight)),
+            limits,
+        })
     }
 }
 
