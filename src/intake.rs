@@ -164,6 +164,11 @@ impl Intake {
         &self.manifest
     }
 
+    /// True once a client-sealed part has arrived.
+    pub fn is_client_sealed(&self) -> bool {
+        self.mode == Some(SealedBy::Client)
+    }
+
     /// Fixes the sealing mode, refusing a mix.
     fn set_mode(&mut self, mode: SealedBy) -> Result<(), IntakeError> {
         match self.mode {

@@ -18,6 +18,8 @@ pub const IDENTITY_FILE: &str = "identity.txt";
 pub const RECIPIENTS_FILE: &str = "recipients.txt";
 /// File name of the Ed25519 key list inside the server's `keys/` folder.
 pub const INVESTIGATORS_FILE: &str = "investigators.txt";
+/// File name of the signed key set inside the server's `keys/` folder.
+pub const KEYSET_FILE: &str = "keyset.json";
 /// File name of the signing key inside a key folder.
 pub const SIGNING_FILE: &str = "signing.key";
 /// File name of the transfer key inside a key folder.
@@ -100,6 +102,18 @@ pub fn read_secret_text(
     String::from_utf8(raw.to_vec())
         .map(Zeroizing::new)
         .map_err(|_| KeyError::Invalid(path.to_path_buf(), CryptoError::BadIdentity))
+}
+
+/// Reads `DIR/keyset.json` if it is there.
+pub fn load_published(keys_dir: &Path) -> Result<Option<crate::published::SignedKeySet>, KeyError> {
+    let path = keys_dir.join(KEYSET_FILE);
+    match fs::read(&path) {
+        Ok(raw) => {
+            serde_json::from_slice(&raw).map(Some).map_err(|_| KeyError::Invalid(path, CryptoError::BadIdentity))
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(KeyError::Read(path, e)),
+    }
 }
 
 /// Reads `DIR/investigators.txt`; a missing file is an empty set (nobody can

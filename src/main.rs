@@ -13,7 +13,9 @@ use peluit::client::Remote;
 use peluit::crypto::ed25519::SecretKey;
 use peluit::crypto::Identities;
 use peluit::keyset::KeySet;
-use peluit::model::Status;
+use peluit::model::{Manifest, Status};
+use peluit::receipt::Receipt;
+use peluit::reporter::ReporterClient;
 use peluit::server::{self, App, Limits, Listener, Site};
 use peluit::store::Store;
 use peluit::{actions, decrypt, export, keys};
@@ -124,6 +126,16 @@ enum Command {
         #[arg(long)]
         after: Option<String>,
     },
+    /// Sign the key set that the server publishes for client-side encryption (offline).
+    Keys {
+        /// What to do with keys.
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+    /// Send a tip encrypted on this machine (for reporters who can use a terminal).
+    Submit(SubmitArgs),
+    /// Check a report: the receipt is asked for, never given as an argument.
+    Check(CheckArgs),
     /// Decrypt a bundle into case folders (on the offline machine).
     Decrypt {
         /// The bundle made by `export`.
@@ -135,6 +147,72 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+/// `peluit keys …`.
+#[derive(Subcommand)]
+enum KeysAction {
+    /// Sign keys/recipients.txt for GET /api/v1/keys; put the output in the server's keys folder as keyset.json.
+    Sign {
+        /// The recipients file to publish.
+        #[arg(long)]
+        recipients: PathBuf,
+        /// The deployment id (printed by the server at start, and in every bundle).
+        #[arg(long)]
+        deployment: String,
+        /// The signing key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// Where to write the signed key set.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// Options of `submit`.
+#[derive(clap::Args)]
+struct SubmitArgs {
+    /// The server, e.g. http://xyz.onion.
+    #[arg(long, required_unless_present = "print_template")]
+    server: Option<String>,
+    /// Fingerprint of the organisation's signing key, as it publishes it.
+    #[arg(long, required_unless_present = "print_template")]
+    pin: Option<String>,
+    /// The deployment id, if the organisation publishes it too.
+    #[arg(long)]
+    deployment: Option<String>,
+    /// A SOCKS5 proxy, e.g. socks5h://127.0.0.1:9050 for Tor.
+    #[arg(long)]
+    proxy: Option<String>,
+    /// A filled-in template (see --print-template) instead of questions.
+    #[arg(long)]
+    template: Option<PathBuf>,
+    /// A file to attach (repeat for several).
+    #[arg(long = "file")]
+    files: Vec<PathBuf>,
+    /// Print an empty template and stop.
+    #[arg(long)]
+    print_template: bool,
+}
+
+/// Options of `check`.
+#[derive(clap::Args)]
+struct CheckArgs {
+    /// The server, e.g. http://xyz.onion.
+    #[arg(long)]
+    server: String,
+    /// A SOCKS5 proxy, e.g. socks5h://127.0.0.1:9050 for Tor.
+    #[arg(long)]
+    proxy: Option<String>,
+    /// Add information: a message (asked for, or the rest of stdin) and any --file.
+    #[arg(long)]
+    add: bool,
+    /// Needed with --add: fingerprint of the organisation's signing key.
+    #[arg(long, required_if_eq("add", "true"))]
+    pin: Option<String>,
+    /// A file to attach with --add (repeat for several).
+    #[arg(long = "file")]
+    files: Vec<PathBuf>,
 }
 
 /// Options of `case`.
@@ -260,6 +338,11 @@ fn run(cmd: Command) -> Result<()> {
     match cmd {
         Command::Keygen { out, passphrase } => keygen(&out, passphrase),
         Command::Case(args) => case(args),
+        Command::Keys { action: KeysAction::Sign { recipients, deployment, key, out } } => {
+            keys_sign(&recipients, &deployment, &key, &out)
+        }
+        Command::Submit(args) => submit(args),
+        Command::Check(args) => check(args),
         Command::Cases { dir } => cases(&dir),
         Command::Apply { data, keys, max_age_days, file } => apply(&data, &keys, max_age_days, &file),
         Command::Push { server, key, proxy, file } => push(&server, &key, proxy.as_deref(), &file),
@@ -373,6 +456,159 @@ fn tempfile_dir() -> Result<PathBuf> {
     let dir = std::env::temp_dir().join(format!("peluit-{}", peluit::crypto::hex(&peluit::crypto::random_id()[..6])));
     std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
     Ok(dir)
+}
+
+/// `peluit keys sign`.
+fn keys_sign(recipients: &Path, deployment: &str, key: &Path, out: &Path) -> Result<()> {
+    let text = std::fs::read_to_string(recipients).with_context(|| format!("cannot read {}", recipients.display()))?;
+    let list = peluit::crypto::Recipients::parse(&text)?.to_strings();
+    let key = load_key(key)?;
+    let payload =
+        peluit::published::KeySetPayload { v: 1, deployment: deployment.to_string(), recipients: list, time: now() };
+    let set = peluit::published::sign(&key, &payload);
+    std::fs::write(out, serde_json::to_vec_pretty(&set)?)?;
+    println!("Signed {} recipient(s) for deployment {deployment} into {}.", payload.recipients.len(), out.display());
+    println!("Put it in the server's keys folder as {} and restart the server.", keys::KEYSET_FILE);
+    println!("Publish this fingerprint where reporters can check it: {}", key.public().fingerprint());
+    Ok(())
+}
+
+/// The template `submit --template` reads.
+const TEMPLATE: &str = r#"{
+  "category": "lainnya",
+  "what": "",
+  "who": "",
+  "where": "",
+  "when": "",
+  "how": "",
+  "text": "",
+  "identity": ""
+}
+"#;
+
+/// `peluit submit`.
+fn submit(a: SubmitArgs) -> Result<()> {
+    if a.print_template {
+        print!("{TEMPLATE}");
+        return Ok(());
+    }
+    let (Some(server_url), Some(pin)) = (a.server, a.pin) else { bail!("--server and --pin are needed") };
+    let client = ReporterClient::new(&server_url, a.proxy.as_deref())?;
+    let recipients = client.recipients(&pin, a.deployment.as_deref())?;
+    let manifest = match &a.template {
+        Some(path) => {
+            let raw = zeroize::Zeroizing::new(
+                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,
+            );
+            template_manifest(&raw)?
+        }
+        None => ask_manifest()?,
+    };
+    if manifest.is_empty() && a.files.is_empty() {
+        bail!("the report is empty: fill in at least one field or attach a file");
+    }
+    let receipt = client.submit(&recipients, manifest, &a.files, progress_bar())?;
+    eprintln!();
+    println!("Your report was encrypted on this computer and has been received.");
+    println!("Receipt code (write it down now; nobody can recover it):");
+    println!();
+    println!("    {}", receipt.as_str());
+    println!();
+    println!("Check it later with: peluit check --server {server_url} (the code is asked for, never typed on the command line)");
+    Ok(())
+}
+
+/// Reads the simple template (fields at the top level).
+fn template_manifest(raw: &[u8]) -> Result<Manifest> {
+    let v: serde_json::Value = serde_json::from_slice(raw).context("the template is not valid JSON")?;
+    let f = |k: &str| v[k].as_str().unwrap_or("").to_string();
+    let mut m = Manifest::default();
+    m.category = f("category");
+    m.fields.what = f("what");
+    m.fields.who = f("who");
+    m.fields.where_ = f("where");
+    m.fields.when = f("when");
+    m.fields.how = f("how");
+    m.text = f("text");
+    m.identity = f("identity");
+    Ok(m)
+}
+
+/// Asks for each field in the terminal (or reads them, one per line, from stdin).
+fn ask_manifest() -> Result<Manifest> {
+    let mut m = Manifest::default();
+    let ask = |q: &str| -> Result<String> {
+        eprint!("{q}: ");
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        Ok(line.trim_end().to_string())
+    };
+    m.category = ask("Kategori / Category (pungli, suap, gratifikasi, pemerasan, penggelapan, pengadaan, wewenang, benturan, perizinan, lainnya)")?;
+    m.fields.what = ask("Apa yang terjadi? / What happened?")?;
+    m.fields.who = ask("Siapa yang terlibat? / Who was involved?")?;
+    m.fields.where_ = ask("Di mana? / Where?")?;
+    m.fields.when = ask("Kapan? / When?")?;
+    m.fields.how = ask("Bagaimana caranya? / How?")?;
+    m.text = ask("Keterangan lain / Anything else")?;
+    Ok(m)
+}
+
+/// A one-line progress display on stderr.
+fn progress_bar() -> peluit::reporter::Progress {
+    std::sync::Arc::new(|name: &str, done: u64, total: u64| {
+        if let Some(pct) = done.saturating_mul(100).checked_div(total) {
+            let bar = "#".repeat(usize::try_from(pct / 5).unwrap_or(0));
+            eprint!("\r{name:<24.24} [{bar:<20}] {pct:>3}%");
+        }
+    })
+}
+
+/// Reads the receipt: without echo at a terminal, else the first line of stdin.
+fn read_receipt() -> Result<Receipt> {
+    use std::io::IsTerminal;
+    let typed = zeroize::Zeroizing::new(if std::io::stdin().is_terminal() {
+        rpassword::prompt_password("Kode tanda terima / Receipt code: ")?
+    } else {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        line
+    });
+    Receipt::parse(&typed).map_err(|e| anyhow::anyhow!("{e}: check the code"))
+}
+
+/// `peluit check`.
+fn check(a: CheckArgs) -> Result<()> {
+    let receipt = read_receipt()?;
+    let client = ReporterClient::new(&a.server, a.proxy.as_deref())?;
+    if a.add {
+        let pin = a.pin.as_deref().context("--pin is needed with --add")?;
+        let recipients = client.recipients(pin, None)?;
+        eprintln!("Pesan / Message (end with Ctrl-D):");
+        let mut text = zeroize::Zeroizing::new(String::new());
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)?;
+        if text.trim().is_empty() && a.files.is_empty() {
+            bail!("nothing to add: write a message or attach a file");
+        }
+        client.add(&receipt, &recipients, text.trim_end(), &a.files, progress_bar())?;
+        eprintln!();
+        println!("Your additional information was encrypted on this computer and has been received.");
+    }
+    let c = client.check(&receipt)?;
+    println!("Status: {}   (submitted {})", c.status, c.created);
+    println!("Timeline:");
+    for (day, status, note) in &c.timeline {
+        println!("  {day}  {status}{}", if note.is_empty() { String::new() } else { format!(": {note}") });
+    }
+    if c.replies.is_empty() {
+        println!("No replies yet.");
+    }
+    for (day, text) in &c.replies {
+        println!("Reply, {day}:");
+        for line in text.lines() {
+            println!("  {line}");
+        }
+    }
+    Ok(())
 }
 
 /// `peluit cases`.
@@ -502,7 +738,16 @@ fn start(target: Target, data: &Path, keys_dir: &Path, limits: Limits, site: Sit
     std::fs::create_dir_all(data).with_context(|| format!("cannot create the data folder {}", data.display()))?;
     let store = Store::open(data).with_context(|| format!("cannot open the data folder {}", data.display()))?;
     let n = recipients.len();
-    let app = Arc::new(App::new(store, recipients, keyset, limits, site)?);
+    let published = keys::load_published(keys_dir)?;
+    if let Some(p) = published.as_ref().and_then(peluit::published::peek) {
+        if p.deployment != store.deployment_id() || p.recipients != recipients.to_strings() {
+            tracing::warn!("keys/keyset.json does not match this deployment's id or recipients.txt: sign it again");
+        }
+    }
+    tracing::info!(deployment = store.deployment_id(), "deployment id");
+    let mut app = App::new(store, recipients, keyset, limits, site)?;
+    app.published = published;
+    let app = Arc::new(app);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {
         let listener = match target {

@@ -50,6 +50,17 @@ fn authorized(app: &App, headers: &HeaderMap, method: &str, path: &str, body: &[
     seen.len() < MAX_SEEN && seen.insert(auth.nonce.clone(), auth.time).is_none()
 }
 
+/// `GET /api/v1/keys`: the signed key set for client-side encryption, with
+/// the deployment id the server runs as (clients compare the two).
+pub async fn published_keys(State(app): State<Arc<App>>) -> Response {
+    match &app.published {
+        Some(set) => {
+            Json(serde_json::json!({ "deployment_id": app.store.deployment_id(), "keyset": set })).into_response()
+        }
+        None => refuse(StatusCode::NOT_FOUND, "not_found", "this server publishes no signed key set"),
+    }
+}
+
 /// `POST /api/v1/actions`.
 pub async fn push_actions(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
     if !authorized(&app, &headers, "POST", "/api/v1/actions", &body) {

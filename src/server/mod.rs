@@ -33,6 +33,7 @@ use crate::i18n::Catalog;
 use crate::intake::PartLimits;
 use crate::keyset::KeySet;
 use crate::model::DEFAULT_CATEGORIES;
+use crate::published::SignedKeySet;
 use crate::store::Store;
 
 pub use error::HttpError;
@@ -139,6 +140,8 @@ pub struct App {
     pub catalog: Catalog,
     /// Investigators' signing and transfer keys.
     pub keys: KeySet,
+    /// The signed key set published for client-side encryption, if any.
+    pub published: Option<SignedKeySet>,
     /// Transfer nonces seen within the time window (replay protection).
     pub seen_transfers: Mutex<HashMap<String, u64>>,
     /// Global submission rate limit.
@@ -161,6 +164,7 @@ impl App {
             site,
             catalog,
             keys,
+            published: None,
             seen_transfers: Mutex::new(HashMap::new()),
             submit_bucket: limit::Bucket::new(limits.submit_rate, limits.submit_burst, now),
             lookup_bucket: limit::Bucket::new(limits.lookup_rate, limits.lookup_burst, now),
@@ -196,6 +200,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/v1/openapi.json", get(pages::openapi))
         .route("/api/v1/actions", post(investigators::push_actions).layer(DefaultBodyLimit::max(MAX_ACTIONS_BODY)))
         .route("/api/v1/export", get(investigators::pull_export))
+        .route("/api/v1/keys", get(investigators::published_keys))
+        .route("/api/v1/followups", post(status::followup_api))
         .fallback(pages::not_found)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn_with_state(app.clone(), guard::edge))

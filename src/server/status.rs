@@ -29,6 +29,11 @@ use crate::receipt::Receipt;
 pub struct ReceiptBody {
     /// The code as typed.
     receipt: String,
+    /// API only: return replies and notes sealed (base64 age files) for the
+    /// client to open itself, instead of decrypting them here.
+    #[serde(default)]
+    #[zeroize(skip)]
+    sealed: bool,
 }
 
 /// Finds the report for a typed code. A typo is told apart from an unknown
@@ -99,7 +104,7 @@ pub async fn followup_form(
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Response {
     let lang = lang_from(&uri, &headers);
-    let result = add_followup(&app, multipart).await;
+    let result = add_followup(&app, multipart, false).await;
     match result {
         Ok((report, receipt)) => {
             status_page(&app, lang, Some(view(&app, lang, &report, &receipt)), None, Some("followup-sent"))
@@ -112,6 +117,7 @@ pub async fn followup_form(
 async fn add_followup(
     app: &App,
     multipart: Result<Multipart, MultipartRejection>,
+    sealed_ok: bool,
 ) -> Result<(Report, Receipt), HttpError> {
     let mut mp = multipart.map_err(|_| HttpError::BadRequest)?;
     let mut field = mp.next_field().await?.ok_or(HttpError::BadRequest)?;
@@ -123,8 +129,11 @@ async fn add_followup(
     drop(field);
     let (report, receipt) = find(app, &typed)?;
     let mut intake = new_intake(app);
-    read_parts(app, &mut intake, mp, false).await?;
-    if intake.manifest().text.trim().is_empty() && intake.manifest().attachments.is_empty() {
+    read_parts(app, &mut intake, mp, sealed_ok).await?;
+    if !intake.is_client_sealed()
+        && intake.manifest().text.trim().is_empty()
+        && intake.manifest().attachments.is_empty()
+    {
         return Err(IntakeError::Empty.into());
     }
     let sub = intake.seal(SubmissionKind::FollowUp, &today(), &[])?;
@@ -136,13 +145,59 @@ async fn add_followup(
     Ok((updated, receipt))
 }
 
+/// `POST /api/v1/followups`: the same as `/status/add` for programs; the
+/// parts after the receipt may be sealed by the client.
+pub async fn followup_api(State(app): State<Arc<App>>, multipart: Result<Multipart, MultipartRejection>) -> Response {
+    match add_followup(&app, multipart, true).await {
+        Ok((r, _)) => (
+            StatusCode::CREATED,
+            Json(serde_json::json!({ "status": r.status.id(), "followups": r.submissions.len() - 1 })),
+        )
+            .into_response(),
+        Err(e) => error_for(&app, true, Lang::En, e),
+    }
+}
+
+/// A sealed blob as base64, for clients that decrypt replies themselves.
+fn sealed_b64(app: &App, blob: &BlobRef) -> String {
+    let mut raw = Vec::new();
+    match app.store.read_blob(blob, &mut raw) {
+        Ok(()) => crate::crypto::ed25519::b64(&raw),
+        Err(_) => String::new(),
+    }
+}
+
+/// `POST /api/v1/status` with `"sealed": true`: nothing is decrypted here.
+fn sealed_status(app: &App, r: &Report) -> serde_json::Value {
+    let timeline: Vec<_> = r
+        .timeline
+        .iter()
+        .map(|e| {
+            let note = e.note.as_ref().map(|b| sealed_b64(app, b)).unwrap_or_default();
+            serde_json::json!({ "day": e.day, "status": e.status.id(), "note_sealed": note })
+        })
+        .collect();
+    let replies: Vec<_> =
+        r.replies.iter().map(|x| serde_json::json!({ "day": x.day, "sealed": sealed_b64(app, &x.blob) })).collect();
+    serde_json::json!({
+        "status": r.status.id(),
+        "created": r.created,
+        "timeline": timeline,
+        "replies": replies,
+        "followups": r.submissions.len() - 1,
+    })
+}
+
 /// `POST /api/v1/status`.
 pub async fn status_api(State(app): State<Arc<App>>, body: Result<Json<ReceiptBody>, JsonRejection>) -> Response {
+    let body_sealed = body.as_ref().map(|Json(b)| b.sealed).unwrap_or(false);
     let result = match body {
         Ok(Json(b)) => find(&app, &b.receipt),
         Err(_) => Err(HttpError::BadRequest),
     };
+    let sealed = body_sealed;
     match result {
+        Ok((r, _)) if sealed => (StatusCode::OK, Json(sealed_status(&app, &r))).into_response(),
         Ok((r, receipt)) => {
             let v = view(&app, Lang::En, &r, &receipt);
             let timeline: Vec<_> = r

@@ -1,0 +1,234 @@
+//! The reporter's command-line client: fetches the pinned key set, seals the
+//! tip and its files on the reporter's machine, and uploads only ciphertext;
+//! checks a report and opens the replies locally with the key derived from
+//! the receipt. The server never sees a word of a tip sent this way.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::blocking::multipart::{Form, Part};
+use zeroize::Zeroizing;
+
+use crate::crypto::ed25519::unb64;
+use crate::crypto::{self, Pad, Recipients, Sealer};
+use crate::model::{AttachmentInfo, Manifest, ReplyText, MANIFEST_FORMAT};
+use crate::published::{self, KeySetError, SignedKeySet};
+use crate::receipt::Receipt;
+
+/// Errors of the reporter's client.
+#[derive(Debug, thiserror::Error)]
+pub enum ReporterError {
+    /// The HTTP exchange failed.
+    #[error("cannot reach the server: {0}")]
+    Http(#[from] reqwest::Error),
+    /// The server refused.
+    #[error("the server refused ({0}): {1}")]
+    Refused(u16, String),
+    /// The key set is not trustworthy.
+    #[error(transparent)]
+    KeySet(#[from] KeySetError),
+    /// Sealing failed.
+    #[error("sealing: {0}")]
+    Crypto(#[from] crypto::CryptoError),
+    /// A file could not be read, or changed while it was read.
+    #[error("{0}")]
+    Io(#[from] io::Error),
+}
+
+/// Reports progress: (file name, bytes done, bytes in all).
+pub type Progress = Arc<dyn Fn(&str, u64, u64) + Send + Sync>;
+
+/// A server seen from a reporter's machine.
+pub struct ReporterClient {
+    /// Base URL without a trailing slash.
+    base: String,
+    /// No cookies, no redirects, a generic user agent.
+    http: reqwest::blocking::Client,
+}
+
+/// What `check` shows.
+pub struct CheckResult {
+    /// Status id.
+    pub status: String,
+    /// Day submitted.
+    pub created: String,
+    /// (day, status id, note text) oldest first.
+    pub timeline: Vec<(String, String, String)>,
+    /// (day, text) of each reply.
+    pub replies: Vec<(String, String)>,
+}
+
+impl ReporterClient {
+    /// A client for `server`, through `proxy` (e.g. `socks5h://127.0.0.1:9050`).
+    pub fn new(server: &str, proxy: Option<&str>) -> Result<ReporterClient, ReporterError> {
+        let mut b = reqwest::blocking::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(3600))
+            .user_agent("peluit");
+        if let Some(p) = proxy {
+            b = b.proxy(reqwest::Proxy::all(p)?);
+        }
+        Ok(ReporterClient { base: server.trim_end_matches('/').to_string(), http: b.build()? })
+    }
+
+    /// Fetches the key set and checks it against the pinned fingerprint (and
+    /// the deployment, when the reporter knows it).
+    pub fn recipients(&self, pin: &str, deployment: Option<&str>) -> Result<Recipients, ReporterError> {
+        let r = self.http.get(format!("{}/api/v1/keys", self.base)).send()?;
+        let code = r.status().as_u16();
+        let v: serde_json::Value = r.json().unwrap_or_default();
+        if code != 200 {
+            return Err(ReporterError::Refused(code, v["message"].as_str().unwrap_or("").to_string()));
+        }
+        let set: SignedKeySet = serde_json::from_value(v["keyset"].clone()).map_err(|_| KeySetError::Malformed)?;
+        let claimed = v["deployment_id"].as_str().unwrap_or("");
+        let expected = deployment.unwrap_or(claimed);
+        if claimed != expected {
+            return Err(KeySetError::OtherDeployment(claimed.to_string()).into());
+        }
+        let payload = published::verify(&set, pin, expected)?;
+        Ok(Recipients::parse(&payload.recipients.join("\n"))?)
+    }
+
+    /// Seals and sends a tip; returns the receipt code.
+    pub fn submit(
+        &self,
+        recipients: &Recipients,
+        manifest: Manifest,
+        files: &[PathBuf],
+        progress: Progress,
+    ) -> Result<Zeroizing<String>, ReporterError> {
+        let form = sealed_form(Form::new(), recipients, manifest, "tip", files, progress)?;
+        let r = self.http.post(format!("{}/api/v1/reports", self.base)).multipart(form).send()?;
+        let code = r.status().as_u16();
+        let v: serde_json::Value = r.json().unwrap_or_default();
+        if code != 201 {
+            return Err(ReporterError::Refused(code, v["message"].as_str().unwrap_or("").to_string()));
+        }
+        Ok(Zeroizing::new(v["receipt"].as_str().unwrap_or("").to_string()))
+    }
+
+    /// Adds a sealed follow-up to the report of `receipt`.
+    pub fn add(
+        &self,
+        receipt: &Receipt,
+        recipients: &Recipients,
+        text: &str,
+        files: &[PathBuf],
+        progress: Progress,
+    ) -> Result<(), ReporterError> {
+        let mut manifest = Manifest::default();
+        manifest.text = text.to_string();
+        let first = Form::new().text("receipt", receipt.grouped().to_string());
+        let form = sealed_form(first, recipients, manifest, "followup", files, progress)?;
+        let r = self.http.post(format!("{}/api/v1/followups", self.base)).multipart(form).send()?;
+        let code = r.status().as_u16();
+        if code != 201 {
+            let v: serde_json::Value = r.json().unwrap_or_default();
+            return Err(ReporterError::Refused(code, v["message"].as_str().unwrap_or("").to_string()));
+        }
+        Ok(())
+    }
+
+    /// The status of a report, with replies and notes opened locally.
+    pub fn check(&self, receipt: &Receipt) -> Result<CheckResult, ReporterError> {
+        let body = serde_json::json!({ "receipt": receipt.grouped().as_str(), "sealed": true });
+        let r = self.http.post(format!("{}/api/v1/status", self.base)).json(&body).send()?;
+        let code = r.status().as_u16();
+        let v: serde_json::Value = r.json().unwrap_or_default();
+        if code != 200 {
+            return Err(ReporterError::Refused(code, v["message"].as_str().unwrap_or("").to_string()));
+        }
+        let id = crypto::reply_identity(receipt);
+        let open = |b64: &str| -> String {
+            if b64.is_empty() {
+                return String::new();
+            }
+            let opened = unb64(b64).and_then(|raw| {
+                let mut plain = Zeroizing::new(Vec::new());
+                id.open(&raw[..]).ok()?.read_to_end(&mut plain).ok()?;
+                let t: ReplyText = serde_json::from_str(std::str::from_utf8(&plain).ok()?.trim_end()).ok()?;
+                Some(t.text.clone())
+            });
+            opened.unwrap_or_else(|| "(could not be opened)".into())
+        };
+        let s = |x: &serde_json::Value| x.as_str().unwrap_or("").to_string();
+        let list = |x: &serde_json::Value| x.as_array().cloned().unwrap_or_default();
+        Ok(CheckResult {
+            status: s(&v["status"]),
+            created: s(&v["created"]),
+            timeline: list(&v["timeline"])
+                .iter()
+                .map(|e| (s(&e["day"]), s(&e["status"]), open(e["note_sealed"].as_str().unwrap_or(""))))
+                .collect(),
+            replies: list(&v["replies"])
+                .iter()
+                .map(|e| (s(&e["day"]), open(e["sealed"].as_str().unwrap_or(""))))
+                .collect(),
+        })
+    }
+}
+
+/// Adds the sealed manifest and files to a form. Files are sealed as they are
+/// uploaded (a thread writes ciphertext into a pipe the upload reads), so a
+/// large file never sits in memory, and only ciphertext leaves the machine.
+fn sealed_form(
+    mut form: Form,
+    recipients: &Recipients,
+    mut manifest: Manifest,
+    kind: &str,
+    files: &[PathBuf],
+    progress: Progress,
+) -> Result<Form, ReporterError> {
+    let mut sizes = Vec::new();
+    for f in files {
+        let size = std::fs::metadata(f)?.len();
+        let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        manifest.attachments.push(AttachmentInfo { name, size, content_type: String::new() });
+        sizes.push(size);
+    }
+    manifest.format = MANIFEST_FORMAT.into();
+    manifest.kind = kind.into();
+    let json = Zeroizing::new(serde_json::to_vec(&manifest).map_err(io::Error::other)?);
+    let sealed = crypto::seal_bytes(recipients, &json, Pad::Spaces)?;
+    form = form.part("sealed_manifest", Part::bytes(sealed).file_name("manifest.age"));
+    for (f, size) in files.iter().zip(sizes) {
+        let (reader, writer) = io::pipe()?;
+        let (path, recipients, progress) = (f.clone(), recipients.clone(), progress.clone());
+        std::thread::spawn(move || seal_file(&path, size, &recipients, writer, &progress));
+        form = form.part("sealed_file", Part::reader(reader).file_name("file.age"));
+    }
+    Ok(form)
+}
+
+/// Seals one file into the pipe; a file that changes size while being read
+/// ends the pipe early, which fails the upload (nothing is stored then).
+fn seal_file(path: &Path, size: u64, recipients: &Recipients, out: io::PipeWriter, progress: &Progress) {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let result = (|| -> Result<(), ReporterError> {
+        let mut input = File::open(path)?;
+        let mut sealer = Sealer::new(recipients, out)?;
+        let mut buf = Zeroizing::new(vec![0u8; 64 * 1024]);
+        let mut done = 0u64;
+        loop {
+            let n = input.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            sealer.write_all(&buf[..n])?;
+            done += n as u64;
+            progress(&name, done, size);
+        }
+        if done != size {
+            return Err(io::Error::other("the file changed while it was read").into());
+        }
+        sealer.finish(Pad::Zeros)?;
+        Ok(())
+    })();
+    if result.is_err() {
+        progress(&name, 0, 0);
+    }
+}
