@@ -7,7 +7,7 @@
 //! write made before `wait` is called is always covered, because the flush
 //! that answers it starts after the slot arrived.
 
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::thread;
 
 use tokio::sync::oneshot;
@@ -15,18 +15,37 @@ use tokio::sync::oneshot;
 /// A reply slot: the flush result, as a message (sled errors are not `Clone`).
 type Waiter = oneshot::Sender<Result<(), String>>;
 
-/// Handle to the flusher thread. Cloning shares the one thread.
+/// Handle to the flusher thread. Cloning shares the one thread; when the last
+/// handle goes, the thread is stopped and joined, so the database it holds is
+/// closed (and its lock released) by the time the drop returns.
 #[derive(Clone)]
 pub struct Flusher {
-    /// Where waiters send their reply slots.
-    tx: mpsc::Sender<Waiter>,
+    /// The shared channel and thread.
+    inner: Arc<Inner>,
+}
+
+/// What the handles share.
+struct Inner {
+    /// Where waiters send their reply slots (taken on drop to stop the thread).
+    tx: Option<mpsc::Sender<Waiter>>,
+    /// The thread, joined on drop.
+    handle: Option<thread::JoinHandle<()>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        drop(self.tx.take());
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
 }
 
 impl Flusher {
     /// Starts the flusher thread for `db`. It ends when every handle is dropped.
     pub fn start(db: sled::Db) -> std::io::Result<Flusher> {
         let (tx, rx) = mpsc::channel::<Waiter>();
-        thread::Builder::new().name("peluit-flusher".into()).spawn(move || {
+        let handle = thread::Builder::new().name("peluit-flusher".into()).spawn(move || {
             while let Ok(first) = rx.recv() {
                 let mut batch = vec![first];
                 batch.extend(rx.try_iter());
@@ -36,20 +55,25 @@ impl Flusher {
                 }
             }
         })?;
-        Ok(Flusher { tx })
+        Ok(Flusher { inner: Arc::new(Inner { tx: Some(tx), handle: Some(handle) }) })
+    }
+
+    /// Hands a reply slot to the thread.
+    fn send(&self, w: Waiter) -> Result<(), String> {
+        self.inner.tx.as_ref().ok_or("flusher stopped")?.send(w).map_err(|_| "flusher stopped".to_string())
     }
 
     /// Waits until everything written before this call is on disk.
     pub async fn wait(&self) -> Result<(), String> {
         let (tx, rx) = oneshot::channel();
-        self.tx.send(tx).map_err(|_| "flusher stopped".to_string())?;
+        self.send(tx)?;
         rx.await.map_err(|_| "flusher stopped".to_string())?
     }
 
     /// The same, for command-line tools outside the async runtime.
     pub fn wait_blocking(&self) -> Result<(), String> {
         let (tx, rx) = oneshot::channel();
-        self.tx.send(tx).map_err(|_| "flusher stopped".to_string())?;
+        self.send(tx)?;
         rx.blocking_recv().map_err(|_| "flusher stopped".to_string())?
     }
 }

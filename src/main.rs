@@ -134,8 +134,18 @@ enum Command {
     },
     /// Send a tip encrypted on this machine (for reporters who can use a terminal).
     Submit(SubmitArgs),
-    /// Check a report: the receipt is asked for, never given as an argument.
+    /// Check a report (--server: the receipt is asked for, never an argument),
+    /// or check a stopped server's database (--data).
     Check(CheckArgs),
+    /// Rewrite a stopped server's database into a new folder, leaving deleted data behind.
+    Compact {
+        /// The server's data folder.
+        #[arg(long)]
+        data: PathBuf,
+        /// A new, empty folder for the compacted database.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Decrypt a bundle into case folders (on the offline machine).
     Decrypt {
         /// The bundle made by `export`.
@@ -199,8 +209,11 @@ struct SubmitArgs {
 #[derive(clap::Args)]
 struct CheckArgs {
     /// The server, e.g. http://xyz.onion.
+    #[arg(long, conflicts_with = "data", required_unless_present = "data")]
+    server: Option<String>,
+    /// Instead: verify every record and blob of a stopped server's data folder.
     #[arg(long)]
-    server: String,
+    data: Option<PathBuf>,
     /// A SOCKS5 proxy, e.g. socks5h://127.0.0.1:9050 for Tor.
     #[arg(long)]
     proxy: Option<String>,
@@ -342,7 +355,9 @@ fn run(cmd: Command) -> Result<()> {
             keys_sign(&recipients, &deployment, &key, &out)
         }
         Command::Submit(args) => submit(args),
+        Command::Check(CheckArgs { data: Some(data), .. }) => check_data(&data),
         Command::Check(args) => check(args),
+        Command::Compact { data, out } => compact(&data, &out),
         Command::Cases { dir } => cases(&dir),
         Command::Apply { data, keys, max_age_days, file } => apply(&data, &keys, max_age_days, &file),
         Command::Push { server, key, proxy, file } => push(&server, &key, proxy.as_deref(), &file),
@@ -576,10 +591,53 @@ fn read_receipt() -> Result<Receipt> {
     Receipt::parse(&typed).map_err(|e| anyhow::anyhow!("{e}: check the code"))
 }
 
-/// `peluit check`.
+/// `peluit check --data`.
+fn check_data(data: &Path) -> Result<()> {
+    if !data.is_dir() {
+        bail!("{} is not a data folder", data.display());
+    }
+    let store = Store::open(data).with_context(|| format!("cannot open {}", data.display()))?;
+    let r = store.check()?;
+    print_check(&r);
+    if !r.problems.is_empty() {
+        bail!("{} problem(s) found", r.problems.len());
+    }
+    Ok(())
+}
+
+/// Prints what `check` found.
+fn print_check(r: &peluit::store::CheckReport) {
+    println!("{} report(s), {} blob(s), {} bytes of ciphertext read in full.", r.reports, r.blobs, r.bytes);
+    if r.orphan_chunks > 0 {
+        println!(
+            "{} chunk(s) belong to no report (an interrupted upload or a purge): `peluit compact` drops them.",
+            r.orphan_chunks
+        );
+    }
+    for p in &r.problems {
+        println!("problem: {p}");
+    }
+    if r.problems.is_empty() {
+        println!("Every record and blob is intact and consistent.");
+    }
+}
+
+/// `peluit compact`.
+fn compact(data: &Path, out: &Path) -> Result<()> {
+    let store = Store::open(data).with_context(|| format!("cannot open {}", data.display()))?;
+    let r = store.compact_into(out)?;
+    println!("Compacted into {}:", out.display());
+    print_check(&r);
+    println!("Stop the server, move {} aside, put {} in its place, start the server,", data.display(), out.display());
+    println!("then destroy the old folder (see SECURITY.md: only full-disk encryption truly erases on SSDs).");
+    Ok(())
+}
+
+/// `peluit check --server`.
 fn check(a: CheckArgs) -> Result<()> {
+    let server_url = a.server.context("give --server URL, or --data DIR")?;
     let receipt = read_receipt()?;
-    let client = ReporterClient::new(&a.server, a.proxy.as_deref())?;
+    let client = ReporterClient::new(&server_url, a.proxy.as_deref())?;
     if a.add {
         let pin = a.pin.as_deref().context("--pin is needed with --add")?;
         let recipients = client.recipients(pin, None)?;

@@ -20,7 +20,9 @@ use crate::flusher::Flusher;
 use crate::model::{BlobRef, Report, Submission};
 
 mod actions;
+mod maintenance;
 pub use actions::{Applied, ApplyError};
+pub use maintenance::CheckReport;
 
 /// Ciphertext chunk size in the `blobs` tree.
 pub const CHUNK: usize = 64 * 1024;
@@ -78,6 +80,8 @@ pub struct Store {
     secret: DeploymentSecret,
     /// Public random id of this deployment (hex), named in signed actions.
     deployment_id: String,
+    /// Added to sled's id counter (see [`Store::next_seq`]).
+    seq_floor: u64,
 }
 
 impl Store {
@@ -102,8 +106,14 @@ impl Store {
             .get("deployment_id")?
             .and_then(|v| String::from_utf8(v.to_vec()).ok())
             .ok_or_else(|| StoreError::Corrupt("deployment id".into()))?;
+        let seq_floor = meta
+            .get("seq_floor")?
+            .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
+            .map(u64::from_be_bytes)
+            .unwrap_or(0);
         let flusher = Flusher::start(db.clone()).map_err(|e| StoreError::Db(e.to_string()))?;
         Ok(Store {
+            seq_floor,
             reports: db.open_tree("reports")?,
             lookup: db.open_tree("lookup")?,
             blobs: db.open_tree("blobs")?,
@@ -130,7 +140,9 @@ impl Store {
 
     /// A fresh, unique, monotonic sequence number for the export log.
     pub fn next_seq(&self) -> Result<u64, StoreError> {
-        Ok(self.db.generate_id()? + 1)
+        // A compacted database starts sled's counter again at zero; the floor
+        // carried over in `meta` keeps sequences above every earlier one.
+        Ok(self.db.generate_id()? + 1 + self.seq_floor)
     }
 
     /// Starts a new blob; write ciphertext into it, then [`BlobWriter::finish`].
