@@ -718,7 +718,12 @@ fn push(server_url: &str, key: &Path, proxy: Option<&str>, file: &Path) -> Resul
     let key = load_key(key)?;
     let body = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let v = Remote::new(server_url, proxy)?.push(&key, body, now()).context("nothing was applied")?;
-    println!("Applied {} action(s); {} report(s) purged. Audit log head: {}", v["applied"], v["deleted"], v["head"]);
+    println!(
+        "Applied {} action(s); {} report(s) purged. Audit log head: {}",
+        v["applied"],
+        v["deleted"],
+        v["head"].as_str().unwrap_or("")
+    );
     Ok(())
 }
 
@@ -875,22 +880,28 @@ fn demo(listen: &str) -> Result<()> {
     let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "peluit".into());
     let bundle = base.join("bundle.tar");
     let cases = base.join("cases");
+    let k_dir = key_dir.display();
+    let c = cases.display();
     println!("peluit demo: throwaway keys and data in {}", base.display());
     println!();
     println!("  1. Open http://{listen}/ and send a tip (add a file or two).");
     println!("     The receipt code is shown once; check it at http://{listen}/status");
-    println!("  2. Stop the server with Ctrl-C (the database allows one process at a time).");
-    println!("  3. Export the ciphertext:");
-    println!("       {exe} export --data {} --out {}", data.display(), bundle.display());
-    println!("  4. Decrypt it, as an investigator would on an offline machine:");
-    println!("       {exe} decrypt {} --identity {} --out {}", bundle.display(), k.identity.display(), cases.display());
-    println!("     Any blob also opens with the reference tool:");
+    println!("  2. In another terminal, fetch the ciphertext as an investigator would:");
+    println!("       {exe} pull --server http://{listen} --key {k_dir}/transfer.key --out {}", bundle.display());
+    println!("     (or stop the server and run: {exe} export --data {} --out {})", data.display(), bundle.display());
+    println!("  3. Decrypt it, as on the investigators' offline machine:");
+    println!("       {exe} decrypt {} --identity {} --out {c}", bundle.display(), k.identity.display());
+    println!("       {exe} cases --dir {c}");
+    println!("  4. Answer the reporter and set a status, then send the signed actions:");
     println!(
-        "       tar -xf {} -C {} && age -d -i {} {}/blobs/<id>.age",
-        bundle.display(),
-        base.display(),
-        k.identity.display(),
-        base.display()
+        "       echo 'Terima kasih, kami periksa.' | {exe} case --cases {c} --key {k_dir}/signing.key reply CASE_ID"
+    );
+    println!("       {exe} case --cases {c} --key {k_dir}/signing.key status CASE_ID investigating");
+    println!("       {exe} push --server http://{listen} --key {k_dir}/transfer.key {c}/actions.jsonl");
+    println!("     The reporter sees both at http://{listen}/status with the receipt code.");
+    println!(
+        "  Any blob also opens with the reference tool: tar -xf the bundle, then age -d -i {} blobs/ID.age",
+        k.identity.display()
     );
     println!();
     start(Target::Tcp(listen.to_string()), &data, &server_keys, Limits::default(), Site::default())
