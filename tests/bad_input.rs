@@ -238,3 +238,32 @@ fn unknown_paths_and_headers() {
     assert!(spec["paths"]["/api/v1/reports"]["post"].is_object());
     assert!(spec["paths"]["/api/v1/status"]["post"].is_object());
 }
+
+#[test]
+fn the_server_refuses_to_start_without_recipients_or_a_usable_data_folder() {
+    let env = Env::new();
+    let serve = |data: &std::path::Path, keys: &std::path::Path| {
+        Command::new(common::bin())
+            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg(data)
+            .arg("--keys")
+            .arg(keys)
+            .output()
+            .unwrap()
+    };
+    let empty_keys = env.path("empty-keys");
+    std::fs::create_dir_all(&empty_keys).unwrap();
+    std::fs::write(empty_keys.join("recipients.txt"), "# nobody yet\n").unwrap();
+    let o = serve(&env.data, &empty_keys);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no recipient"), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = serve(&env.data, &env.path("no-such-keys"));
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("recipients.txt"));
+    // A data "folder" that is a file.
+    let file = env.path("not-a-folder");
+    std::fs::write(&file, b"x").unwrap();
+    let o = serve(&file, &env.keys);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("data folder"), "{}", String::from_utf8_lossy(&o.stderr));
+}
