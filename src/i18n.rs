@@ -73,12 +73,20 @@ impl Catalog {
 
     /// A translator bound to one language, for templates.
     pub fn tr(&self, lang: Lang) -> Tr<'_> {
-        Tr {
-            bundle: match lang {
-                Lang::Id => &self.id,
-                Lang::En => &self.en,
-            },
-            lang,
+        Tr { bundle: self.bundle(lang), lang }
+    }
+
+    /// Whether `key` has a message in `lang` (the site configuration checks
+    /// that every category can be named in both languages).
+    pub fn has(&self, lang: Lang, key: &str) -> bool {
+        self.bundle(lang).get_message(key).and_then(|m| m.value()).is_some()
+    }
+
+    /// The bundle of one language.
+    fn bundle(&self, lang: Lang) -> &FluentBundle<FluentResource> {
+        match lang {
+            Lang::Id => &self.id,
+            Lang::En => &self.en,
         }
     }
 
@@ -123,8 +131,15 @@ impl Tr<'_> {
 
     /// The message `key` with one named argument.
     pub fn arg(&self, key: &str, name: &str, value: &str) -> String {
+        self.args(key, &[(name, value)])
+    }
+
+    /// The message `key` with named arguments.
+    pub fn args(&self, key: &str, pairs: &[(&str, &str)]) -> String {
         let mut args = FluentArgs::new();
-        args.set(name.to_string(), FluentValue::from(value.to_string()));
+        for (name, value) in pairs {
+            args.set(name.to_string(), FluentValue::from(value.to_string()));
+        }
         self.format(key, Some(&args))
     }
 
@@ -157,6 +172,19 @@ mod tests {
         }
     }
 
+    /// Messages that may read the same in both languages (names, loanwords).
+    /// A copied, untranslated message would otherwise slip past the page
+    /// tests, which compare the two languages' texts.
+    const SAME_IN_BOTH: &[&str] = &["date", "month-4", "month-9", "month-11"];
+
+    #[test]
+    fn every_message_is_translated() {
+        let c = Catalog::load().unwrap_or_else(|e| panic!("{e}"));
+        for key in c.ids(Lang::Id).iter().filter(|k| !SAME_IN_BOTH.contains(&k.as_str())) {
+            assert_ne!(c.tr(Lang::Id).get(key), c.tr(Lang::En).get(key), "{key} is not translated");
+        }
+    }
+
     #[test]
     fn negotiation() {
         assert_eq!(Lang::negotiate(None, None), Lang::Id);
@@ -170,6 +198,24 @@ mod tests {
     fn arguments_and_missing_keys() {
         let c = Catalog::load().unwrap_or_else(|e| panic!("{e}"));
         assert!(c.tr(Lang::En).arg("receipt-next", "days", "7").contains("within 7 days"));
+        let limit = c.tr(Lang::Id).args("field-files-limit", &[("count", "20"), ("size", "256")]);
+        assert!(limit.contains("20 berkas") && limit.contains("256 MB"), "{limit}");
         assert_eq!(c.tr(Lang::En).get("no-such-key"), "⟦no-such-key⟧");
+        assert!(c.has(Lang::Id, "category-suap") && c.has(Lang::En, "category-suap"));
+        assert!(!c.has(Lang::Id, "no-such-key") && !c.has(Lang::En, "category-"));
+    }
+
+    #[test]
+    fn every_status_and_default_category_has_words() {
+        let c = Catalog::load().unwrap_or_else(|e| panic!("{e}"));
+        let keys = crate::model::Status::ALL
+            .iter()
+            .flat_map(|s| [format!("status-{}", s.id()), format!("status-help-{}", s.id())])
+            .chain(crate::model::DEFAULT_CATEGORIES.iter().map(|id| format!("category-{id}")));
+        for key in keys {
+            for lang in Lang::ALL {
+                assert!(c.has(lang, &key), "{key} missing in {}", lang.code());
+            }
+        }
     }
 }

@@ -1,12 +1,23 @@
 //! peluit: an anonymous whistleblower reporting service.
 //!
 //! Module map (pure core first, I/O at the edges):
-//! - [`receipt`]: receipt codes (generate, parse, check symbol).
-//! - [`padding`]: Padmé lengths.
+//! - [`receipt`], [`padding`], [`model`]: receipt codes, Padmé lengths, the
+//!   report model. Pure.
+//! - [`actions`], [`keyset`], [`transfer`], [`published`]: signed actions and
+//!   the audit chain, investigators' keys, transfer-key requests, the signed
+//!   key set. Pure.
 //! - [`crypto`]: the only caller of age, ring and the OS random source.
+//! - [`store`], [`flusher`]: sled behind one module; the group-commit thread.
+//! - [`intake`]: a submission's parts streamed into sealed blobs.
+//! - [`server`]: axum handlers, limits and pages; [`i18n`], [`config`].
+//! - [`export`], [`decrypt`], [`casework`]: bundles, offline case folders and
+//!   signed case actions.
+//! - [`keys`], [`client`], [`reporter`]: key files; the investigators' and the
+//!   reporters' networked clients.
 pub mod actions;
 pub mod casework;
 pub mod client;
+pub mod config;
 pub mod crypto;
 pub mod decrypt;
 pub mod export;

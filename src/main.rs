@@ -285,6 +285,9 @@ struct ServeArgs {
     /// Keys folder holding recipients.txt.
     #[arg(long)]
     keys: PathBuf,
+    /// Page settings file (JSON: org, categories, feedback_days, onion; see docs/WEB.md).
+    #[arg(long, conflicts_with_all = ["org", "onion", "feedback_days"])]
+    config: Option<PathBuf>,
     /// The organisation's name, shown on every page.
     #[arg(long, default_value = "Peluit")]
     org: String,
@@ -768,7 +771,10 @@ fn serve(a: ServeArgs) -> Result<()> {
         retention_days: a.retention_days,
         ..Limits::default()
     };
-    let site = Site { org: a.org, onion: a.onion, feedback_days: a.feedback_days, ..Site::default() };
+    let site = match a.config.as_deref() {
+        Some(path) => peluit::config::load(path)?,
+        None => Site { org: a.org, onion: a.onion, feedback_days: a.feedback_days, ..Site::default() },
+    };
     let target = match (a.listen, a.unix) {
         (Some(addr), None) => Target::Tcp(addr),
         (None, Some(path)) => Target::Unix(path),

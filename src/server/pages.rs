@@ -34,10 +34,20 @@ pub struct SubmitPage<'a> {
     t: Tr<'a>,
     org: &'a str,
     path: &'a str,
-    categories: Vec<(String, String)>,
+    categories: Vec<CategoryOption>,
     form: &'a Manifest,
     error: String,
-    files_lost: bool,
+    files_limit: String,
+}
+
+/// One `<option>` of the category list.
+struct CategoryOption {
+    /// The id sent with the form.
+    id: String,
+    /// The name in the page language.
+    label: String,
+    /// Whether the option starts selected.
+    selected: bool,
 }
 
 /// The receipt, shown once.
@@ -50,6 +60,10 @@ struct ReceiptPage<'a> {
     code: &'a str,
     feedback_days: String,
 }
+
+/// The category a fresh form starts on: "other" is the honest answer of a
+/// reporter who skips the question (DESIGN.md default categories).
+const UNSURE_CATEGORY: &str = "lainnya";
 
 /// What the reporter sees about a report, replies already decrypted.
 pub struct StatusView {
@@ -77,6 +91,8 @@ struct StatusPage<'a> {
     error: String,
     notice: String,
     view: Option<StatusView>,
+    status_help: String,
+    files_limit: String,
 }
 
 /// The privacy page.
@@ -86,6 +102,8 @@ struct About<'a> {
     t: Tr<'a>,
     org: &'a str,
     path: &'a str,
+    /// Days until a closed report is purged; empty when never.
+    retention_days: String,
 }
 
 /// A generic error page.
@@ -136,17 +154,42 @@ pub async fn submit_form(State(app): State<Arc<App>>, uri: Uri, headers: HeaderM
 /// The form, with the reporter's text kept and an error shown when given.
 pub fn submit_page(app: &App, lang: Lang, form: &Manifest, error: Option<&HttpError>, status: StatusCode) -> Response {
     let t = app.catalog.tr(lang);
-    let categories = app.site.categories.iter().map(|c| (c.clone(), t.get(&format!("category-{c}")))).collect();
     let page = SubmitPage {
         t,
         org: &app.site.org,
-        path: "/submit",
-        categories,
+        // A form that came back holds the reporter's text: no language link,
+        // since following it would drop everything they typed.
+        path: if error.is_some() { "" } else { "/submit" },
+        categories: category_options(app, t, &form.category),
         form,
         error: error.map(|e| t.get(e.message_key())).unwrap_or_default(),
-        files_lost: error.is_some(),
+        files_limit: files_limit(app, t),
     };
     render(&page, status)
+}
+
+/// The configured categories in the page language, `chosen` selected (or
+/// "other" on a fresh form, or the first when "other" is not configured).
+fn category_options(app: &App, t: Tr<'_>, chosen: &str) -> Vec<CategoryOption> {
+    let cats = &app.site.categories;
+    let chosen = if cats.iter().any(|c| c == chosen) {
+        chosen
+    } else if cats.iter().any(|c| c == UNSURE_CATEGORY) {
+        UNSURE_CATEGORY
+    } else {
+        cats.first().map_or("", String::as_str)
+    };
+    cats.iter()
+        .map(|c| CategoryOption { id: c.clone(), label: t.get(&format!("category-{c}")), selected: c == chosen })
+        .collect()
+}
+
+/// The attachment limits in words: a submission over the size limit is
+/// refused before it is read, so the reporter must know the limits first.
+fn files_limit(app: &App, t: Tr<'_>) -> String {
+    let count = app.limits.max_files.to_string();
+    let size = (app.limits.max_body / (1024 * 1024)).max(1).to_string();
+    t.args("field-files-limit", &[("count", &count), ("size", &size)])
 }
 
 /// The receipt page (the only page that ever shows a code).
@@ -154,7 +197,8 @@ pub fn receipt_page(app: &App, lang: Lang, code: &str) -> Response {
     let page = ReceiptPage {
         t: app.catalog.tr(lang),
         org: &app.site.org,
-        path: "/status",
+        // The code is shown once: a language link would navigate away from it.
+        path: "",
         code,
         feedback_days: app.site.feedback_days.to_string(),
     };
@@ -175,15 +219,48 @@ pub fn status_page(
     notice: Option<&str>,
 ) -> Response {
     let t = app.catalog.tr(lang);
+    let status_help = view.as_ref().map(|v| t.get(&format!("status-help-{}", v.status))).unwrap_or_default();
     let page = StatusPage {
         t,
         org: &app.site.org,
-        path: "/status",
+        // A report's page holds the code and a form: a language link would
+        // drop both and make the reporter type the code again.
+        path: if view.is_some() { "" } else { "/status" },
         error: error.map(|e| t.get(e.message_key())).unwrap_or_default(),
         notice: notice.map(|k| t.get(k)).unwrap_or_default(),
-        view,
+        view: view.map(|v| dates_in_words(t, v)),
+        status_help,
+        files_limit: files_limit(app, t),
     };
     render(&page, error.map_or(StatusCode::OK, HttpError::status))
+}
+
+/// The view with every day written out ("26 November 2026"): easier to
+/// read than `2026-11-26` for someone who is not used to ISO dates.
+fn dates_in_words(t: Tr<'_>, mut v: StatusView) -> StatusView {
+    v.created = long_date(t, &v.created);
+    for e in &mut v.timeline {
+        e.0 = long_date(t, &e.0);
+    }
+    for r in &mut v.replies {
+        r.0 = long_date(t, &r.0);
+    }
+    v
+}
+
+/// `YYYY-MM-DD` in words, or unchanged if it is not such a date.
+fn long_date(t: Tr<'_>, iso: &str) -> String {
+    let mut parts = iso.splitn(3, '-');
+    let (Some(year), Some(month), Some(day)) = (parts.next(), parts.next(), parts.next()) else {
+        return iso.to_string();
+    };
+    match (year.len(), month.parse::<u8>(), day.parse::<u8>()) {
+        (4, Ok(m @ 1..=12), Ok(d @ 1..=31)) => {
+            let month = t.get(&format!("month-{m}"));
+            t.args("date", &[("day", &d.to_string()), ("month", &month), ("year", year)])
+        }
+        _ => iso.to_string(),
+    }
 }
 
 /// A status in the reporter's language.
@@ -194,7 +271,9 @@ pub fn status_label(app: &App, lang: Lang, s: crate::model::Status) -> String {
 /// `GET /about`.
 pub async fn about(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap) -> Response {
     let t = app.catalog.tr(lang_from(&uri, &headers));
-    render(&About { t, org: &app.site.org, path: "/about" }, StatusCode::OK)
+    let days = app.limits.retention_days;
+    let retention_days = if days == 0 { String::new() } else { days.to_string() };
+    render(&About { t, org: &app.site.org, path: "/about", retention_days }, StatusCode::OK)
 }
 
 /// `GET /style.css`.
@@ -226,4 +305,19 @@ pub fn error_for(app: &App, api: bool, lang: Lang, e: HttpError) -> Response {
     }
     let page = ErrorPage { t, org: &app.site.org, path: "/", message: t.get(e.message_key()) };
     render(&page, e.status())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::Catalog;
+
+    #[test]
+    fn dates_are_written_out_in_the_page_language() {
+        let c = Catalog::load().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(long_date(c.tr(Lang::Id), "2026-08-05"), "5 Agustus 2026");
+        assert_eq!(long_date(c.tr(Lang::En), "2026-08-05"), "5 August 2026");
+        assert_eq!(long_date(c.tr(Lang::En), "2026-13-05"), "2026-13-05");
+        assert_eq!(long_date(c.tr(Lang::En), "soon"), "soon");
+    }
 }
