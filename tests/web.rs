@@ -387,3 +387,27 @@ fn the_receipt_is_shown_once_large_and_grouped_with_what_happens_next() {
         assert!(status[first_field..].starts_with(&hidden), "the receipt is the first part of the follow-up");
     }
 }
+
+#[test]
+fn a_refused_follow_up_keeps_the_report_and_the_typed_message() {
+    let env = Env::new();
+    let s = Server::start(&env, &["--max-files", "1"]);
+    let code = receipt_from_html(&send_tip(&s, Lang::Id, Form::new().text("what", "tip pertama")));
+    let form = Form::new()
+        .text("receipt", code.clone())
+        .text("text", "Pesan <b>penting</b> yang panjang")
+        .part("file", Part::bytes(b"1".to_vec()).file_name("a.jpg"))
+        .part("file", Part::bytes(b"2".to_vec()).file_name("b.jpg"));
+    let r = client().post(s.url("/status/add")).multipart(form).send().unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let page = r.text().unwrap();
+    assert!(page.contains("data-status=\"received\""), "the report stays on screen: {page}");
+    assert!(
+        page.contains("Pesan &#60;b&#62;penting&#60;/b&#62; yang panjang") || page.contains("Pesan &lt;b&gt;penting"),
+        "{page}"
+    );
+    assert!(page.contains("role=\"alert\""));
+    // Nothing was added.
+    let again = status_of(&s, Lang::En, &code);
+    assert!(!again.contains("Pesan"));
+}

@@ -79,6 +79,8 @@ pub struct StatusView {
     pub replies: Vec<(String, String)>,
     /// The receipt, for the follow-up form's hidden field (body only).
     pub code: String,
+    /// A follow-up message that was refused, to fill the form in again.
+    pub draft: String,
 }
 
 /// The status form or a report's status.

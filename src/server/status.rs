@@ -74,6 +74,7 @@ fn view(app: &App, lang: Lang, r: &Report, receipt: &Receipt) -> StatusView {
             .collect(),
         replies: r.replies.iter().map(|x| (x.day.clone(), open_text(app, &id, &x.blob))).collect(),
         code: receipt.grouped().to_string(),
+        draft: String::new(),
     }
 }
 
@@ -96,7 +97,8 @@ pub async fn status_form(
 }
 
 /// `POST /status/add`: the reporter adds a message and files. The `receipt`
-/// part must come first, so nothing is stored for an unknown code.
+/// part must come first, so nothing is stored for an unknown code. A refused
+/// addition shows the report again with the message as typed.
 pub async fn followup_form(
     State(app): State<Arc<App>>,
     uri: Uri,
@@ -104,12 +106,33 @@ pub async fn followup_form(
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Response {
     let lang = lang_from(&uri, &headers);
-    let result = add_followup(&app, multipart, false).await;
-    match result {
+    match add_followup(&app, multipart, false).await {
         Ok((report, receipt)) => {
             status_page(&app, lang, Some(view(&app, lang, &report, &receipt)), None, Some("followup-sent"))
         }
-        Err(e) => status_page(&app, lang, None, Some(&e), None),
+        Err(Refused { error, found: Some((report, receipt)), draft }) => {
+            let mut v = view(&app, lang, &report, &receipt);
+            v.draft = draft.to_string();
+            status_page(&app, lang, Some(v), Some(&error), None)
+        }
+        Err(Refused { error, found: None, .. }) => status_page(&app, lang, None, Some(&error), None),
+    }
+}
+
+/// A refused follow-up: the error, the report if the code was good, and the
+/// message as typed.
+struct Refused {
+    /// What went wrong.
+    error: HttpError,
+    /// The report and receipt, when the code was found.
+    found: Option<(Report, Receipt)>,
+    /// The typed message (zeroized when dropped).
+    draft: Zeroizing<String>,
+}
+
+impl From<HttpError> for Refused {
+    fn from(error: HttpError) -> Self {
+        Refused { error, found: None, draft: Zeroizing::new(String::new()) }
     }
 }
 
@@ -118,18 +141,41 @@ async fn add_followup(
     app: &App,
     multipart: Result<Multipart, MultipartRejection>,
     sealed_ok: bool,
-) -> Result<(Report, Receipt), HttpError> {
+) -> Result<(Report, Receipt), Refused> {
     let mut mp = multipart.map_err(|_| HttpError::BadRequest)?;
-    let mut field = mp.next_field().await?.ok_or(HttpError::BadRequest)?;
+    let mut field = mp.next_field().await.map_err(HttpError::from)?.ok_or(HttpError::BadRequest)?;
     if field.name() != Some("receipt") {
-        return Err(HttpError::BadRequest);
+        return Err(HttpError::BadRequest.into());
     }
     // A receipt is 25 characters; 256 bytes leaves room for spaces.
     let typed = Zeroizing::new(read_text(&mut field, 256).await.map_err(|_| HttpError::Typo)?);
     drop(field);
     let (report, receipt) = find(app, &typed)?;
     let mut intake = new_intake(app);
-    read_parts(app, &mut intake, mp, sealed_ok).await?;
+    let result = append(app, &mut intake, mp, sealed_ok, &report).await;
+    match result {
+        Ok(()) => {
+            let key = crypto::lookup_key(app.store.secret(), &receipt);
+            let updated = app.store.find(&key).map_err(HttpError::from)?.ok_or(HttpError::Unknown)?;
+            Ok((updated, receipt))
+        }
+        Err(error) => {
+            let draft = Zeroizing::new(intake.manifest().text.clone());
+            Err(Refused { error, found: Some((report, receipt)), draft })
+        }
+    }
+}
+
+/// Streams the parts after the receipt into `intake` and appends the sealed
+/// follow-up to `report`, durably.
+async fn append(
+    app: &App,
+    intake: &mut crate::intake::Intake,
+    mp: Multipart,
+    sealed_ok: bool,
+    report: &Report,
+) -> Result<(), HttpError> {
+    read_parts(app, intake, mp, sealed_ok).await?;
     if !intake.is_client_sealed()
         && intake.manifest().text.trim().is_empty()
         && intake.manifest().attachments.is_empty()
@@ -140,9 +186,7 @@ async fn add_followup(
     app.store.append_submission(&report.id, sub)?;
     intake.mark_committed();
     app.store.durable().await?;
-    let key = crypto::lookup_key(app.store.secret(), &receipt);
-    let updated = app.store.find(&key)?.ok_or(HttpError::Unknown)?;
-    Ok((updated, receipt))
+    Ok(())
 }
 
 /// `POST /api/v1/followups`: the same as `/status/add` for programs; the
@@ -154,7 +198,7 @@ pub async fn followup_api(State(app): State<Arc<App>>, multipart: Result<Multipa
             Json(serde_json::json!({ "status": r.status.id(), "followups": r.submissions.len() - 1 })),
         )
             .into_response(),
-        Err(e) => error_for(&app, true, Lang::En, e),
+        Err(refused) => error_for(&app, true, Lang::En, refused.error),
     }
 }
 
