@@ -36,17 +36,24 @@ pub struct Remote {
     http: reqwest::blocking::Client,
 }
 
+/// The HTTP client both networked commands use: no cookies, no redirects, a
+/// generic user agent, and every request through `proxy` when one is given
+/// (`socks5h://` leaves name resolution to the proxy, as `.onion` needs).
+pub fn http_client(proxy: Option<&str>) -> reqwest::Result<reqwest::blocking::Client> {
+    let mut b = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(3600))
+        .user_agent("peluit");
+    if let Some(p) = proxy {
+        b = b.proxy(reqwest::Proxy::all(p)?);
+    }
+    b.build()
+}
+
 impl Remote {
     /// A client for `server`, through `proxy` when given.
     pub fn new(server: &str, proxy: Option<&str>) -> Result<Remote, ClientError> {
-        let mut b = reqwest::blocking::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(3600))
-            .user_agent("peluit");
-        if let Some(p) = proxy {
-            b = b.proxy(reqwest::Proxy::all(p)?);
-        }
-        Ok(Remote { base: server.trim_end_matches('/').to_string(), http: b.build()? })
+        Ok(Remote { base: server.trim_end_matches('/').to_string(), http: http_client(proxy)? })
     }
 
     /// A fresh authorization header for a request.

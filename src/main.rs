@@ -85,29 +85,17 @@ enum Command {
     },
     /// Send a signed actions file to a server (transfer key).
     Push {
-        /// The server, e.g. http://xyz.onion.
-        #[arg(long)]
-        server: String,
-        /// The transfer key file.
-        #[arg(long)]
-        key: PathBuf,
-        /// A SOCKS5 proxy, e.g. socks5h://127.0.0.1:9050 for Tor.
-        #[arg(long)]
-        proxy: Option<String>,
+        /// Where and how to connect.
+        #[command(flatten)]
+        remote: RemoteArgs,
         /// The actions file.
         file: PathBuf,
     },
     /// Download a bundle of ciphertext from a server (transfer key).
     Pull {
-        /// The server, e.g. http://xyz.onion.
-        #[arg(long)]
-        server: String,
-        /// The transfer key file.
-        #[arg(long)]
-        key: PathBuf,
-        /// A SOCKS5 proxy, e.g. socks5h://127.0.0.1:9050 for Tor.
-        #[arg(long)]
-        proxy: Option<String>,
+        /// Where and how to connect.
+        #[command(flatten)]
+        remote: RemoteArgs,
         /// The bundle to write (must not exist).
         #[arg(long)]
         out: PathBuf,
@@ -157,6 +145,20 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+/// How `push` and `pull` reach the server.
+#[derive(clap::Args)]
+struct RemoteArgs {
+    /// The server, e.g. http://xyz.onion.
+    #[arg(long)]
+    server: String,
+    /// The transfer key file.
+    #[arg(long)]
+    key: PathBuf,
+    /// A SOCKS5 proxy, e.g. socks5h://127.0.0.1:9050 for Tor.
+    #[arg(long)]
+    proxy: Option<String>,
 }
 
 /// `peluit keys …`.
@@ -363,8 +365,8 @@ fn run(cmd: Command) -> Result<()> {
         Command::Compact { data, out } => compact(&data, &out),
         Command::Cases { dir } => cases(&dir),
         Command::Apply { data, keys, max_age_days, file } => apply(&data, &keys, max_age_days, &file),
-        Command::Push { server, key, proxy, file } => push(&server, &key, proxy.as_deref(), &file),
-        Command::Pull { server, key, proxy, out, since } => pull(&server, &key, proxy.as_deref(), &out, since),
+        Command::Push { remote, file } => push(&remote, &file),
+        Command::Pull { remote, out, since } => pull(&remote, &out, since),
         Command::VerifyLog { bundle, keys, after } => verify_log(&bundle, &keys, after.as_deref()),
         Command::Serve(args) => serve(args),
         Command::Demo { listen } => demo(&listen),
@@ -717,8 +719,9 @@ fn apply(data: &Path, keys_dir: &Path, max_age_days: u64, file: &Path) -> Result
 }
 
 /// `peluit push`.
-fn push(server_url: &str, key: &Path, proxy: Option<&str>, file: &Path) -> Result<()> {
-    let key = load_key(key)?;
+fn push(r: &RemoteArgs, file: &Path) -> Result<()> {
+    let (server_url, proxy) = (&r.server, r.proxy.as_deref());
+    let key = load_key(&r.key)?;
     let body = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let v = Remote::new(server_url, proxy)?.push(&key, body, now()).context("nothing was applied")?;
     println!(
@@ -731,8 +734,9 @@ fn push(server_url: &str, key: &Path, proxy: Option<&str>, file: &Path) -> Resul
 }
 
 /// `peluit pull`.
-fn pull(server_url: &str, key: &Path, proxy: Option<&str>, out: &Path, since: u64) -> Result<()> {
-    let key = load_key(key)?;
+fn pull(r: &RemoteArgs, out: &Path, since: u64) -> Result<()> {
+    let (server_url, proxy) = (&r.server, r.proxy.as_deref());
+    let key = load_key(&r.key)?;
     let n = Remote::new(server_url, proxy)?.pull(&key, since, now(), out)?;
     let f = std::fs::File::open(out)?;
     let index = peluit::decrypt::read_bundle_index(std::io::BufReader::new(f))?;

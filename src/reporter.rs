@@ -7,7 +7,6 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use reqwest::blocking::multipart::{Form, Part};
 use zeroize::Zeroizing;
@@ -64,14 +63,7 @@ pub struct CheckResult {
 impl ReporterClient {
     /// A client for `server`, through `proxy` (e.g. `socks5h://127.0.0.1:9050`).
     pub fn new(server: &str, proxy: Option<&str>) -> Result<ReporterClient, ReporterError> {
-        let mut b = reqwest::blocking::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(3600))
-            .user_agent("peluit");
-        if let Some(p) = proxy {
-            b = b.proxy(reqwest::Proxy::all(p)?);
-        }
-        Ok(ReporterClient { base: server.trim_end_matches('/').to_string(), http: b.build()? })
+        Ok(ReporterClient { base: server.trim_end_matches('/').to_string(), http: crate::client::http_client(proxy)? })
     }
 
     /// Fetches the key set and checks it against the pinned fingerprint (and

@@ -5,29 +5,10 @@
 mod common;
 
 use std::fs;
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
-use common::{Env, Server};
+use common::{ok, run_with_stdin, Env, Server};
 use peluit::crypto::ed25519::SecretKey;
-
-fn run(args: &[&str], stdin: &str) -> std::process::Output {
-    let mut c = Command::new(common::bin())
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    c.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    c.wait_with_output().unwrap()
-}
-
-fn ok(o: &std::process::Output) -> String {
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
 
 /// The deployment id the server printed at start.
 fn deployment_of(s: &Server) -> String {
@@ -81,7 +62,7 @@ fn a_cli_tip_is_sealed_before_it_leaves_and_replies_open_locally() {
     let file = env.path(&format!("{canary}.txt"));
     let big: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
     fs::write(&file, &big).unwrap();
-    let out = ok(&run(
+    let out = ok(&run_with_stdin(
         &[
             "submit",
             "--server",
@@ -99,7 +80,7 @@ fn a_cli_tip_is_sealed_before_it_leaves_and_replies_open_locally() {
         out.lines().map(str::trim).find(|l| l.len() == 25 && l.matches('-').count() == 4).unwrap().to_string();
 
     // check: the receipt on stdin, never in argv.
-    let shown = ok(&run(&["check", "--server", &s.base], &format!("{receipt}\n")));
+    let shown = ok(&run_with_stdin(&["check", "--server", &s.base], &format!("{receipt}\n")));
     assert!(shown.contains("Status: received"), "{shown}");
 
     // The investigator replies through the offline flow.
@@ -132,7 +113,7 @@ fn a_cli_tip_is_sealed_before_it_leaves_and_replies_open_locally() {
         .unwrap();
     assert_eq!(fs::read(got).unwrap(), big);
     let sk = inv.join("signing.key");
-    ok(&run(
+    ok(&run_with_stdin(
         &["case", "--cases", cases.to_str().unwrap(), "--key", sk.to_str().unwrap(), "reply", &id],
         "Kami sudah menerima berkas Anda.",
     ));
@@ -144,12 +125,14 @@ fn a_cli_tip_is_sealed_before_it_leaves_and_replies_open_locally() {
         inv.join("transfer.key").to_str().unwrap(),
         cases.join("actions.jsonl").to_str().unwrap(),
     ]));
-    let shown = ok(&run(&["check", "--server", &s.base], &format!("{}\n", receipt.to_lowercase())));
+    let shown = ok(&run_with_stdin(&["check", "--server", &s.base], &format!("{}\n", receipt.to_lowercase())));
     assert!(shown.contains("Kami sudah menerima berkas Anda."), "{shown}");
 
     // A sealed follow-up from the CLI.
-    let added =
-        ok(&run(&["check", "--server", &s.base, "--add", "--pin", &pin], &format!("{receipt}\nTambahan {canary}\n")));
+    let added = ok(&run_with_stdin(
+        &["check", "--server", &s.base, "--add", "--pin", &pin],
+        &format!("{receipt}\nTambahan {canary}\n"),
+    ));
     assert!(added.contains("additional information was encrypted"), "{added}");
 
     // The server never had the plaintext: not in its data, its temp folder or its output.
@@ -171,7 +154,10 @@ fn key_sets_from_another_key_or_deployment_are_refused() {
     let s = Server::start(&env, &[]);
     let dep = deployment_of(&s);
     // No key set published yet: the client says so and sends nothing.
-    let o = run(&["submit", "--server", &s.base, "--pin", &sign.public().fingerprint(), "--template", "/dev/null"], "");
+    let o = run_with_stdin(
+        &["submit", "--server", &s.base, "--pin", &sign.public().fingerprint(), "--template", "/dev/null"],
+        "",
+    );
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("no signed key set"));
     s.stop();
@@ -179,7 +165,10 @@ fn key_sets_from_another_key_or_deployment_are_refused() {
     fs::write(&template, r#"{"what": "x"}"#).unwrap();
     let submit = |pin: &str| {
         let s = Server::start(&env, &[]);
-        let o = run(&["submit", "--server", &s.base, "--pin", pin, "--template", template.to_str().unwrap()], "");
+        let o = run_with_stdin(
+            &["submit", "--server", &s.base, "--pin", pin, "--template", template.to_str().unwrap()],
+            "",
+        );
         s.stop();
         o
     };

@@ -11,7 +11,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use common::{api_status, client, Env, Server};
+use common::{api_status, client, ok, run_with_stdin, Env, Server};
 use peluit::actions::{self, ActionKind, Payload};
 use peluit::crypto::ed25519::SecretKey;
 use peluit::model::Status;
@@ -30,24 +30,6 @@ fn add_investigator(env: &Env, name: &str) -> PathBuf {
         writeln!(k, "{}", l.replace("investigator", name)).unwrap();
     }
     dir
-}
-
-/// Runs peluit with `stdin` piped in.
-fn run_with_stdin(args: &[&str], stdin: &str) -> std::process::Output {
-    let mut c = Command::new(common::bin())
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    c.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    c.wait_with_output().unwrap()
-}
-
-fn ok(out: &std::process::Output) -> String {
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn pull(s: &Server, key: &Path, out: &Path, since: &str) -> String {

@@ -188,3 +188,23 @@ pub fn found_under(dir: &Path, needle: &[u8]) -> Option<PathBuf> {
         .into_iter()
         .find(|p| fs::read(p).map(|b| b.windows(needle.len()).any(|w| w == needle)).unwrap_or(false))
 }
+
+/// Runs peluit with `stdin` piped in.
+pub fn run_with_stdin(args: &[&str], stdin: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut c = Command::new(bin())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    c.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    c.wait_with_output().unwrap()
+}
+
+/// Asserts that a command succeeded; returns its standard output.
+pub fn ok(o: &std::process::Output) -> String {
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
