@@ -106,7 +106,9 @@ fn the_whole_loop_two_investigators_and_every_rejection() {
     )
     .unwrap();
     let budi = add_investigator(&env, "budi");
-    let s = Server::start(&env, &[]);
+    let tmp = env.path("tmp");
+    fs::create_dir_all(&tmp).unwrap();
+    let s = Server::start_with(&env, &[], &[("TMPDIR", &tmp)]);
 
     // The reporter submits a tip with a file.
     let form = Form::new()
@@ -263,7 +265,12 @@ fn the_whole_loop_two_investigators_and_every_rejection() {
     // The server's output never held the receipt, the reply or the note.
     let log = s.stop();
     assert!(!log.contains(&receipt) && !log.contains("kuitansi") && !log.contains("Sedang kami"));
-    assert_eq!(common::found_under(&env.data, b"Mohon kirim"), None);
+    // Neither the reply, the note nor the follow-up is anywhere on the
+    // server's disk, and no temp file was ever written.
+    for canary in [&b"Mohon kirim"[..], b"Sedang kami periksa", b"Foto kuitansi terlampir", b"mark-up pengadaan"] {
+        assert_eq!(common::found_under(&env.data, canary), None);
+    }
+    assert!(fs::read_dir(&tmp).unwrap().next().is_none(), "temp folder must stay empty");
 }
 
 #[test]
