@@ -1,0 +1,16 @@
+//! Small parsers of untrusted text: the transfer authorization header,
+//! investigators.txt, recipients files and published key sets.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(s) = std::str::from_utf8(data) {
+        let _ = peluit::transfer::parse(s);
+        let _ = peluit::keyset::KeySet::parse(s);
+        let _ = peluit::crypto::Recipients::parse(s);
+        if let Ok(set) = serde_json::from_str::<peluit::published::SignedKeySet>(s) {
+            assert!(peluit::published::verify(&set, "00", "d").is_err());
+        }
+    }
+    let _ = peluit::crypto::check_age_header(data);
+});
