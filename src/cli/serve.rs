@@ -1,0 +1,174 @@
+//! `serve` and `demo`: open the keys and the database, then run the server
+//! until Ctrl-C or SIGTERM.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+
+use peluit::keys;
+use peluit::server::{self, App, Limits, Listener, Site};
+use peluit::store::Store;
+
+use crate::ServeArgs;
+
+/// `peluit serve`.
+pub fn serve(a: ServeArgs) -> Result<()> {
+    let limits = Limits {
+        max_body: a.max_body_mib.saturating_mul(1024 * 1024),
+        max_files: a.max_files,
+        max_field: Limits::default().max_field,
+        header_timeout: std::time::Duration::from_secs(a.header_timeout),
+        request_deadline: std::time::Duration::from_secs(a.request_deadline),
+        max_connections: a.max_connections,
+        action_max_age: std::time::Duration::from_secs(a.action_max_age_days * 86_400),
+        body_idle_timeout: std::time::Duration::from_secs(a.body_idle_timeout),
+        submit_rate: a.submit_rate,
+        submit_burst: a.submit_burst,
+        lookup_rate: a.lookup_rate,
+        lookup_burst: a.lookup_burst,
+        max_in_flight: a.max_in_flight,
+        retention_days: a.retention_days,
+        ..Limits::default()
+    };
+    let site = match a.config.as_deref() {
+        Some(path) => peluit::config::load(path)?,
+        None => Site { org: a.org, onion: a.onion, feedback_days: a.feedback_days, ..Site::default() },
+    };
+    let target = match (a.listen, a.unix) {
+        (Some(addr), None) => Target::Tcp(addr),
+        (None, Some(path)) => Target::Unix(path),
+        _ => bail!("give exactly one of --listen ADDR or --unix PATH"),
+    };
+    start(target, &a.data, &a.keys, limits, site)
+}
+
+/// Where to listen.
+pub enum Target {
+    /// TCP address.
+    Tcp(String),
+    /// Unix socket path.
+    Unix(PathBuf),
+}
+
+/// Opens everything, then serves until Ctrl-C or SIGTERM.
+pub fn start(target: Target, data: &Path, keys_dir: &Path, limits: Limits, site: Site) -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .init();
+    let recipients = keys::load_recipients(keys_dir)?;
+    let keyset = keys::load_keyset(keys_dir)?;
+    if keyset.all().is_empty() {
+        tracing::warn!("no keys/investigators.txt: nobody can push actions or pull bundles");
+    }
+    std::fs::create_dir_all(data).with_context(|| format!("cannot create the data folder {}", data.display()))?;
+    let store = Store::open(data).with_context(|| format!("cannot open the data folder {}", data.display()))?;
+    let n = recipients.len();
+    let published = keys::load_published(keys_dir)?;
+    if let Some(p) = published.as_ref().and_then(peluit::published::peek) {
+        if p.deployment != store.deployment_id() || p.recipients != recipients.to_strings() {
+            tracing::warn!("keys/keyset.json does not match this deployment's id or recipients.txt: sign it again");
+        }
+    }
+    tracing::info!(deployment = store.deployment_id(), "deployment id");
+    let mut app = App::new(store, recipients, keyset, limits, site)?;
+    app.published = published;
+    let app = Arc::new(app);
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(async move {
+        let listener = match target {
+            Target::Tcp(addr) => {
+                let l =
+                    tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+                tracing::info!("listening on http://{}", l.local_addr()?);
+                Listener::Tcp(l)
+            }
+            Target::Unix(path) => {
+                remove_stale_socket(&path)?;
+                let l = tokio::net::UnixListener::bind(&path)
+                    .with_context(|| format!("cannot listen on {}", path.display()))?;
+                tracing::info!("listening on unix:{}", path.display());
+                Listener::Unix(l)
+            }
+        };
+        tracing::info!(recipients = n, "sealing every submission to the investigators' keys");
+        server::run(listener, app, shutdown_signal()).await?;
+        tracing::info!("stopped");
+        Ok(())
+    })
+}
+
+/// Removes a socket file left by an earlier run (never a regular file).
+pub fn remove_stale_socket(path: &Path) -> Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    if let Ok(m) = std::fs::symlink_metadata(path) {
+        if !m.file_type().is_socket() {
+            bail!("{} exists and is not a socket", path.display());
+        }
+        std::fs::remove_file(path)?;
+    }
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = term => {}
+    }
+}
+
+/// `peluit demo`.
+pub fn demo(listen: &str) -> Result<()> {
+    let base =
+        std::env::temp_dir().join(format!("peluit-demo-{}", peluit::crypto::hex(&peluit::crypto::random_id()[..4])));
+    let key_dir = base.join("investigator");
+    let server_keys = base.join("keys");
+    let data = base.join("data");
+    let k = keys::keygen(&key_dir, &server::today(), None)?;
+    std::fs::create_dir_all(&server_keys)?;
+    std::fs::write(server_keys.join(keys::RECIPIENTS_FILE), format!("# demo investigator\n{}\n", k.recipient))?;
+    std::fs::write(
+        server_keys.join(keys::INVESTIGATORS_FILE),
+        format!("{} sign demo\n{} transfer demo-transfer\n", k.signing.to_text(), k.transfer.to_text()),
+    )?;
+    let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "peluit".into());
+    let bundle = base.join("bundle.tar");
+    let cases = base.join("cases");
+    let k_dir = key_dir.display();
+    let c = cases.display();
+    println!("peluit demo: throwaway keys and data in {}", base.display());
+    println!();
+    println!("  1. Open http://{listen}/ and send a tip (add a file or two).");
+    println!("     The receipt code is shown once; check it at http://{listen}/status");
+    println!("  2. In another terminal, fetch the ciphertext as an investigator would:");
+    println!("       {exe} pull --server http://{listen} --key {k_dir}/transfer.key --out {}", bundle.display());
+    println!("     (or stop the server and run: {exe} export --data {} --out {})", data.display(), bundle.display());
+    println!("  3. Decrypt it, as on the investigators' offline machine:");
+    println!("       {exe} decrypt {} --identity {} --out {c}", bundle.display(), k.identity.display());
+    println!("       {exe} cases --dir {c}");
+    println!("  4. Answer the reporter and set a status, then send the signed actions:");
+    println!(
+        "       echo 'Terima kasih, kami periksa.' | {exe} case --cases {c} --key {k_dir}/signing.key reply CASE_ID"
+    );
+    println!("       {exe} case --cases {c} --key {k_dir}/signing.key status CASE_ID investigating");
+    println!("       {exe} push --server http://{listen} --key {k_dir}/transfer.key {c}/actions.jsonl");
+    println!("     The reporter sees both at http://{listen}/status with the receipt code.");
+    println!(
+        "  Any blob also opens with the reference tool: tar -xf the bundle, then age -d -i {} blobs/ID.age",
+        k.identity.display()
+    );
+    println!();
+    start(Target::Tcp(listen.to_string()), &data, &server_keys, Limits::default(), Site::default())
+}
