@@ -152,18 +152,7 @@ fn sealed_parts_must_be_age_files_and_real_ones_are_kept() {
     let r = client().post(s.url("/api/v1/reports")).multipart(form).send().unwrap();
     assert_eq!(r.status().as_u16(), 201);
     s.stop();
-    let bundle = env.path("b.tar");
-    env.run(&["export", "--data", env.data.to_str().unwrap(), "--out", bundle.to_str().unwrap()]);
-    let cases = env.path("cases");
-    let out = env.run(&[
-        "decrypt",
-        bundle.to_str().unwrap(),
-        "--identity",
-        env.identity.to_str().unwrap(),
-        "--out",
-        cases.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let cases = env.export_and_decrypt(&env.identity, "cases");
     let found = common::files_under(&cases).into_iter().find(|p| p.ends_with("files/c.txt")).unwrap();
     assert_eq!(std::fs::read(found).unwrap(), b"abc");
 }

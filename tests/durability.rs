@@ -1,6 +1,7 @@
 //! Durability against the real binary: a receipt that was shown survives a
 //! SIGKILL at any moment and decrypts afterwards, and a full disk answers 503
-//! without a receipt, keeps lookups working and recovers when space returns.
+//! without a receipt, keeps lookups working, and takes tips again once space
+//! is back (after a restart: see `a_freed_disk_takes_tips_again_without_restart`).
 //!
 //! The crash test runs a few rounds in `cargo test`; `PELUIT_LONG_CRASH=1`
 //! runs at least 50 (`PELUIT_CRASH_ROUNDS=N` sets the count, and

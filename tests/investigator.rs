@@ -296,32 +296,16 @@ fn apply_on_the_server_and_passphrase_protected_keys() {
     let bundle = env.path("b.tar");
     ok(&env.run(&["export", "--data", env.data.to_str().unwrap(), "--out", bundle.to_str().unwrap()]));
     let cases = env.path("cases");
-    let o = Command::new(common::bin())
-        .args([
-            "decrypt",
-            bundle.to_str().unwrap(),
-            "--identity",
-            inv.join("identity.txt").to_str().unwrap(),
-            "--out",
-            cases.to_str().unwrap(),
-        ])
-        .env("PELUIT_PASSPHRASE", "wrong passphrase")
-        .output()
-        .unwrap();
-    assert!(!o.status.success());
-    let o = Command::new(common::bin())
-        .args([
-            "decrypt",
-            bundle.to_str().unwrap(),
-            "--identity",
-            inv.join("identity.txt").to_str().unwrap(),
-            "--out",
-            cases.to_str().unwrap(),
-        ])
-        .env("PELUIT_PASSPHRASE", "kuda lumping menari")
-        .output()
-        .unwrap();
-    ok(&o);
+    let decrypt_with = |passphrase: &str| {
+        Command::new(common::bin())
+            .args(["decrypt", bundle.to_str().unwrap(), "--identity", inv.join("identity.txt").to_str().unwrap()])
+            .args(["--out", cases.to_str().unwrap()])
+            .env("PELUIT_PASSPHRASE", passphrase)
+            .output()
+            .unwrap()
+    };
+    assert!(!decrypt_with("wrong passphrase").status.success());
+    ok(&decrypt_with("kuda lumping menari"));
     let id = fs::read_dir(&cases).unwrap().flatten().map(|e| e.path()).find(|p| p.is_dir()).unwrap();
     let id = id.file_name().unwrap().to_str().unwrap().to_string();
     let mut c = Command::new(common::bin())

@@ -137,19 +137,7 @@ fn export_then_decrypt_gives_back_exact_text_and_bytes() {
     let text = "Kepala seksi meminta Rp 500.000\nuntuk setiap izin. <script>alert(1)</script>";
     submit_form(&s, text, &[("../../.bashrc", b"evil"), ("CON", b"device"), ("foto.jpg", &photo)]);
     s.stop();
-    let bundle = env.path("b.tar");
-    let out = env.run(&["export", "--data", env.data.to_str().unwrap(), "--out", bundle.to_str().unwrap()]);
-    assert!(out.status.success());
-    let cases = env.path("cases");
-    let out = env.run(&[
-        "decrypt",
-        bundle.to_str().unwrap(),
-        "--identity",
-        env.identity.to_str().unwrap(),
-        "--out",
-        cases.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let cases = env.export_and_decrypt(&env.identity, "cases");
     let case = fs::read_dir(&cases).unwrap().flatten().map(|e| e.path()).find(|p| p.is_dir()).unwrap();
     let sub = fs::read_dir(&case).unwrap().flatten().map(|e| e.path()).find(|p| p.is_dir()).unwrap();
     let manifest: serde_json::Value = serde_json::from_slice(&fs::read(sub.join("report.json")).unwrap()).unwrap();

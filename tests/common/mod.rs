@@ -57,6 +57,25 @@ impl Env {
         self.root.path().join(name)
     }
 
+    /// Exports the (stopped) server's data and decrypts the bundle with
+    /// `identity` into a new folder named `name`; returns that folder.
+    pub fn export_and_decrypt(&self, identity: &Path, name: &str) -> PathBuf {
+        let bundle = self.path(&format!("{name}.tar"));
+        let out = self.run(&["export", "--data", self.data.to_str().unwrap(), "--out", bundle.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let cases = self.path(name);
+        let out = self.run(&[
+            "decrypt",
+            bundle.to_str().unwrap(),
+            "--identity",
+            identity.to_str().unwrap(),
+            "--out",
+            cases.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        cases
+    }
+
     /// Runs a peluit subcommand to completion.
     pub fn run(&self, args: &[&str]) -> std::process::Output {
         Command::new(bin()).args(args).output().unwrap()
