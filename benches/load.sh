@@ -11,7 +11,9 @@
 # Variables: RUNS, DURATION (s per rate run), CONNS, UPLOAD_MIB, PARALLEL,
 # STORED (reports seeded for the "many stored" rates), EXPORT_N (reports for
 # export/decrypt; EXPORT_N/10 is measured too, to show how memory scales),
-# WORK (scratch folder, removed at the end unless KEEP=1).
+# WORK (scratch folder, removed at the end unless KEEP=1), PHASES (any of
+# "rates upload rss export stored"; default all). With KEEP=1 and the same
+# WORK, a later run reuses the seeded reports (their count is in WORK/seeded).
 # Receipt codes only ever travel in request bodies and mode-0600 files under
 # $WORK: never in argv, URLs or logs.
 set -euo pipefail
@@ -27,6 +29,8 @@ else
 fi
 CONNS=${CONNS:-32}
 PARALLEL=${PARALLEL:-8}
+PHASES=${PHASES:-rates upload rss export stored}
+phase() { [[ " $PHASES " == *" $1 "* ]]; }
 TARGET=127.0.0.1
 umask 077
 WORK=${WORK:-$(mktemp -d /var/tmp/peluit-load.XXXXXX)}
@@ -38,11 +42,16 @@ log() { printf '[load %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 BUSY=0
 # Notes compilers or other load on the machine at the start of a phase.
 busy_check() {
-    if pgrep -x rustc >/dev/null || pgrep -x cargo >/dev/null || pgrep -f clippy-driver >/dev/null; then
+    local other
+    other=$(pgrep -x rustc || pgrep -x cargo || pgrep -f clippy-driver || pgrep -f -- '-max_total_time=' ||
+        pgrep -f chromium || true)
+    PHASE_COUNT=$((PHASE_COUNT + 1))
+    if [ -n "$other" ]; then
         BUSY=$((BUSY + 1))
-        log "WARNING: cargo/rustc is running (load $(cut -d' ' -f1 /proc/loadavg)): figures may be low"
+        log "WARNING: compilers, fuzzers or browsers are running (load $(cut -d' ' -f1 /proc/loadavg)): figures may be low"
     fi
 }
+PHASE_COUNT=0
 die() { log "FAILED: $*"; exit 1; }
 
 # --- tools -----------------------------------------------------------------
@@ -92,9 +101,16 @@ start_server() { # start_server DATA_DIR
 vm_hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/$SERVER_PID/status"; }
 
 # --- numbers -----------------------------------------------------------------
+na() { [[ "$*" == *n/a* ]]; }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-calc() { awk "BEGIN {printf \"%.${2:-2}f\", $1}"; }
+calc() { if na "$1"; then echo n/a; else awk "BEGIN {printf \"%.${2:-2}f\", $1}"; fi; }
 declare -A R
+for k in submit_empty status_empty submit_full status_full; do
+    R[${k}_rps]=n/a R[${k}_p50]=n/a R[${k}_p99]=n/a R[${k}_errors]=n/a
+done
+for k in export_small export_large decrypt_small decrypt_large; do R[${k}_s]=n/a R[${k}_mib]=n/a; done
+for k in upload age hwm hwm_idle par_rate seed_rate bundle_large; do R[$k]=n/a; done
+du_big=n/a small=$((EXPORT_N / 10))
 
 # --- build and keys ----------------------------------------------------------
 log "building the release binary and the seeder"
@@ -108,9 +124,11 @@ if "$BIN" serve --help | grep -q -- '--submit-rate'; then
     SERVE_FLAGS+=(--submit-rate 0 --lookup-rate 0)
 fi
 mkdir -p "$WORK/keys"
-for i in 1 2; do
-    "$BIN" keygen --out "$WORK/investigator-$i" | grep '^age1' >>"$WORK/keys/recipients.txt"
-done
+if [ ! -s "$WORK/keys/recipients.txt" ]; then # a reused WORK keeps its keys
+    for i in 1 2; do
+        "$BIN" keygen --out "$WORK/investigator-$i" | grep '^age1' >>"$WORK/keys/recipients.txt"
+    done
+fi
 [ "$(grep -c '^age1' "$WORK/keys/recipients.txt")" = 2 ] || die "keygen"
 
 # A ~3 KB JSON tip; every receipt-carrying body is written by python, not argv.
@@ -181,7 +199,11 @@ rate() {
 
 # --- 1. rates on an empty store ----------------------------------------------
 log "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+if phase rates || phase upload; then
+rm -rf "$WORK/data-empty" "$WORK/receipts.txt"
 start_server "$WORK/data-empty"
+fi
+if phase rates; then
 collect_receipts 200
 busy_check
 log "status checks, nearly empty store (200 reports)"
@@ -189,11 +211,13 @@ rate status_empty "$WORK/status.lua" /api/v1/status
 busy_check
 log "tip submissions, empty store"
 rate submit_empty "$WORK/submit.lua" /api/v1/reports
+fi
 
 # --- 2. one large upload against the age binary ---------------------------------
+head -c $((UPLOAD_MIB << 20)) /dev/urandom >"$WORK/big.bin"
+if phase upload; then
 busy_check
 log "one $UPLOAD_MIB MiB upload, and age -R on the same file"
-head -c $((UPLOAD_MIB << 20)) /dev/urandom >"$WORK/big.bin"
 up=() ag=()
 for run in $(seq 1 "$RUNS"); do
     out=$(curl -sS --max-time 900 -o "$WORK/up.json" -w '%{time_total} %{http_code}' \
@@ -210,9 +234,12 @@ for run in $(seq 1 "$RUNS"); do
 done
 rm -f "$WORK/out.age" "$WORK/up.json"
 R[upload]=$(median "${up[@]}") R[age]=$(median "${ag[@]}")
+fi
 stop_server
+rm -rf "$WORK/data-empty"
 
 # --- 3. peak RSS with parallel uploads -----------------------------------------------
+if phase rss; then
 busy_check
 log "peak RSS while $PARALLEL uploads of $UPLOAD_MIB MiB run at once"
 hwm=() idle=() agg=()
@@ -238,6 +265,7 @@ for run in $(seq 1 "$RUNS"); do
 done
 R[hwm]=$(calc "$(median "${hwm[@]}") / 1024" 1) R[hwm_idle]=$(calc "$(median "${idle[@]}") / 1024" 1)
 R[par_rate]=$(median "${agg[@]}")
+fi
 rm -f "$WORK/big.bin" "$WORK"/par-*
 
 # --- 4. export and decrypt ------------------------------------------------------------
@@ -266,28 +294,32 @@ export_decrypt() { # export_decrypt LABEL
     [ "$n" = "$2" ] || die "decrypt wrote $n case folders, expected $2"
     rm -rf "$WORK/cases" "$WORK/bundle.tar"
 }
-seed() { # seed COUNT: adds COUNT sealed tips to data-big; R[seed_rate]
-    local out
-    out=$(timeout 7200 "$SEED" --data "$WORK/data-big" --keys "$WORK/keys" --count "$1" \
+seed_to() { # seed_to TOTAL: adds sealed tips to data-big until it holds TOTAL; R[seed_rate]
+    local have out
+    have=$(cat "$WORK/seeded" 2>/dev/null || echo 0)
+    if [ "$have" -gt "$1" ]; then
+        die "data-big holds $have seeded reports, more than $1: use another WORK"
+    fi
+    [ "$have" -lt "$1" ] || return 0
+    log "seeding $(($1 - have)) reports (up to $1)"
+    out=$(timeout 7200 "$SEED" --data "$WORK/data-big" --keys "$WORK/keys" --count $(($1 - have)) \
         --receipts "$WORK/receipts-big.txt" --samples 1000)
+    echo "$1" >"$WORK/seeded"
     log "$out"
     R[seed_rate]=$(sed -E 's/.*\(([0-9]+) per second\).*/\1/' <<<"$out")
 }
-small=$((EXPORT_N / 10))
-log "seeding $small reports"
-seed "$small"
-busy_check
-export_decrypt small "$small"
-log "seeding up to $EXPORT_N reports"
-seed $((EXPORT_N - small))
-busy_check
-export_decrypt large "$EXPORT_N"
+if phase export; then
+    seed_to "$small"
+    busy_check
+    export_decrypt small "$small"
+    seed_to "$EXPORT_N"
+    busy_check
+    export_decrypt large "$EXPORT_N"
+fi
 
 # --- 5. rates with many stored reports ------------------------------------------------
-if [ "$STORED" -gt "$EXPORT_N" ]; then
-    log "seeding up to $STORED reports"
-    seed $((STORED - EXPORT_N))
-fi
+if phase stored; then
+seed_to "$STORED"
 du_big=$(du -sm "$WORK/data-big" | cut -f1)
 start_server "$WORK/data-big"
 cp "$WORK/receipts-big.txt" "$WORK/receipts.txt"
@@ -298,10 +330,12 @@ log "tip submissions, $STORED stored reports"
 busy_check
 rate submit_full "$WORK/submit.lua" /api/v1/reports
 stop_server
+fi
 
 # --- table ---------------------------------------------------------------------------
-verdict() { awk "BEGIN {print ($1) ? \"met\" : \"MISSED\"}"; }
+verdict() { if na "$1"; then echo n/a; else awk "BEGIN {print ($1) ? \"met\" : \"MISSED\"}"; fi; }
 pct() { calc "100 * ($1 - $2) / $2" 0; }
+ratio() { calc "$1 / $2"; }
 cat <<EOF
 
 peluit load test, $(date -u +%Y-%m-%d), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores
@@ -316,19 +350,19 @@ Medians of $RUNS runs. Server: release build, 2 recipients, 127.0.0.1, flags: ${
 | status p50 / p99, 200 reports | ${R[status_empty_p50]} / ${R[status_empty_p99]} ms | | |
 | upload of one $UPLOAD_MIB MiB file | ${R[upload]} MiB/s | | |
 | age -R to 2 recipients + fsync, same file | ${R[age]} MiB/s | | |
-| upload / age | $(calc "${R[upload]} / ${R[age]}") | >= 0.5 | $(verdict "${R[upload]} / ${R[age]} >= 0.5") |
+| upload / age | $(ratio "${R[upload]}" "${R[age]}") | >= 0.5 | $(verdict "${R[upload]} / ${R[age]} >= 0.5") |
 | peak RSS, $PARALLEL x $UPLOAD_MIB MiB uploads at once | ${R[hwm]} MiB (${R[hwm_idle]} after start) | < 64 MiB | $(verdict "${R[hwm]} < 64") |
 | $PARALLEL parallel uploads together | ${R[par_rate]} MiB/s | | |
-| seeding rate (library, 2 threads) | ${R[seed_rate]}/s | | |
+| seeding rate (library, 2 threads) | ${R[seed_rate]} per s | | |
 | tips/s, $STORED stored ($du_big MiB on disk) | ${R[submit_full_rps]} ($(pct "${R[submit_full_rps]}" "${R[submit_empty_rps]}") %) | within 15 % | $(verdict "${R[submit_full_rps]} >= 0.85 * ${R[submit_empty_rps]}") |
 | tip latency p50 / p99, $STORED stored | ${R[submit_full_p50]} / ${R[submit_full_p99]} ms | | |
 | status checks/s, $STORED stored | ${R[status_full_rps]} ($(pct "${R[status_full_rps]}" "${R[status_empty_rps]}") %) | within 15 % | $(verdict "${R[status_full_rps]} >= 0.85 * ${R[status_empty_rps]}") |
 | status p50 / p99, $STORED stored | ${R[status_full_p50]} / ${R[status_full_p99]} ms | | |
 | export of $small reports: time, peak RSS | ${R[export_small_s]} s, ${R[export_small_mib]} MiB | | |
-| export of $EXPORT_N reports: time, peak RSS | ${R[export_large_s]} s, ${R[export_large_mib]} MiB (bundle ${R[bundle_large]} MiB) | constant memory | $(verdict "${R[export_large_mib]} < 2 * ${R[export_small_mib]}") |
+| export of $EXPORT_N reports: time, peak RSS | ${R[export_large_s]} s, ${R[export_large_mib]} MiB (bundle ${R[bundle_large]} MiB) | constant memory (< 1.25 x the small one) | $(verdict "${R[export_large_mib]} < 1.25 * ${R[export_small_mib]}") |
 | decrypt of $small reports: time, peak RSS | ${R[decrypt_small_s]} s, ${R[decrypt_small_mib]} MiB | | |
-| decrypt of $EXPORT_N reports: time, peak RSS | ${R[decrypt_large_s]} s, ${R[decrypt_large_mib]} MiB | constant memory | $(verdict "${R[decrypt_large_mib]} < 2 * ${R[decrypt_small_mib]}") |
+| decrypt of $EXPORT_N reports: time, peak RSS | ${R[decrypt_large_s]} s, ${R[decrypt_large_mib]} MiB | constant memory (< 1.25 x the small one) | $(verdict "${R[decrypt_large_mib]} < 1.25 * ${R[decrypt_small_mib]}") |
 
-Phases that started while cargo/rustc ran on the machine: $BUSY of 8.
+PHASES="$PHASES". Measurements that started while compilers, fuzzers or browsers ran: $BUSY of $PHASE_COUNT.
 Errors (non-2xx answers + socket errors over all runs): tips empty ${R[submit_empty_errors]}, tips stored ${R[submit_full_errors]}, status empty ${R[status_empty_errors]}, status stored ${R[status_full_errors]}.
 EOF
