@@ -223,8 +223,10 @@ fn acknowledged_tips_survive_sigkill_and_decrypt() {
     let mut all: Vec<Acked> = Vec::new();
     let mut s = Server::start(&env, &[]);
     for r in 0..rounds {
-        // Mostly mid-load, sometimes right after start.
-        let ms = if rng.range(0, 5) == 0 { rng.range(0, 60) } else { rng.range(100, 900) };
+        // Mostly mid-load, sometimes right after start. The short run keeps
+        // rounds brief: decrypting and deleting the case folders is its cost.
+        let longest = if long { 900 } else { 300 };
+        let ms = if rng.range(0, 5) == 0 { rng.range(0, 60) } else { rng.range(100, longest) };
         let acked = round(s, r, Duration::from_millis(ms));
         s = Server::start(&env, &[]);
         let bad = unresolved(&s, &acked);
