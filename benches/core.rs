@@ -120,11 +120,7 @@ fn insert_one(store: &Store, recips: &Recipients, manifest: &[u8]) {
         manifest: blob,
         attachments: Vec::new(),
     };
-    let receipt = crypto::new_receipt();
-    let key = crypto::lookup_key(store.secret(), &receipt);
-    let reply = crypto::reply_identity(&receipt).recipient().to_string();
-    let report = Report::new(crypto::hex(&crypto::random_id()), crypto::hex(&key.0), reply, sub);
-    store.insert_report(&report, &key).unwrap();
+    store.open_report(sub).unwrap();
 }
 
 fn store(c: &mut Criterion) {

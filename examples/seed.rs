@@ -22,7 +22,7 @@ use anyhow::{Context, Result};
 use clap::Parser;
 
 use peluit::crypto::{self, Pad, Recipients};
-use peluit::model::{Manifest, Report, SealedBy, Submission, SubmissionKind, MANIFEST_FORMAT};
+use peluit::model::{Manifest, SealedBy, Submission, SubmissionKind, MANIFEST_FORMAT};
 use peluit::store::Store;
 
 /// Seeds a data folder with sealed tips.
@@ -128,10 +128,6 @@ fn seed_one(store: &Store, recipients: &Recipients, text: &str) -> Result<zeroiz
         manifest: blob,
         attachments: Vec::new(),
     };
-    let receipt = crypto::new_receipt();
-    let key = crypto::lookup_key(store.secret(), &receipt);
-    let reply = crypto::reply_identity(&receipt).recipient().to_string();
-    let report = Report::new(crypto::hex(&crypto::random_id()), crypto::hex(&key.0), reply, sub);
-    store.insert_report(&report, &key)?;
+    let receipt = store.open_report(sub)?;
     Ok(receipt.grouped())
 }

@@ -16,9 +16,8 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::pages::{error_for, lang_from, receipt_page, submit_page};
 use super::{today, App, HttpError};
-use crate::crypto;
 use crate::intake::{Intake, IntakeError};
-use crate::model::{Report, SubmissionKind};
+use crate::model::SubmissionKind;
 use crate::receipt::Receipt;
 
 /// A plaintext tip sent as JSON (no files).
@@ -198,11 +197,7 @@ pub async fn read_text(field: &mut Field<'_>, max: usize) -> Result<String, Http
 async fn open_report(app: &App, intake: &mut Intake) -> Result<Receipt, HttpError> {
     let day = today();
     let sub = intake.seal(SubmissionKind::Tip, &day, &app.site.categories)?;
-    let receipt = crypto::new_receipt();
-    let key = crypto::lookup_key(app.store.secret(), &receipt);
-    let reply = crypto::reply_identity(&receipt).recipient().to_string();
-    let report = Report::new(crypto::hex(&crypto::random_id()), crypto::hex(&key.0), reply, sub);
-    app.store.insert_report(&report, &key)?;
+    let receipt = app.store.open_report(sub)?;
     intake.mark_committed();
     app.store.durable().await?;
     Ok(receipt)

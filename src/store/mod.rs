@@ -186,6 +186,18 @@ impl Store {
             .map_err(tx_error)
     }
 
+    /// Opens a report for its first submission under a fresh receipt: derives
+    /// the lookup key and the reply recipient, and commits the record. Not yet
+    /// durable: call [`Store::durable`] before showing the receipt.
+    pub fn open_report(&self, first: Submission) -> Result<crate::receipt::Receipt, StoreError> {
+        let receipt = crypto::new_receipt();
+        let key = crypto::lookup_key(&self.secret, &receipt);
+        let reply = crypto::reply_identity(&receipt).recipient().to_string();
+        let report = Report::new(crypto::hex(&crypto::random_id()), crypto::hex(&key.0), reply, first);
+        self.insert_report(&report, &key)?;
+        Ok(receipt)
+    }
+
     /// Appends a submission to an existing report (a follow-up).
     pub fn append_submission(&self, report_id: &str, sub: Submission) -> Result<(), StoreError> {
         let id = crypto::unhex::<16>(report_id).ok_or_else(|| StoreError::Corrupt("report id".into()))?;
