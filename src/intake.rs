@@ -64,7 +64,7 @@ pub enum IntakeError {
 
 impl From<std::io::Error> for IntakeError {
     fn from(e: std::io::Error) -> Self {
-        IntakeError::Storage(StoreError::Db(e.to_string()))
+        IntakeError::Storage(StoreError::from_io(e))
     }
 }
 
@@ -220,8 +220,7 @@ impl Intake {
     pub fn begin_file(&mut self, name: &str, content_type: &str) -> Result<FileSink, IntakeError> {
         self.set_mode(SealedBy::Server)?;
         self.count_file()?;
-        let writer = self.store.blob_writer();
-        self.pending.push(writer.id());
+        let writer = self.new_blob()?;
         let sealer = Sealer::new(&self.recipients, writer)?;
         let info = AttachmentInfo { name: name.to_string(), size: 0, content_type: content_type.to_string() };
         Ok(FileSink { sealer, info })
@@ -246,8 +245,7 @@ impl Intake {
         if !is_manifest {
             self.count_file()?;
         }
-        let writer = self.store.blob_writer();
-        self.pending.push(writer.id());
+        let writer = self.new_blob()?;
         Ok(SealedSink { head: Vec::new(), checked: false, writer, is_manifest })
     }
 
@@ -316,12 +314,20 @@ impl Intake {
             SubmissionKind::FollowUp => "followup".into(),
         };
         let json = Zeroizing::new(serde_json::to_vec(&self.manifest).map_err(|e| StoreError::Corrupt(e.to_string()))?);
-        let writer = self.store.blob_writer();
-        self.pending.push(writer.id());
+        let writer = self.new_blob()?;
         let mut sealer = Sealer::new(&self.recipients, writer)?;
         sealer.write_all(&json)?;
         let (writer, _) = sealer.finish(Pad::Spaces)?;
         Ok(writer.finish()?)
+    }
+
+    /// Starts a blob, to be discarded unless a record commits; refused with
+    /// [`StoreError::Full`] when the disk is down to its reserve.
+    fn new_blob(&mut self) -> Result<BlobWriter, IntakeError> {
+        self.store.ensure_room(0)?;
+        let writer = self.store.blob_writer();
+        self.pending.push(writer.id());
+        Ok(writer)
     }
 
     /// Marks the blobs as referenced by a committed record: keep them.

@@ -329,6 +329,10 @@ struct ServeArgs {
     /// Oldest signed action accepted, in days.
     #[arg(long, default_value_t = 14)]
     action_max_age_days: u64,
+    /// MiB to keep free on the data folder's disk: submissions that would
+    /// leave less are refused with 503 until space is freed (0: no reserve).
+    #[arg(long, default_value_t = 64)]
+    keep_free_mib: u64,
 }
 
 fn main() -> ExitCode {

@@ -346,15 +346,17 @@ struct FullDisk {
     filler: PathBuf,
     /// A receipt acknowledged before the disk filled.
     before: String,
-    /// Receipts acknowledged while sled still had room in pages it held.
+    /// Receipts acknowledged while sled still had room in pages it held
+    /// (only possible with the reserve turned off).
     acked_while_full: Vec<String>,
     /// Unmounts last.
     _disk: Tmpfs,
 }
 
-/// Mounts the tmpfs, starts the server on it, fills the disk and checks that
-/// a tip is refused with 503 `unavailable` and no receipt.
-fn full_disk(env: &mut Env) -> FullDisk {
+/// Mounts the tmpfs, starts the server on it with `--keep-free-mib keep_mib`,
+/// fills the disk and checks that a tip is refused with 503 `unavailable` and
+/// no receipt, and that lookups keep working.
+fn full_disk(env: &mut Env, keep_mib: &str) -> FullDisk {
     let mnt = env.path("small-disk");
     let disk = Tmpfs::mount(&mnt, "16m").unwrap_or_else(|e| {
         panic!(
@@ -363,7 +365,7 @@ fn full_disk(env: &mut Env) -> FullDisk {
         )
     });
     env.data = disk.dir.join("data");
-    let s = Server::start(env, &[]);
+    let s = Server::start(env, &["--keep-free-mib", keep_mib]);
     let c = http();
     let before = submit(&c, &s.base, "before-full", None).unwrap().expect("a tip before the disk fills");
 
@@ -371,8 +373,6 @@ fn full_disk(env: &mut Env) -> FullDisk {
     let filled = fill(&filler);
     assert!(filled > 0, "nothing could be written before the disk was full");
 
-    // sled may still have room in pages it already holds: a few tips can land
-    // before one needs a new page. Each must be a real, durable acknowledgement.
     let mut acked_while_full = Vec::new();
     let mut refusal = None;
     for i in 0..40 {
@@ -415,53 +415,73 @@ fn full_disk(env: &mut Env) -> FullDisk {
     FullDisk { server: s, filler, before, acked_while_full, _disk: disk }
 }
 
+/// Submits until a tip is accepted or `limit` passes.
+fn submit_until_accepted(c: &reqwest::blocking::Client, s: &Server, limit: Duration) -> Option<String> {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if let Ok(Some(r)) = submit(c, &s.base, "after-full", None) {
+            return Some(r);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    None
+}
+
+/// With the reserve (the default), sled never meets the full disk: tips are
+/// refused while it is full and taken again as soon as space returns, with
+/// no restart; nothing acknowledged is lost, also across a restart.
 #[test]
-fn a_full_disk_refuses_tips_keeps_lookups_and_recovers_on_restart() {
+fn a_full_disk_refuses_tips_keeps_lookups_and_recovers_when_space_returns() {
     let mut env = Env::new();
-    let full = full_disk(&mut env);
+    let full = full_disk(&mut env, "2");
+    assert!(full.acked_while_full.is_empty(), "no tip may be taken inside the reserve");
+    assert!(full.server.output().contains("disk is nearly full"), "{}", full.server.output());
     let c = http();
     fs::remove_file(&full.filler).unwrap();
-    // sled 0.34 keeps the first write error and repeats it for every later
-    // write (see the ignored test below), so space comes back with a restart.
-    let log = full.server.stop();
-    assert!(!log.contains("panicked"), "the server panicked:\n{log}");
-    let s = Server::start(&env, &[]);
-    let after = submit(&c, &s.base, "after-full", None)
-        .unwrap()
-        .unwrap_or_else(|| panic!("no tip accepted after restart\n{}", s.output()));
+    let s = &full.server;
+    let after = submit_until_accepted(&c, s, Duration::from_secs(5)).unwrap_or_else(|| {
+        let log = s.output();
+        let errors: Vec<&str> = log.lines().filter(|l| l.contains("ERROR") || l.contains("WARN")).take(4).collect();
+        panic!("no tip was accepted within 5 s after the disk was freed:\n{}", errors.join("\n"))
+    });
+    assert_eq!(status_of(&c, s, &after), "received");
+    assert_eq!(status_of(&c, s, &full.before), "received");
+    let FullDisk { server, before, _disk, .. } = full;
+    let log = server.stop();
+    assert!(!log.contains("panicked") && !log.contains("ERROR"), "{log}");
+    let s = Server::start(&env, &["--keep-free-mib", "2"]);
+    for r in [&before, &after] {
+        assert_eq!(status_of(&c, &s, r), "received", "{}", s.output());
+    }
+    let check = env.run(&["check", "--data", env.data.to_str().unwrap()]);
+    assert!(!check.status.success(), "check must refuse while the server holds the data folder");
+    drop(s);
+    let check = env.run(&["check", "--data", env.data.to_str().unwrap()]);
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+    drop(_disk);
+}
+
+/// Without the reserve, sled meets ENOSPC itself and (in 0.34) keeps the
+/// error for every later write. The server keeps answering lookups while the
+/// disk is full, and once space returns it exits with status 75 so that the
+/// service manager restarts it; after the restart every acknowledged tip is
+/// there and tips are taken again.
+#[test]
+fn a_database_that_met_a_full_disk_exits_for_a_restart_once_space_returns() {
+    let mut env = Env::new();
+    let mut full = full_disk(&mut env, "0");
+    let c = http();
+    fs::remove_file(&full.filler).unwrap();
+    let status = full.server.exit_within(Duration::from_secs(10));
+    let log = full.server.output();
+    assert_eq!(status.and_then(|s| s.code()), Some(75), "no exit for a restart after sled failed:\n{log}");
+    assert!(log.contains("exiting for a restart"), "{log}");
+    let s = Server::start(&env, &["--keep-free-mib", "0"]);
+    let after = submit_until_accepted(&c, &s, Duration::from_secs(5))
+        .unwrap_or_else(|| panic!("no tip accepted after the restart\n{}", s.output()));
     for r in full.acked_while_full.iter().chain([&full.before, &after]) {
         assert_eq!(status_of(&c, &s, r), "received", "{}", s.output());
     }
     drop(s);
-    drop(full._disk);
-}
-
-/// What DESIGN.md's careful operator would expect: once space is freed, tips
-/// are taken again without a restart. sled 0.34 stores the first I/O error of
-/// its log writer as a global error and returns it from every later write, so
-/// this fails today; docs/PERFORMANCE.md ("Disk full") has the log lines and
-/// the suggested fix in src/store.rs. Run with `cargo test -- --ignored`.
-#[test]
-#[ignore = "sled 0.34 keeps ENOSPC as a sticky global error until restart: docs/PERFORMANCE.md"]
-fn a_freed_disk_takes_tips_again_without_restart() {
-    let mut env = Env::new();
-    let full = full_disk(&mut env);
-    let c = http();
-    fs::remove_file(&full.filler).unwrap();
-    let s = &full.server;
-    let mut after = None;
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while after.is_none() && Instant::now() < deadline {
-        match submit(&c, &s.base, "after-full", None) {
-            Ok(Some(r)) => after = Some(r),
-            _ => std::thread::sleep(Duration::from_millis(200)),
-        }
-    }
-    let after = after.unwrap_or_else(|| {
-        let log = s.output();
-        let errors: Vec<&str> = log.lines().filter(|l| l.contains("ERROR")).take(4).collect();
-        panic!("no tip was accepted within 5 s after the disk was freed; first errors:\n{}", errors.join("\n"))
-    });
-    assert_eq!(status_of(&c, s, &after), "received");
-    assert_eq!(status_of(&c, s, &full.before), "received");
+    drop(full);
 }

@@ -29,6 +29,7 @@ pub fn serve(a: ServeArgs) -> Result<()> {
         lookup_burst: a.lookup_burst,
         max_in_flight: a.max_in_flight,
         retention_days: a.retention_days,
+        keep_free: a.keep_free_mib.saturating_mul(1024 * 1024),
         ..Limits::default()
     };
     let site = match a.config.as_deref() {
@@ -74,6 +75,15 @@ pub fn start(target: Target, data: &Path, keys_dir: &Path, limits: Limits, site:
         }
     }
     tracing::info!(deployment = store.deployment_id(), "deployment id");
+    if let Ok(free) = store.free_bytes() {
+        if free < limits.keep_free {
+            tracing::warn!(
+                free_mib = free >> 20,
+                keep_free_mib = limits.keep_free >> 20,
+                "the data folder's disk has less free space than --keep-free-mib: submissions are refused until space is freed"
+            );
+        }
+    }
     let mut app = App::new(store, recipients, keyset, limits, site)?;
     app.published = published;
     let app = Arc::new(app);

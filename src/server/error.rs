@@ -83,7 +83,10 @@ impl From<ReceiptError> for HttpError {
 impl From<StoreError> for HttpError {
     fn from(e: StoreError) -> Self {
         // The operator's log learns that storage failed, and nothing else.
-        tracing::error!(error = %e, "storage error");
+        match e {
+            StoreError::Full => tracing::warn!("submission refused: the disk is nearly full (see --keep-free-mib)"),
+            e => tracing::error!(error = %e, "storage error"),
+        }
         HttpError::Busy
     }
 }
@@ -101,6 +104,8 @@ impl From<IntakeError> for HttpError {
             IntakeError::NotAge => HttpError::Invalid("not_age", "error-bad-request"),
             IntakeError::Encoding => HttpError::Invalid("encoding", "error-bad-request"),
             IntakeError::Storage(e) => e.into(),
+            // The sealer's output is the store: its I/O errors are storage errors.
+            IntakeError::Crypto(crate::crypto::CryptoError::Io(e)) => StoreError::from_io(e).into(),
             IntakeError::Crypto(e) => {
                 tracing::error!(error = %e, "sealing error");
                 HttpError::Busy

@@ -71,6 +71,9 @@ pub struct Limits {
     pub transfer_window: Duration,
     /// Days after closing when a report is purged (0: never).
     pub retention_days: u32,
+    /// Free bytes kept on the data folder's disk: submissions that would
+    /// leave less are refused with 503 (0: no reserve).
+    pub keep_free: u64,
 }
 
 impl Default for Limits {
@@ -91,6 +94,7 @@ impl Default for Limits {
             action_max_age: Duration::from_secs(14 * 24 * 3600),
             transfer_window: Duration::from_secs(300),
             retention_days: 365,
+            keep_free: crate::store::DEFAULT_KEEP_FREE,
         }
     }
 }
@@ -156,6 +160,7 @@ impl App {
     /// Assembles the state; records the recipients for exports.
     pub fn new(store: Store, recipients: Recipients, keys: KeySet, limits: Limits, site: Site) -> io::Result<App> {
         store.set_recipients(&recipients.to_strings()).map_err(io::Error::other)?;
+        store.set_keep_free(limits.keep_free);
         let catalog = Catalog::load().map_err(io::Error::other)?;
         let now = std::time::Instant::now();
         Ok(App {
@@ -214,6 +219,7 @@ pub async fn run(listener: Listener, app: Arc<App>, shutdown: impl Future<Output
     if limits.retention_days > 0 {
         tokio::spawn(retention(app.clone()));
     }
+    tokio::spawn(storage_watch(app.clone()));
     let router = router(app);
     let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
     builder
@@ -311,6 +317,39 @@ fn day(d: time::Date) -> String {
 /// Now, in Unix seconds.
 pub fn now_unix() -> u64 {
     u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp()).unwrap_or(0)
+}
+
+/// Exit status when the database has failed for good (see [`storage_watch`]).
+pub const EXIT_STORAGE: i32 = 75;
+
+/// Watches for the one storage failure the server cannot heal by itself.
+/// The reserve keeps sled from ever meeting a full disk, but should it meet
+/// one anyway (the reserve turned off, or another process filling the disk
+/// at once), sled 0.34 keeps the write error and returns it for every later
+/// write, refusing tips for ever. Every few seconds this waits for one group
+/// commit; if that fails while the disk has room again, the process exits
+/// with [`EXIT_STORAGE`] so that the service manager starts it afresh
+/// (`Restart=on-failure` in deploy/peluit.service). Acknowledged tips are
+/// durable, so nothing is lost; lookups keep working until then.
+async fn storage_watch(app: Arc<App>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    let mut reported = false;
+    loop {
+        tick.tick().await;
+        let Err(e) = app.store.durable().await else {
+            reported = false;
+            continue;
+        };
+        let room = app.store.free_bytes().is_ok_and(|free| free > app.limits.keep_free.max(4 * 1024 * 1024));
+        if room {
+            tracing::error!(error = %e, "the database failed and keeps failing; exiting for a restart");
+            std::process::exit(EXIT_STORAGE);
+        }
+        if !reported {
+            tracing::error!(error = %e, "the database failed (disk full); lookups continue, tips are refused");
+            reported = true;
+        }
+    }
 }
 
 /// Purges reports closed longer than the retention period, at start and

@@ -123,8 +123,24 @@ fn json_fields(intake: &mut Intake, tip: &ApiTip) -> Result<(), HttpError> {
     Ok(())
 }
 
-/// Streams every part of a multipart body into the intake.
+/// Streams every part of a multipart body into the intake. When a part is
+/// refused (a full disk, a limit), the rest of the body is read and dropped
+/// before the answer goes out: a browser that is still sending when the
+/// connection closes shows a network error instead of the page that says
+/// what went wrong. The body limit and timeouts bound that reading as they
+/// bound any upload.
 pub async fn read_parts(app: &App, intake: &mut Intake, mut mp: Multipart, sealed_ok: bool) -> Result<(), HttpError> {
+    let result = read_each(app, intake, &mut mp, sealed_ok).await;
+    if matches!(result, Err(HttpError::Busy | HttpError::Invalid(..))) {
+        while let Ok(Some(mut field)) = mp.next_field().await {
+            while let Ok(Some(_)) = field.chunk().await {}
+        }
+    }
+    result
+}
+
+/// The parts, one by one, until the end or the first refusal.
+async fn read_each(app: &App, intake: &mut Intake, mp: &mut Multipart, sealed_ok: bool) -> Result<(), HttpError> {
     while let Some(mut field) = mp.next_field().await? {
         let name = field.name().unwrap_or("").to_string();
         match name.as_str() {

@@ -66,21 +66,26 @@ enum TxFail {
 
 impl Store {
     /// Applies verified actions all-or-nothing and makes them durable.
+    /// Deleted reports lose their blobs only once the deletion is durable,
+    /// so a crash can never leave a record that names a removed blob.
     pub async fn apply(&self, actions: &[Verified], today: &str) -> Result<Applied, ApplyError> {
-        let applied = self.apply_now(actions, today)?;
+        let (applied, purged) = self.apply_now(actions, today)?;
         self.durable().await?;
+        self.discard_all(purged.iter().flat_map(Report::blobs));
         Ok(applied)
     }
 
     /// The same, for command-line tools.
     pub fn apply_blocking(&self, actions: &[Verified], today: &str) -> Result<Applied, ApplyError> {
-        let applied = self.apply_now(actions, today)?;
+        let (applied, purged) = self.apply_now(actions, today)?;
         self.durable_blocking()?;
+        self.discard_all(purged.iter().flat_map(Report::blobs));
         Ok(applied)
     }
 
-    /// Stores the blobs, then commits everything in one transaction.
-    fn apply_now(&self, actions: &[Verified], today: &str) -> Result<Applied, ApplyError> {
+    /// Stores the blobs, then commits everything in one transaction. Returns
+    /// the deleted reports, whose blobs the caller removes once durable.
+    fn apply_now(&self, actions: &[Verified], today: &str) -> Result<(Applied, Vec<Report>), ApplyError> {
         let mut blobs: Vec<Option<BlobRef>> = Vec::new();
         for a in actions {
             blobs.push(match &a.blob {
@@ -91,7 +96,7 @@ impl Store {
                         Ok(b) => Some(b),
                         Err(e) => {
                             self.discard_all(blobs.iter().flatten());
-                            return Err(StoreError::Db(e.to_string()).into());
+                            return Err(StoreError::from_io(e).into());
                         }
                     }
                 }
@@ -147,13 +152,7 @@ impl Store {
             Ok((purged, prev))
         });
         match result {
-            Ok((purged, head)) => {
-                let deleted = purged.len();
-                for r in &purged {
-                    self.discard_all(r.blobs());
-                }
-                Ok(Applied { actions: actions.len(), deleted, head })
-            }
+            Ok((purged, head)) => Ok((Applied { actions: actions.len(), deleted: purged.len(), head }, purged)),
             Err(e) => {
                 self.discard_all(blobs.iter().flatten());
                 Err(match e {
@@ -183,7 +182,8 @@ impl Store {
             .collect()
     }
 
-    /// Purges one report: record, lookup key, log entries, then its blobs.
+    /// Purges one report: record, lookup key, log entries, then (once that
+    /// is durable) its blobs.
     pub fn purge(&self, r: &Report) -> Result<(), StoreError> {
         let id = crypto::unhex::<16>(&r.id).ok_or_else(|| StoreError::Corrupt("report id".into()))?;
         (&self.reports, &self.lookup, &self.log)
@@ -192,6 +192,7 @@ impl Store {
                 Ok::<(), Abort<StoreError>>(())
             })
             .map_err(tx_error)?;
+        self.durable_blocking()?;
         self.discard_all(r.blobs());
         Ok(())
     }

@@ -18,7 +18,7 @@ pub struct CheckReport {
     pub blobs: usize,
     /// Ciphertext bytes read.
     pub bytes: u64,
-    /// Chunks that no record references (left by a crash or a purge).
+    /// Chunks and blob files that no record references (left by a crash).
     pub orphan_chunks: usize,
     /// Everything wrong, one line each.
     pub problems: Vec<String>,
@@ -83,6 +83,12 @@ impl Store {
                 rep.orphan_chunks += 1;
             }
         }
+        for entry in std::fs::read_dir(&*self.files).map_err(StoreError::from_io)? {
+            let name = entry.map_err(StoreError::from_io)?.file_name();
+            if !referenced.contains(name.to_string_lossy().as_ref()) {
+                rep.orphan_chunks += 1;
+            }
+        }
         for item in self.lookup.iter() {
             let (_, id) = item?;
             if self.reports.get(&id)?.is_none() {
@@ -130,6 +136,8 @@ impl Store {
             }
         }
         let blobs = db.open_tree("blobs")?;
+        let files = out.join(super::FILES_DIR);
+        super::blobs::prepare_dir(&files).map_err(StoreError::from_io)?;
         for r in self.all_reports() {
             for b in r?.blobs() {
                 let id = crypto::unhex::<16>(&b.id).ok_or_else(|| StoreError::Corrupt("blob id".into()))?;
@@ -137,8 +145,15 @@ impl Store {
                     let (k, v) = item?;
                     blobs.insert(k, v)?;
                 }
+                if let Some(src) = self.blob_file_if_any(&id) {
+                    let dst = files.join(&b.id);
+                    std::fs::copy(&src, &dst)
+                        .and_then(|_| std::fs::File::open(&dst)?.sync_all())
+                        .map_err(StoreError::from_io)?;
+                }
             }
         }
+        super::blobs::sync_dir(&files).map_err(StoreError::from_io)?;
         db.flush()?;
         Ok(())
     }
@@ -178,8 +193,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let old = dir.path().join("old");
         let store = Store::open(&old).unwrap_or_else(|e| panic!("{e}"));
-        let (k1, r1) = add(&store, b"KEEP-MARKER-1");
-        let (_, r2) = add(&store, b"GONE-MARKER-2");
+        // One attachment large enough to be a file, one small enough for sled.
+        let mut big = b"KEEP-MARKER-1".repeat(20_000);
+        big.extend_from_slice(b"KEEP-MARKER-1");
+        let (k1, r1) = add(&store, &big);
+        let (_, r2) = add(&store, &b"GONE-MARKER-2".repeat(20_000));
+        assert!(old.join(crate::store::FILES_DIR).join(&r1.submissions[0].attachments[0].id).exists());
         let clean = store.check().unwrap_or_default();
         assert_eq!((clean.reports, clean.blobs, clean.problems.len()), (2, 4, 0));
         store.purge(&r2).unwrap_or_else(|e| panic!("{e}"));

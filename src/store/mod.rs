@@ -2,30 +2,35 @@
 //! [`Report`] records; never sees plaintext.
 //!
 //! Trees: `reports` (id → record JSON), `lookup` (HMAC of receipt → id),
-//! `blobs` (blob id ‖ chunk number → ciphertext chunk), `log` (sequence →
-//! report id, for incremental export), `meta` (deployment id and secret,
-//! current recipients, audit head), `nonces` (applied action nonces),
-//! `audit` (the hash-chained log of applied actions).
-//! A blob's chunks are written first and are invisible until a record that
-//! names them commits in one transaction; a crash in between leaves only
-//! unreferenced ciphertext, which `check` reports and `compact` drops.
+//! `blobs` (blob id ‖ chunk number → ciphertext of a small blob), `log`
+//! (sequence → report id, for incremental export), `meta` (deployment id and
+//! secret, current recipients, audit head), `nonces` (applied action nonces),
+//! `audit` (the hash-chained log of applied actions). Larger blobs are files
+//! in `files/` (see [`blobs`]).
+//! A blob is written first and is invisible until a record that names it
+//! commits in one transaction; a crash in between leaves only unreferenced
+//! ciphertext, which `check` reports and `compact` drops.
 
-use std::io::{self, Write};
+use std::io;
 use std::path::Path;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
 
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 
 use crate::crypto::{self, DeploymentSecret, LookupKey};
 use crate::flusher::Flusher;
-use crate::model::{BlobRef, Report, Submission};
+use crate::model::{Report, Submission};
 
 mod actions;
+mod blobs;
 mod maintenance;
 pub use actions::{Applied, ApplyError};
+pub use blobs::{BlobReader, BlobWriter, CHUNK, FILES_DIR};
 pub use maintenance::CheckReport;
 
-/// Ciphertext chunk size in the `blobs` tree.
-pub const CHUNK: usize = 64 * 1024;
+/// Free space kept by default: submissions are refused below it.
+pub const DEFAULT_KEEP_FREE: u64 = 64 * 1024 * 1024;
 
 /// Errors of the storage boundary.
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +41,9 @@ pub enum StoreError {
     /// The disk is full or the database failed.
     #[error("storage failed: {0}")]
     Db(String),
+    /// Writing would leave less free space than the reserve.
+    #[error("the disk is nearly full: new submissions are refused until space is freed")]
+    Full,
     /// A record could not be decoded: the database is damaged.
     #[error("damaged record: {0}")]
     Corrupt(String),
@@ -50,7 +58,27 @@ impl From<sled::Error> for StoreError {
             {
                 StoreError::Locked
             }
+            sled::Error::Io(io) if io.kind() == io::ErrorKind::StorageFull => StoreError::Full,
             other => StoreError::Db(other.to_string()),
+        }
+    }
+}
+
+impl StoreError {
+    /// Classifies an I/O error: a full disk is [`StoreError::Full`].
+    pub fn from_io(e: io::Error) -> StoreError {
+        if e.kind() == io::ErrorKind::StorageFull || e.kind() == io::ErrorKind::QuotaExceeded {
+            StoreError::Full
+        } else {
+            StoreError::Db(e.to_string())
+        }
+    }
+
+    /// The reverse, for errors that must travel through `io::Write`.
+    pub fn into_io(self) -> io::Error {
+        match self {
+            StoreError::Full => io::Error::new(io::ErrorKind::StorageFull, StoreError::Full.to_string()),
+            other => io::Error::other(other.to_string()),
         }
     }
 }
@@ -64,8 +92,12 @@ pub struct Store {
     reports: sled::Tree,
     /// lookup key → report id.
     lookup: sled::Tree,
-    /// blob id ‖ chunk number (u32 BE) → ciphertext.
+    /// blob id ‖ chunk number (u32 BE) → ciphertext (blobs of one chunk).
     blobs: sled::Tree,
+    /// The folder of the larger blobs, one file each.
+    files: Arc<Path>,
+    /// Free bytes to keep on the disk (0: no reserve).
+    keep_free: Arc<AtomicU64>,
     /// sequence (u64 BE) → report id.
     log: sled::Tree,
     /// deployment id, secret, recipients, audit head.
@@ -79,7 +111,7 @@ pub struct Store {
     /// HMAC key for lookup keys.
     secret: DeploymentSecret,
     /// Public random id of this deployment (hex), named in signed actions.
-    deployment_id: String,
+    deployment_id: Arc<str>,
     /// Added to sled's id counter (see [`Store::next_seq`]).
     seq_floor: u64,
 }
@@ -111,8 +143,12 @@ impl Store {
             .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
             .map(u64::from_be_bytes)
             .unwrap_or(0);
+        let files: Arc<Path> = dir.join(FILES_DIR).into();
+        blobs::prepare_dir(&files).map_err(StoreError::from_io)?;
         let flusher = Flusher::start(db.clone()).map_err(|e| StoreError::Db(e.to_string()))?;
         Ok(Store {
+            files,
+            keep_free: Arc::new(AtomicU64::new(DEFAULT_KEEP_FREE)),
             seq_floor,
             reports: db.open_tree("reports")?,
             lookup: db.open_tree("lookup")?,
@@ -124,8 +160,14 @@ impl Store {
             db,
             flusher,
             secret,
-            deployment_id,
+            deployment_id: deployment_id.into(),
         })
+    }
+
+    /// Sets the free space to keep: writes that would leave less are refused
+    /// with [`StoreError::Full`] (0 turns the check off).
+    pub fn set_keep_free(&self, bytes: u64) {
+        self.keep_free.store(bytes, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The deployment's public id.
@@ -143,25 +185,6 @@ impl Store {
         // A compacted database starts sled's counter again at zero; the floor
         // carried over in `meta` keeps sequences above every earlier one.
         Ok(self.db.generate_id()? + 1 + self.seq_floor)
-    }
-
-    /// Starts a new blob; write ciphertext into it, then [`BlobWriter::finish`].
-    pub fn blob_writer(&self) -> BlobWriter {
-        BlobWriter {
-            tree: self.blobs.clone(),
-            id: crypto::random_id(),
-            buf: Vec::with_capacity(CHUNK),
-            next: 0,
-            len: 0,
-        }
-    }
-
-    /// Removes a blob's chunks (an abandoned submission).
-    pub fn discard_blob(&self, id: &[u8; 16]) -> Result<(), StoreError> {
-        for key in self.blobs.scan_prefix(id).keys() {
-            self.blobs.remove(key?)?;
-        }
-        Ok(())
     }
 
     /// Commits a new report and its lookup key in one transaction. Not yet
@@ -271,27 +294,6 @@ impl Store {
             serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt(e.to_string()))
         })
     }
-
-    /// A reader over a blob's ciphertext, chunk by chunk (constant memory).
-    pub fn blob_reader(&self, blob: &BlobRef) -> Result<BlobReader, StoreError> {
-        let id = crypto::unhex::<16>(&blob.id).ok_or_else(|| StoreError::Corrupt("blob id".into()))?;
-        Ok(BlobReader { chunks: self.blobs.scan_prefix(id), current: sled::IVec::default(), pos: 0, left: blob.len })
-    }
-
-    /// Streams a blob's ciphertext into `out`; checks its length.
-    pub fn read_blob(&self, blob: &BlobRef, out: &mut dyn Write) -> Result<(), StoreError> {
-        let id = crypto::unhex::<16>(&blob.id).ok_or_else(|| StoreError::Corrupt("blob id".into()))?;
-        let mut n = 0u64;
-        for chunk in self.blobs.scan_prefix(id).values() {
-            let chunk = chunk?;
-            out.write_all(&chunk).map_err(|e| StoreError::Db(e.to_string()))?;
-            n += chunk.len() as u64;
-        }
-        if n != blob.len {
-            return Err(StoreError::Corrupt(format!("blob {} has {n} bytes, expected {}", blob.id, blob.len)));
-        }
-        Ok(())
-    }
 }
 
 /// Unwraps a sled transaction error into ours.
@@ -302,105 +304,12 @@ fn tx_error(e: TransactionError<StoreError>) -> StoreError {
     }
 }
 
-/// Reads a blob's chunks in order; fails if the stored length differs from
-/// the record's.
-pub struct BlobReader {
-    /// Remaining chunks.
-    chunks: sled::Iter,
-    /// The chunk being read.
-    current: sled::IVec,
-    /// Position in `current`.
-    pos: usize,
-    /// Bytes the record says are still to come.
-    left: u64,
-}
-
-impl io::Read for BlobReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.pos == self.current.len() {
-            match self.chunks.next() {
-                Some(item) => {
-                    self.current = item.map_err(io::Error::other)?.1;
-                    self.pos = 0;
-                }
-                None if self.left == 0 => return Ok(0),
-                None => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "blob is shorter than its record")),
-            }
-        }
-        let n = buf.len().min(self.current.len() - self.pos);
-        if n as u64 > self.left {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, "blob is longer than its record"));
-        }
-        buf[..n].copy_from_slice(&self.current[self.pos..self.pos + n]);
-        self.pos += n;
-        self.left -= n as u64;
-        Ok(n)
-    }
-}
-
-/// Writes one blob's ciphertext into chunks. Invisible until a record names it.
-pub struct BlobWriter {
-    /// The `blobs` tree.
-    tree: sled::Tree,
-    /// This blob's id.
-    id: [u8; 16],
-    /// Bytes not yet stored (less than one chunk).
-    buf: Vec<u8>,
-    /// Next chunk number.
-    next: u32,
-    /// Bytes accepted so far.
-    len: u64,
-}
-
-impl BlobWriter {
-    /// This blob's id (to discard it if the submission fails).
-    pub fn id(&self) -> [u8; 16] {
-        self.id
-    }
-
-    /// Stores the last chunk and returns the reference.
-    pub fn finish(mut self) -> io::Result<BlobRef> {
-        self.store_chunk()?;
-        Ok(BlobRef { id: crypto::hex(&self.id), len: self.len })
-    }
-
-    /// Moves the buffer into the tree as the next chunk.
-    fn store_chunk(&mut self) -> io::Result<()> {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        let mut key = [0u8; 20];
-        key[..16].copy_from_slice(&self.id);
-        key[16..].copy_from_slice(&self.next.to_be_bytes());
-        let value = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
-        self.tree.insert(key, value).map_err(io::Error::other)?;
-        self.next += 1;
-        Ok(())
-    }
-}
-
-impl Write for BlobWriter {
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        let n = data.len().min(CHUNK - self.buf.len());
-        self.buf.extend_from_slice(&data[..n]);
-        self.len += n as u64;
-        if self.buf.len() == CHUNK {
-            self.store_chunk()?;
-        }
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{SealedBy, SubmissionKind};
+    use crate::model::{BlobRef, SealedBy, SubmissionKind};
     use crate::receipt::Receipt;
-    use std::io::Read;
+    use std::io::{Read, Write};
 
     fn open() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
@@ -441,6 +350,38 @@ mod tests {
         assert!(store.read_blob(&wrong, &mut Vec::new()).is_err());
         store.discard_blob(&crypto::unhex::<16>(&b.id).unwrap_or_default()).unwrap_or_else(|e| panic!("{e}"));
         assert!(store.read_blob(&b, &mut Vec::new()).is_err());
+    }
+
+    #[test]
+    fn large_blobs_are_files_and_the_reserve_refuses_writes() {
+        let (dir, store) = open();
+        let files = dir.path().join(FILES_DIR);
+        let small = blob(&store, &[1u8; CHUNK]);
+        assert!(!files.join(&small.id).exists(), "a one-chunk blob stays in sled");
+        let data: Vec<u8> = (0..(CHUNK + 1)).map(|i| (i % 253) as u8).collect();
+        let big = blob(&store, &data);
+        assert_eq!(std::fs::metadata(files.join(&big.id)).map(|m| m.len()).ok(), Some(data.len() as u64));
+        let mut back = Vec::new();
+        store.read_blob(&big, &mut back).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back, data);
+        let short = BlobRef { id: big.id.clone(), len: big.len - 1 };
+        assert!(matches!(store.blob_reader(&short), Err(StoreError::Corrupt(_))), "length is checked");
+
+        store.set_keep_free(u64::MAX);
+        assert!(matches!(store.ensure_room(0), Err(StoreError::Full)));
+        let mut w = store.blob_writer();
+        let err = w.write_all(b"x").err().map(|e| e.kind());
+        assert_eq!(err, Some(io::ErrorKind::StorageFull));
+        store.set_keep_free(0);
+
+        let id = crypto::unhex::<16>(&big.id).unwrap_or_default();
+        store.discard_blob(&id).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!files.join(&big.id).exists(), "discard removes the file");
+        // A file still being written when the process died is removed on open.
+        std::fs::write(files.join("00ff.part"), b"half").unwrap_or_else(|e| panic!("{e}"));
+        drop((w, store));
+        let _again = Store::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!files.join("00ff.part").exists());
     }
 
     #[test]

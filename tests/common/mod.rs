@@ -148,6 +148,19 @@ impl Server {
         fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// The exit status if the server ends by itself within `limit`.
+    #[allow(dead_code)]
+    pub fn exit_within(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
     /// Everything the server printed so far.
     pub fn output(&self) -> String {
         fs::read_to_string(&self.log).unwrap_or_default()
