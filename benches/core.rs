@@ -149,7 +149,7 @@ fn store(c: &mut Criterion) {
         });
     });
     g.bench_function("next_seq", |b| b.iter(|| black_box(store.next_seq().unwrap())));
-    g.bench_function("insert_report_transaction", |b| {
+    g.bench_function("insert_report", |b| {
         let mut w = store.blob_writer();
         w.write_all(&sealed).unwrap();
         let blob = w.finish().unwrap();

@@ -333,6 +333,11 @@ struct ServeArgs {
     /// leave less are refused with 503 until space is freed (0: no reserve).
     #[arg(long, default_value_t = 64)]
     keep_free_mib: u64,
+    /// MiB of memory for the database's page cache (records and receipts'
+    /// lookup keys; attachments bypass it). More keeps lookups fast on a
+    /// large store.
+    #[arg(long, default_value_t = 64)]
+    cache_mib: u64,
 }
 
 fn main() -> ExitCode {

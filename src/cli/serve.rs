@@ -30,6 +30,7 @@ pub fn serve(a: ServeArgs) -> Result<()> {
         max_in_flight: a.max_in_flight,
         retention_days: a.retention_days,
         keep_free: a.keep_free_mib.saturating_mul(1024 * 1024),
+        cache: a.cache_mib.saturating_mul(1024 * 1024),
         ..Limits::default()
     };
     let site = match a.config.as_deref() {
@@ -66,7 +67,8 @@ pub fn start(target: Target, data: &Path, keys_dir: &Path, limits: Limits, site:
         tracing::warn!("no keys/investigators.txt: nobody can push actions or pull bundles");
     }
     std::fs::create_dir_all(data).with_context(|| format!("cannot create the data folder {}", data.display()))?;
-    let store = Store::open(data).with_context(|| format!("cannot open the data folder {}", data.display()))?;
+    let store = Store::open_with_cache(data, limits.cache)
+        .with_context(|| format!("cannot open the data folder {}", data.display()))?;
     let n = recipients.len();
     let published = keys::load_published(keys_dir)?;
     if let Some(p) = published.as_ref().and_then(peluit::published::peek) {

@@ -74,6 +74,8 @@ pub struct Limits {
     /// Free bytes kept on the data folder's disk: submissions that would
     /// leave less are refused with 503 (0: no reserve).
     pub keep_free: u64,
+    /// Bytes of memory for sled's page cache (see `Store::open_with_cache`).
+    pub cache: u64,
 }
 
 impl Default for Limits {
@@ -95,6 +97,7 @@ impl Default for Limits {
             transfer_window: Duration::from_secs(300),
             retention_days: 365,
             keep_free: crate::store::DEFAULT_KEEP_FREE,
+            cache: 64 * 1024 * 1024,
         }
     }
 }
