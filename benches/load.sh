@@ -12,7 +12,8 @@
 # STORED (reports seeded for the "many stored" rates), EXPORT_N (reports for
 # export/decrypt; EXPORT_N/10 is measured too, to show how memory scales),
 # WORK (scratch folder, removed at the end unless KEEP=1), PHASES (any of
-# "rates upload rss export stored"; default all). With KEEP=1 and the same
+# "rates upload rss export stored"; default all), SERVE_EXTRA (more flags for
+# `peluit serve`, e.g. "--cache-mib 512"). With KEEP=1 and the same
 # WORK, a later run reuses the seeded reports (their count is in WORK/seeded).
 # Receipt codes only ever travel in request bodies and mode-0600 files under
 # $WORK: never in argv, URLs or logs.
@@ -123,6 +124,9 @@ SERVE_FLAGS=()
 if "$BIN" serve --help | grep -q -- '--submit-rate'; then
     SERVE_FLAGS+=(--submit-rate 0 --lookup-rate 0)
 fi
+# SERVE_EXTRA: more `peluit serve` flags, e.g. SERVE_EXTRA="--cache-mib 512".
+read -r -a extra <<<"${SERVE_EXTRA:-}"
+SERVE_FLAGS+=("${extra[@]}")
 mkdir -p "$WORK/keys"
 if [ ! -s "$WORK/keys/recipients.txt" ]; then # a reused WORK keeps its keys
     for i in 1 2; do

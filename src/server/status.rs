@@ -59,7 +59,9 @@ fn open_text(app: &App, id: &crypto::ReplyIdentity, blob: &BlobRef) -> String {
 
 /// The reporter's view of a report, replies and notes decrypted.
 fn view(app: &App, lang: Lang, r: &Report, receipt: &Receipt) -> StatusView {
-    let id = crypto::reply_identity(receipt);
+    // Derived once, and only when there is something sealed to open.
+    let id = std::cell::OnceCell::new();
+    let id = || id.get_or_init(|| crypto::reply_identity(receipt));
     StatusView {
         status: r.status.id(),
         status_label: status_label(app, lang, r.status),
@@ -68,11 +70,11 @@ fn view(app: &App, lang: Lang, r: &Report, receipt: &Receipt) -> StatusView {
             .timeline
             .iter()
             .map(|e| {
-                let note = e.note.as_ref().map(|b| open_text(app, &id, b)).unwrap_or_default();
+                let note = e.note.as_ref().map(|b| open_text(app, id(), b)).unwrap_or_default();
                 (e.day.clone(), status_label(app, lang, e.status), note)
             })
             .collect(),
-        replies: r.replies.iter().map(|x| (x.day.clone(), open_text(app, &id, &x.blob))).collect(),
+        replies: r.replies.iter().map(|x| (x.day.clone(), open_text(app, id(), &x.blob))).collect(),
         code: receipt.grouped().to_string(),
         draft: String::new(),
     }
