@@ -1,6 +1,11 @@
-//! Export bundles: a plain tar of `index.json` (non-secret metadata) followed
-//! by every blob as a standard `.age` file, so `tar` and `age` alone can read
-//! a case if peluit is unavailable. Never sees plaintext.
+//! Export bundles: a plain tar, so `tar` and `age` alone can read a case if
+//! peluit is unavailable. Never sees plaintext.
+//!
+//! Entries, in order: `index.json` (format, deployment, cursors, recipients),
+//! `audit.jsonl`, then per changed report, in log order, `reports/<id>.json`
+//! (its non-secret metadata) immediately followed by its blobs as standard
+//! `.age` files, each submission's manifest before its attachments. Export
+//! and decrypt hold one report at a time, however many the bundle has.
 //!
 //! Entries carry no timestamps, owners or modes beyond 0600: the bundle leaks
 //! nothing the database does not.
@@ -12,10 +17,13 @@ use serde::{Deserialize, Serialize};
 use crate::model::{BlobRef, Event, Report, SealedBy, Status, SubmissionKind};
 use crate::store::{Store, StoreError};
 
-/// Format tag of `index.json`.
-pub const INDEX_FORMAT: &str = "peluit-export/1";
+/// Format tag of `index.json`. Version 1 listed every report in the index.
+pub const INDEX_FORMAT: &str = "peluit-export/2";
 
-/// `index.json`: what the bundle holds.
+/// Name of the first entry in the tar.
+pub const INDEX_PATH: &str = "index.json";
+
+/// `index.json`: where the bundle comes from and which range it covers.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Index {
     /// Always [`INDEX_FORMAT`].
@@ -29,14 +37,17 @@ pub struct Index {
     /// The age recipients the server seals to now (for sealing replies offline).
     #[serde(default)]
     pub recipients: Vec<String>,
-    /// The reports with new items.
-    pub reports: Vec<IndexReport>,
 }
 
 /// Name of the audit log entry in the tar (JSON Lines of [`crate::actions::AuditEntry`]).
 pub const AUDIT_PATH: &str = "audit.jsonl";
 
-/// One report in the index.
+/// The tar path of a report's entry.
+pub fn report_path(id: &str) -> String {
+    format!("reports/{id}.json")
+}
+
+/// One report's entry, `reports/<id>.json` (also the case folder's `case.json`).
 #[derive(Debug, Serialize, Deserialize)]
 pub struct IndexReport {
     /// Report id (hex).
@@ -49,11 +60,11 @@ pub struct IndexReport {
     pub timeline: Vec<Event>,
     /// The reporter's reply recipient (`age1…`).
     pub reply_recipient: String,
-    /// The submissions newer than `since`.
+    /// The submissions in the bundle's range (`since`, `cursor`].
     pub submissions: Vec<IndexSubmission>,
 }
 
-/// One submission in the index.
+/// One submission of a report entry.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct IndexSubmission {
     /// Export sequence number.
@@ -97,39 +108,27 @@ fn blob_path(b: &BlobRef) -> String {
     format!("blobs/{}.age", b.id)
 }
 
-/// Builds the index for the reports changed after `since`.
-fn index(store: &Store, reports: &[Report], since: u64, cursor: u64) -> Result<Index, StoreError> {
-    let reports = reports
-        .iter()
-        .map(|r| IndexReport {
-            id: r.id.clone(),
-            created: r.created.clone(),
-            status: r.status,
-            timeline: r.timeline.clone(),
-            reply_recipient: r.reply_recipient.clone(),
-            submissions: r
-                .submissions
-                .iter()
-                .filter(|s| s.seq > since)
-                .map(|s| IndexSubmission {
-                    seq: s.seq,
-                    day: s.day.clone(),
-                    kind: s.kind,
-                    sealed_by: s.sealed_by,
-                    manifest: blob_path(&s.manifest),
-                    attachments: s.attachments.iter().map(blob_path).collect(),
-                })
-                .collect(),
-        })
-        .collect();
-    Ok(Index {
-        format: INDEX_FORMAT.into(),
-        deployment_id: store.deployment_id().into(),
-        since,
-        cursor,
-        recipients: store.recipients()?,
-        reports,
-    })
+/// The entry of a report whose submissions are already those of the range.
+fn report_entry(r: &Report) -> IndexReport {
+    IndexReport {
+        id: r.id.clone(),
+        created: r.created.clone(),
+        status: r.status,
+        timeline: r.timeline.clone(),
+        reply_recipient: r.reply_recipient.clone(),
+        submissions: r
+            .submissions
+            .iter()
+            .map(|s| IndexSubmission {
+                seq: s.seq,
+                day: s.day.clone(),
+                kind: s.kind,
+                sealed_by: s.sealed_by,
+                manifest: blob_path(&s.manifest),
+                attachments: s.attachments.iter().map(blob_path).collect(),
+            })
+            .collect(),
+    }
 }
 
 /// A tar header with no timestamp, owner or group.
@@ -144,13 +143,19 @@ fn header(size: u64) -> tar::Header {
     h
 }
 
-/// Writes a bundle of everything added after `since` to `out`.
+/// Writes a bundle of everything added after `since` to `out`, up to the
+/// last log entry when the export starts (the returned cursor).
 pub fn export(store: &Store, since: u64, out: impl Write) -> Result<ExportSummary, ExportError> {
-    let (reports, cursor) = store.changed_since(since)?;
-    let idx = index(store, &reports, since, cursor)?;
-    let json = serde_json::to_vec_pretty(&idx).map_err(io::Error::other)?;
+    let cursor = store.last_seq()?.max(since);
+    let idx = Index {
+        format: INDEX_FORMAT.into(),
+        deployment_id: store.deployment_id().into(),
+        since,
+        cursor,
+        recipients: store.recipients()?,
+    };
     let mut tar = tar::Builder::new(out);
-    tar.append_data(&mut header(json.len() as u64), "index.json", json.as_slice())?;
+    append_json(&mut tar, INDEX_PATH, &idx)?;
     // The whole audit chain, every time: verify-log needs it from the start.
     let mut audit = Vec::new();
     for e in store.audit_entries()? {
@@ -158,9 +163,12 @@ pub fn export(store: &Store, since: u64, out: impl Write) -> Result<ExportSummar
         audit.push(b'\n');
     }
     tar.append_data(&mut header(audit.len() as u64), AUDIT_PATH, audit.as_slice())?;
-    let mut blobs = 0;
-    for r in &reports {
-        for s in r.submissions.iter().filter(|s| s.seq > since) {
+    let (mut reports, mut blobs) = (0, 0);
+    for r in store.changed_between(since, cursor) {
+        let r = r?;
+        append_json(&mut tar, &report_path(&r.id), &report_entry(&r))?;
+        reports += 1;
+        for s in &r.submissions {
             // The manifest goes first: decrypt needs it to name the files.
             for b in std::iter::once(&s.manifest).chain(&s.attachments) {
                 let reader = store.blob_reader(b)?;
@@ -170,5 +178,11 @@ pub fn export(store: &Store, since: u64, out: impl Write) -> Result<ExportSummar
         }
     }
     tar.into_inner()?.flush()?;
-    Ok(ExportSummary { reports: reports.len(), blobs, cursor })
+    Ok(ExportSummary { reports, blobs, cursor })
+}
+
+/// Appends a small JSON entry (the index, or one report's entry).
+fn append_json<W: Write>(tar: &mut tar::Builder<W>, path: &str, value: &impl Serialize) -> io::Result<()> {
+    let json = serde_json::to_vec_pretty(value).map_err(io::Error::other)?;
+    tar.append_data(&mut header(json.len() as u64), path, json.as_slice())
 }

@@ -179,8 +179,10 @@ fn the_whole_loop_two_investigators_and_every_rejection() {
     let b2 = env.path("b2.tar");
     pull(&s, &ani.join("transfer.key"), &b2, &cursor);
     let index = peluit::decrypt::read_bundle_index(fs::File::open(&b2).unwrap()).unwrap();
-    assert_eq!(index.reports.len(), 1);
-    assert_eq!(index.reports[0].submissions.len(), 1, "only the new item");
+    let mut reports = Vec::new();
+    peluit::decrypt::read_bundle_reports(fs::File::open(&b2).unwrap(), |r| reports.push(r)).unwrap();
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0].submissions.len(), 1, "only the new item");
     decrypt(&b2, &ani.join("identity.txt"), &cases);
     let followup = common::files_under(&cases.join(&id)).into_iter().find(|p| p.ends_with("kuitansi.jpg")).unwrap();
     assert_eq!(fs::read(followup).unwrap(), b"jpeg bytes");

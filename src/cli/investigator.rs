@@ -179,9 +179,9 @@ pub fn pull(r: &RemoteArgs, out: &Path, since: u64) -> Result<()> {
     let (server_url, proxy) = (&r.server, r.proxy.as_deref());
     let key = load_key(&r.key)?;
     let n = Remote::new(server_url, proxy)?.pull(&key, since, now(), out)?;
-    let f = std::fs::File::open(out)?;
-    let index = peluit::decrypt::read_bundle_index(std::io::BufReader::new(f))?;
-    println!("Pulled {n} bytes into {}: {} report(s).", out.display(), index.reports.len());
+    let index = peluit::decrypt::read_bundle_index(std::io::BufReader::new(std::fs::File::open(out)?))?;
+    let reports = peluit::decrypt::read_bundle_reports(std::io::BufReader::new(std::fs::File::open(out)?), |_| ())?;
+    println!("Pulled {n} bytes into {}: {reports} report(s).", out.display());
     println!("Next time, pull only what is new with: --since {}", index.cursor);
     Ok(())
 }

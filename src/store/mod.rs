@@ -288,23 +288,64 @@ impl Store {
         }
     }
 
-    /// The reports that gained a submission after `since`, each once, in log
-    /// order, with the highest sequence seen (the next cursor).
-    pub fn changed_since(&self, since: u64) -> Result<(Vec<Report>, u64), StoreError> {
-        let mut seen = std::collections::HashSet::new();
-        let mut out = Vec::new();
-        let mut cursor = since;
-        for item in self.log.range(since.saturating_add(1).to_be_bytes()..) {
-            let (k, id) = item?;
-            let seq = u64::from_be_bytes(k.as_ref().try_into().map_err(|_| StoreError::Corrupt("log key".into()))?);
-            cursor = cursor.max(seq);
-            if seen.insert(id.to_vec()) {
-                if let Some(r) = self.report_by_raw_id(&id)? {
-                    out.push(r);
-                }
+    /// The highest sequence in the export log, 0 when it is empty. An export
+    /// fixes its cursor with this before it scans, so that tips arriving
+    /// during the export go into the next one.
+    pub fn last_seq(&self) -> Result<u64, StoreError> {
+        match self.log.last()? {
+            Some((k, _)) => Self::log_seq(&k),
+            None => Ok(0),
+        }
+    }
+
+    /// The reports with a submission in `(since, cursor]`, each once, in log
+    /// order, each holding only its submissions in that range.
+    ///
+    /// Constant memory: no set of ids already seen. A report is yielded at
+    /// its first log entry in the range, the one of the smallest of its
+    /// submissions in the range, and skipped at the others.
+    pub fn changed_between(&self, since: u64, cursor: u64) -> impl Iterator<Item = Result<Report, StoreError>> + '_ {
+        let entries =
+            (since < cursor).then(|| self.log.range(since.saturating_add(1).to_be_bytes()..=cursor.to_be_bytes()));
+        entries.into_iter().flatten().filter_map(move |item| {
+            item.map_err(StoreError::from).and_then(|(k, id)| self.at_first_entry(&k, &id, since, cursor)).transpose()
+        })
+    }
+
+    /// The report of log entry (`key`, `id`) with only its submissions in
+    /// `(since, cursor]`, if this entry is the report's first in that range.
+    fn at_first_entry(&self, key: &[u8], id: &[u8], since: u64, cursor: u64) -> Result<Option<Report>, StoreError> {
+        let seq = Self::log_seq(key)?;
+        // A report purged while the export runs is simply absent.
+        let Some(mut report) = self.report_by_raw_id(id)? else { return Ok(None) };
+        report.submissions.retain(|s| since < s.seq && s.seq <= cursor);
+        let mut seqs: Vec<u64> = report.submissions.iter().map(|s| s.seq).collect();
+        seqs.sort_unstable();
+        for s in seqs {
+            if s == seq {
+                return Ok(Some(report));
+            }
+            // A smaller submission is yielded at its own entry; in a damaged
+            // database (`check` reports it) it may have none, so look.
+            if self.log.get(s.to_be_bytes())?.is_some_and(|other| other == id) {
+                return Ok(None);
             }
         }
-        Ok((out, cursor))
+        Ok(None)
+    }
+
+    /// The sequence number of a `log` key (u64 big-endian).
+    fn log_seq(key: &[u8]) -> Result<u64, StoreError> {
+        key.try_into().map(u64::from_be_bytes).map_err(|_| StoreError::Corrupt("log key".into()))
+    }
+
+    /// Every report changed after `since`, collected, and the cursor. Only the
+    /// unit tests want all of them at once; export streams `changed_between`.
+    #[cfg(test)]
+    pub fn changed_since(&self, since: u64) -> Result<(Vec<Report>, u64), StoreError> {
+        let cursor = self.last_seq()?.max(since);
+        let reports = self.changed_between(since, cursor).collect::<Result<_, _>>()?;
+        Ok((reports, cursor))
     }
 
     /// Every report record (for `check`).
@@ -416,6 +457,7 @@ mod tests {
         assert_eq!(store.find(&k1).ok().flatten().map(|r| r.id), Some(report.id.clone()));
         let other = crypto::lookup_key(&DeploymentSecret::generate(), &r1);
         assert!(store.find(&other).ok().flatten().is_none());
+        assert_eq!(store.last_seq().ok(), Some(s1.seq));
         let (all, cursor) = store.changed_since(0).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((all.len(), cursor), (1, s1.seq));
         assert!(store.changed_since(cursor).map(|(r, _)| r.is_empty()).unwrap_or(false));
@@ -423,7 +465,49 @@ mod tests {
         store.append_submission(&report.id, s2.clone()).unwrap_or_else(|e| panic!("{e}"));
         let (changed, c2) = store.changed_since(cursor).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(c2, s2.seq);
-        assert_eq!(changed[0].submissions.len(), 2);
+        assert_eq!(changed[0].submissions, vec![s2.clone()], "only the submission after the cursor");
+
+        // Each report comes once, at its first log entry in the range, with
+        // only its submissions in the range; a cursor fixed earlier leaves
+        // later entries to the next export. The log is now a a, then b a c b.
+        let changed = |since: u64, cursor: u64| -> Vec<(String, Vec<u64>)> {
+            store
+                .changed_between(since, cursor)
+                .map(|r| r.map(|r| (r.id, r.submissions.iter().map(|s| s.seq).collect())))
+                .collect::<Result<_, _>>()
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let new_report = || {
+            let k = crypto::lookup_key(
+                store.secret(),
+                &Receipt::generate(&mut rand::rand_core::UnwrapErr(rand::rngs::SysRng)),
+            );
+            let s = submission(&store, store.next_seq().unwrap_or(0), SubmissionKind::Tip);
+            let r = Report::new(crypto::hex(&crypto::random_id()), crypto::hex(&k.0), "age1x".into(), s.clone());
+            store.insert_report(&r, &k).unwrap_or_else(|e| panic!("{e}"));
+            (r.id, s.seq)
+        };
+        let follow_up = |id: &str| {
+            let s = submission(&store, store.next_seq().unwrap_or(0), SubmissionKind::FollowUp);
+            store.append_submission(id, s.clone()).unwrap_or_else(|e| panic!("{e}"));
+            s.seq
+        };
+        let a = report.id.clone();
+        let (b, b1) = new_report();
+        let a3 = follow_up(&a);
+        let (c, c1) = new_report();
+        let b2 = follow_up(&b);
+        assert_eq!(store.last_seq().ok(), Some(b2));
+        let (s1, s2) = (s1.seq, s2.seq);
+        assert_eq!(
+            changed(0, b2),
+            vec![(a.clone(), vec![s1, s2, a3]), (b.clone(), vec![b1, b2]), (c.clone(), vec![c1])]
+        );
+        assert_eq!(changed(s2, b2), vec![(b.clone(), vec![b1, b2]), (a.clone(), vec![a3]), (c.clone(), vec![c1])]);
+        assert_eq!(changed(b1, b2), vec![(a.clone(), vec![a3]), (c.clone(), vec![c1]), (b.clone(), vec![b2])]);
+        assert_eq!(changed(0, c1), vec![(a.clone(), vec![s1, s2, a3]), (b.clone(), vec![b1]), (c, vec![c1])]);
+        assert_eq!(changed(c1, b2), vec![(b, vec![b2])]);
+        assert!(changed(b2, b2).is_empty() && changed(b2 + 5, b2).is_empty());
         store.durable_blocking().unwrap_or_else(|e| panic!("{e}"));
     }
 

@@ -1,0 +1,258 @@
+//! Unit tests of decryption on bundles built here: the order rules, the
+//! format checks, reruns and leftovers of interrupted runs.
+
+use super::*;
+use crate::crypto::{self, Pad, Recipients};
+use crate::export::{Index, INDEX_FORMAT};
+use crate::model::{AttachmentInfo, SealedBy, Status};
+use std::os::unix::fs::PermissionsExt;
+
+/// Tar entries, in order.
+type Entries = Vec<(String, Vec<u8>)>;
+/// A submission for [`report`]: seq, text, attachments as (name, bytes).
+type Sub<'a> = (u64, &'a str, &'a [(&'a str, &'a [u8])]);
+
+/// An investigator identity and its recipient.
+fn keys() -> (Identities, Recipients) {
+    let (secret, recipient) = crypto::new_identity();
+    let ids = Identities::parse(&secret).unwrap_or_else(|e| panic!("{e}"));
+    (ids, Recipients::parse(&recipient).unwrap_or_else(|e| panic!("{e}")))
+}
+
+/// `index.json` and an empty audit log for the range (`since`, `cursor`].
+fn head(format: &str, since: u64, cursor: u64) -> Entries {
+    let idx =
+        Index { format: format.into(), deployment_id: "d".repeat(32), since, cursor, recipients: vec!["age1x".into()] };
+    let json = serde_json::to_vec(&idx).unwrap_or_default();
+    vec![("index.json".into(), json), (AUDIT_PATH.into(), Vec::new())]
+}
+
+/// One report's entry and its blobs in export order; each submission is
+/// (seq, text, attachments as (name, bytes)).
+fn report(r: &Recipients, id: &str, subs: &[Sub<'_>]) -> Entries {
+    let mut blobs = Vec::new();
+    let mut submissions = Vec::new();
+    for (seq, text, files) in subs {
+        let blob_path = || format!("blobs/{}.age", crypto::hex(&crypto::random_id()));
+        let mut m = Manifest::default();
+        m.format = crate::model::MANIFEST_FORMAT.into();
+        m.text = (*text).into();
+        let (manifest, mut attachments) = (blob_path(), Vec::new());
+        let mut sealed_files = Vec::new();
+        for (name, bytes) in *files {
+            let mut info = AttachmentInfo::default();
+            info.name = (*name).into();
+            info.size = bytes.len() as u64;
+            m.attachments.push(info);
+            let p = blob_path();
+            attachments.push(p.clone());
+            sealed_files.push((p, crypto::seal_bytes(r, bytes, Pad::Zeros).unwrap_or_default()));
+        }
+        let json = serde_json::to_vec(&m).unwrap_or_default();
+        blobs.push((manifest.clone(), crypto::seal_bytes(r, &json, Pad::Spaces).unwrap_or_default()));
+        blobs.extend(sealed_files);
+        submissions.push(IndexSubmission {
+            seq: *seq,
+            day: "2026-11-26".into(),
+            kind: if submissions.is_empty() { SubmissionKind::Tip } else { SubmissionKind::FollowUp },
+            sealed_by: SealedBy::Server,
+            manifest,
+            attachments,
+        });
+    }
+    let entry = IndexReport {
+        id: id.into(),
+        created: "2026-11-26".into(),
+        status: Status::Received,
+        timeline: Vec::new(),
+        reply_recipient: "age1reply".into(),
+        submissions,
+    };
+    let mut out = vec![(format!("reports/{id}.json"), serde_json::to_vec(&entry).unwrap_or_default())];
+    out.extend(blobs);
+    out
+}
+
+/// A tar of `entries`.
+fn tar(entries: &Entries) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (path, data) in entries {
+        let mut h = tar::Header::new_ustar();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o600);
+        b.append_data(&mut h, path, data.as_slice()).unwrap_or_else(|e| panic!("{e}"));
+    }
+    b.into_inner().unwrap_or_default()
+}
+
+/// The error text of a decrypt that must fail with a format error.
+fn format_error(entries: &Entries, ids: &Identities, out: &Path) -> String {
+    match decrypt(tar(entries).as_slice(), ids, out) {
+        Err(DecryptError::Format(m)) => m,
+        other => panic!("expected a format error, got {other:?}"),
+    }
+}
+
+/// The names in a folder, sorted.
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+const A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+const B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+
+#[test]
+fn reports_decrypt_one_at_a_time_and_a_rerun_skips_them() {
+    let (ids, r) = keys();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let out = dir.path().join("cases");
+    let mut entries = head(INDEX_FORMAT, 0, 9);
+    entries.extend(report(
+        &r,
+        A,
+        &[(3, "tip a", &[("../../.bashrc", b"x=1"), ("bukti.jpg", b"jpg")]), (7, "more a", &[])],
+    ));
+    entries.extend(report(&r, B, &[(5, "tip b", &[("bukti.jpg", b"one"), ("bukti.jpg", b"two")])]));
+    let s = decrypt(tar(&entries).as_slice(), &ids, &out).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s, DecryptSummary { cases: 2, submissions: 3, files: 4, skipped: 0 });
+    assert_eq!(names(&out), vec![A, B, DEPLOYMENT_FILE, LAST_RUN_FILE]);
+    assert_eq!(names(&out.join(A)), vec!["000000000003-tip", "000000000007-followup", "case.json"]);
+    let files = out.join(A).join("000000000003-tip").join("files");
+    assert_eq!(names(&files), vec!["bashrc", "bukti.jpg"]);
+    assert_eq!(fs::read(files.join("bashrc")).unwrap_or_default(), b"x=1");
+    let b_files = out.join(B).join("000000000005-tip").join("files");
+    assert_eq!(names(&b_files), vec!["2-bukti.jpg", "bukti.jpg"]);
+    let md = fs::read_to_string(out.join(A).join("000000000007-followup").join("report.md")).unwrap_or_default();
+    assert!(md.contains("more a"), "{md}");
+    let mode = |p: &Path| fs::metadata(p).map(|m| m.permissions().mode() & 0o777).unwrap_or(0);
+    assert_eq!((mode(&out.join(A)), mode(&files), mode(&files.join("bashrc"))), (0o700, 0o700, 0o600));
+    assert_eq!(mode(&out.join(A).join("case.json")), 0o600);
+    let last: Vec<String> =
+        serde_json::from_slice(&fs::read(out.join(LAST_RUN_FILE)).unwrap_or_default()).unwrap_or_default();
+    assert_eq!(last, vec![A, B]);
+    // The same bundle again: everything is there already.
+    let again = decrypt(tar(&entries).as_slice(), &ids, &out).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(again, DecryptSummary { cases: 2, submissions: 0, files: 0, skipped: 3 });
+    assert_eq!(fs::read(out.join(LAST_RUN_FILE)).unwrap_or_default(), b"[]");
+    assert_eq!(names(&files), vec!["bashrc", "bukti.jpg"]);
+}
+
+#[test]
+fn blobs_must_follow_their_own_report_entry() {
+    let (ids, r) = keys();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let a = report(&r, A, &[(3, "tip a", &[("a.txt", b"a")])]);
+    let b = report(&r, B, &[(5, "tip b", &[])]);
+    // A's blobs after B's entry: decrypt would have to remember A.
+    let mut late = head(INDEX_FORMAT, 0, 9);
+    late.push(a[0].clone());
+    late.push(b[0].clone());
+    late.extend(a[1..].iter().cloned());
+    late.extend(b[1..].iter().cloned());
+    let m = format_error(&late, &ids, &dir.path().join("late"));
+    assert!(m.contains(&format!("{A}.json")) || m.contains(A), "{m}");
+    // A blob before any report entry.
+    let mut early = head(INDEX_FORMAT, 0, 9);
+    early.push(a[1].clone());
+    early.extend(a.iter().cloned());
+    assert!(format_error(&early, &ids, &dir.path().join("early")).contains("before any report"));
+    // An attachment before its manifest.
+    let mut swapped = head(INDEX_FORMAT, 0, 9);
+    swapped.extend([a[0].clone(), a[2].clone(), a[1].clone()]);
+    assert!(format_error(&swapped, &ids, &dir.path().join("swapped")).contains("unexpected entry"));
+    // A's attachment missing: refused, and no final-named folder for it.
+    let mut missing = head(INDEX_FORMAT, 0, 9);
+    missing.extend([a[0].clone(), a[1].clone()]);
+    missing.extend(b.iter().cloned());
+    let out = dir.path().join("missing");
+    assert!(format_error(&missing, &ids, &out).contains("is missing"));
+    assert!(!out.join(A).join("000000000003-tip").exists());
+    // The same at the end of the archive.
+    let mut cut = head(INDEX_FORMAT, 0, 9);
+    cut.extend([a[0].clone(), a[1].clone()]);
+    assert!(format_error(&cut, &ids, &dir.path().join("cut")).contains("is missing"));
+}
+
+#[test]
+fn other_formats_and_bad_report_entries_are_refused() {
+    let (ids, r) = keys();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let a = report(&r, A, &[(3, "tip a", &[])]);
+    let with = |format: &str, entries: &[(String, Vec<u8>)]| {
+        let mut e = head(format, 0, 9);
+        e.extend(entries.iter().cloned());
+        e
+    };
+    let m = format_error(&with("peluit-export/1", &a), &ids, &dir.path().join("v1"));
+    assert!(m.contains("peluit-export/1") && m.contains(INDEX_FORMAT), "{m}");
+    for bad in [
+        "reports/x/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.json",
+        "reports/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.json",
+        "reports/a.json",
+    ] {
+        let entries = with(INDEX_FORMAT, &[(bad.to_string(), a[0].1.clone())]);
+        assert!(format_error(&entries, &ids, &dir.path().join("bad")).contains("bad report entry"), "{bad}");
+    }
+    // An entry whose path and id disagree.
+    let entries = with(INDEX_FORMAT, &[(format!("reports/{B}.json"), a[0].1.clone())]);
+    assert!(format_error(&entries, &ids, &dir.path().join("other")).contains("names another report"));
+    // A blob name that is not one export writes.
+    let mut entry: IndexReport = serde_json::from_slice(&a[0].1).unwrap_or_else(|e| panic!("{e}"));
+    entry.submissions[0].manifest = "blobs/\u{1b}[2J.age".into();
+    let entries = with(INDEX_FORMAT, &[(format!("reports/{A}.json"), serde_json::to_vec(&entry).unwrap_or_default())]);
+    assert!(format_error(&entries, &ids, &dir.path().join("blob")).contains("bad blob name"));
+    // A submission outside the index's range.
+    let mut outside = head(INDEX_FORMAT, 3, 9);
+    outside.extend(a.iter().cloned());
+    assert!(format_error(&outside, &ids, &dir.path().join("outside")).contains("outside the bundle's range"));
+}
+
+#[test]
+fn a_report_twice_in_one_bundle_lands_once() {
+    let (ids, r) = keys();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let out = dir.path().join("cases");
+    let a = report(&r, A, &[(3, "tip a", &[("a.txt", b"a")])]);
+    let mut entries = head(INDEX_FORMAT, 0, 9);
+    entries.extend(a.iter().cloned());
+    entries.extend(a.iter().cloned());
+    let s = decrypt(tar(&entries).as_slice(), &ids, &out).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s, DecryptSummary { cases: 2, submissions: 1, files: 1, skipped: 1 });
+    assert_eq!(names(&out.join(A)), vec!["000000000003-tip", "case.json"]);
+    assert_eq!(names(&out.join(A).join("000000000003-tip").join("files")), vec!["a.txt"]);
+}
+
+#[test]
+fn a_wrong_identity_is_a_crypto_error() {
+    let (_, r) = keys();
+    let (other, _) = keys();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut entries = head(INDEX_FORMAT, 0, 9);
+    entries.extend(report(&r, A, &[(3, "tip a", &[])]));
+    let out = dir.path().join("cases");
+    assert!(matches!(decrypt(tar(&entries).as_slice(), &other, &out), Err(DecryptError::Crypto(_))));
+    assert!(!out.join(A).join("000000000003-tip").exists());
+}
+
+#[test]
+fn leftovers_of_an_interrupted_run_are_replaced() {
+    let (ids, r) = keys();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let out = dir.path().join("cases");
+    let partial = out.join(A).join("000000000003-tip.partial");
+    make_dir(&partial.join("files")).unwrap_or_else(|e| panic!("{e}"));
+    for junk in [partial.join("files").join("a.txt"), out.join(A).join("case.tmp"), out.join("last-run.tmp")] {
+        fs::write(junk, b"half").unwrap_or_else(|e| panic!("{e}"));
+    }
+    let mut entries = head(INDEX_FORMAT, 0, 9);
+    entries.extend(report(&r, A, &[(3, "tip a", &[("a.txt", b"whole")])]));
+    decrypt(tar(&entries).as_slice(), &ids, &out).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(names(&out.join(A)), vec!["000000000003-tip", "case.json"]);
+    let file = out.join(A).join("000000000003-tip").join("files").join("a.txt");
+    assert_eq!(fs::read(file).unwrap_or_default(), b"whole");
+    assert_eq!(names(&out), vec![A, DEPLOYMENT_FILE, LAST_RUN_FILE]);
+}
