@@ -277,7 +277,9 @@ impl Intake {
             }
         };
         Ok(Submission {
-            seq: self.store.next_seq()?,
+            // Assigned by the store as it commits (`Store::open_report`,
+            // `Store::append_submission`), in the order of the export log.
+            seq: 0,
             day: day.to_string(),
             kind,
             sealed_by,

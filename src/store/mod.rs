@@ -117,6 +117,9 @@ pub struct Store {
     deployment_id: Arc<str>,
     /// Added to sled's id counter (see [`Store::next_seq`]).
     seq_floor: u64,
+    /// Taken while a sequence number is drawn and its log entry written,
+    /// and while an export reads the last one.
+    seq_turn: Arc<std::sync::Mutex<()>>,
 }
 
 impl Store {
@@ -158,6 +161,7 @@ impl Store {
         Ok(Store {
             files,
             keep_free: Arc::new(AtomicU64::new(DEFAULT_KEEP_FREE)),
+            seq_turn: Arc::default(),
             seq_floor,
             reports: db.open_tree("reports")?,
             lookup: db.open_tree("lookup")?,
@@ -232,18 +236,42 @@ impl Store {
     /// Opens a report for its first submission under a fresh receipt: derives
     /// the lookup key and the reply recipient, and commits the record. Not yet
     /// durable: call [`Store::durable`] before showing the receipt.
-    pub fn open_report(&self, first: Submission) -> Result<crate::receipt::Receipt, StoreError> {
+    /// The submission's sequence number is assigned here (see
+    /// [`Store::with_next_seq`]); whatever `first.seq` held is replaced.
+    pub fn open_report(&self, mut first: Submission) -> Result<crate::receipt::Receipt, StoreError> {
         let receipt = crypto::new_receipt();
         let key = crypto::lookup_key(&self.secret, &receipt);
         let reply = crypto::reply_identity(&receipt).recipient().to_string();
-        let report = Report::new(crypto::hex(&crypto::random_id()), crypto::hex(&key.0), reply, first);
-        self.insert_report(&report, &key)?;
+        let id = crypto::hex(&crypto::random_id());
+        self.with_next_seq(|seq| {
+            first.seq = seq;
+            self.insert_report(&Report::new(id, crypto::hex(&key.0), reply, first), &key)
+        })?;
         Ok(receipt)
     }
 
-    /// Appends a submission to an existing report (a follow-up).
-    pub fn append_submission(&self, report_id: &str, sub: Submission) -> Result<(), StoreError> {
+    /// Runs `commit` with a fresh sequence number while no other sequence
+    /// number is handed out and no export fixes its cursor. Without this, a
+    /// submission could take number 10, another take 11 and commit, an
+    /// export stop its cursor at 11, and then 10 commit: every later
+    /// incremental export (`--since 11`) would miss it for good.
+    fn with_next_seq<T>(&self, commit: impl FnOnce(u64) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let _turn = self.seq_turn.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        commit(self.next_seq()?)
+    }
+
+    /// Appends a submission to an existing report (a follow-up), under a
+    /// fresh sequence number (whatever `sub.seq` held is replaced).
+    pub fn append_submission(&self, report_id: &str, mut sub: Submission) -> Result<(), StoreError> {
         let id = crypto::unhex::<16>(report_id).ok_or_else(|| StoreError::Corrupt("report id".into()))?;
+        self.with_next_seq(|seq| {
+            sub.seq = seq;
+            self.append_with_seq(&id, &sub)
+        })
+    }
+
+    /// The transaction of [`Store::append_submission`].
+    fn append_with_seq(&self, id: &[u8; 16], sub: &Submission) -> Result<(), StoreError> {
         let seq = sub.seq;
         (&self.reports, &self.log)
             .transaction(|(reports, log)| {
@@ -292,6 +320,9 @@ impl Store {
     /// fixes its cursor with this before it scans, so that tips arriving
     /// during the export go into the next one.
     pub fn last_seq(&self) -> Result<u64, StoreError> {
+        // Waits for a submission between taking its number and writing its
+        // log entry (see `with_next_seq`).
+        let _turn = self.seq_turn.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         match self.log.last()? {
             Some((k, _)) => Self::log_seq(&k),
             None => Ok(0),
@@ -446,6 +477,43 @@ mod tests {
     }
 
     #[test]
+    fn incremental_exports_miss_nothing_committed_while_they_run() {
+        let (_d, store) = open();
+        let writers: Vec<_> = (0..4)
+            .map(|_| {
+                let store = store.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..150 {
+                        let sub = submission(&store, 0, SubmissionKind::Tip);
+                        store.open_report(sub).unwrap_or_else(|e| panic!("{e}"));
+                    }
+                })
+            })
+            .collect();
+        // An investigator exporting with --since CURSOR again and again.
+        let mut seen = std::collections::BTreeSet::new();
+        let mut cursor = 0;
+        let pull = |seen: &mut std::collections::BTreeSet<u64>, cursor: &mut u64| {
+            let next = store.last_seq().unwrap_or(0).max(*cursor);
+            for r in store.changed_between(*cursor, next) {
+                seen.extend(r.unwrap_or_else(|e| panic!("{e}")).submissions.iter().map(|s| s.seq));
+            }
+            *cursor = next;
+        };
+        while !writers.iter().all(|w| w.is_finished()) {
+            pull(&mut seen, &mut cursor);
+        }
+        for w in writers {
+            w.join().unwrap_or_else(|_| panic!("writer failed"));
+        }
+        pull(&mut seen, &mut cursor);
+        let logged: std::collections::BTreeSet<u64> =
+            store.log.iter().keys().map(|k| Store::log_seq(&k.unwrap_or_default()).unwrap_or(0)).collect();
+        assert_eq!(logged.len(), 600);
+        assert_eq!(seen, logged, "every submission reaches some incremental export");
+    }
+
+    #[test]
     fn reports_are_found_by_lookup_key_and_exported_since_a_cursor() {
         let (_d, store) = open();
         let r1 = Receipt::generate(&mut rand::rand_core::UnwrapErr(rand::rngs::SysRng));
@@ -461,10 +529,11 @@ mod tests {
         let (all, cursor) = store.changed_since(0).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((all.len(), cursor), (1, s1.seq));
         assert!(store.changed_since(cursor).map(|(r, _)| r.is_empty()).unwrap_or(false));
-        let s2 = submission(&store, store.next_seq().unwrap_or(0), SubmissionKind::FollowUp);
+        let s2 = submission(&store, 0, SubmissionKind::FollowUp);
         store.append_submission(&report.id, s2.clone()).unwrap_or_else(|e| panic!("{e}"));
         let (changed, c2) = store.changed_since(cursor).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(c2, s2.seq);
+        assert!(c2 > cursor, "the store numbers the follow-up after everything before it");
+        let s2 = Submission { seq: c2, ..s2 };
         assert_eq!(changed[0].submissions, vec![s2.clone()], "only the submission after the cursor");
 
         // Each report comes once, at its first log entry in the range, with
@@ -488,9 +557,10 @@ mod tests {
             (r.id, s.seq)
         };
         let follow_up = |id: &str| {
-            let s = submission(&store, store.next_seq().unwrap_or(0), SubmissionKind::FollowUp);
-            store.append_submission(id, s.clone()).unwrap_or_else(|e| panic!("{e}"));
-            s.seq
+            store
+                .append_submission(id, submission(&store, 0, SubmissionKind::FollowUp))
+                .unwrap_or_else(|e| panic!("{e}"));
+            store.last_seq().unwrap_or(0)
         };
         let a = report.id.clone();
         let (b, b1) = new_report();
