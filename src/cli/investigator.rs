@@ -1,6 +1,7 @@
 //! The investigators' commands: keys, offline case work, export, decrypt,
 //! apply, pull, push and the audit-log check.
 
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -206,6 +207,7 @@ pub fn export_cmd(data: &Path, out: &Path, since: u64) -> Result<()> {
     let file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
+        .mode(0o600)
         .open(out)
         .with_context(|| format!("cannot create {} (it must not exist)", out.display()))?;
     let mut w = std::io::BufWriter::new(file);

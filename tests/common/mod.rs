@@ -63,6 +63,8 @@ impl Env {
         let bundle = self.path(&format!("{name}.tar"));
         let out = self.run(&["export", "--data", self.data.to_str().unwrap(), "--out", bundle.to_str().unwrap()]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let mode = std::os::unix::fs::PermissionsExt::mode(&fs::metadata(&bundle).unwrap().permissions());
+        assert_eq!(mode & 0o777, 0o600, "a bundle is readable by its owner only");
         let cases = self.path(name);
         let out = self.run(&[
             "decrypt",
