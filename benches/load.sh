@@ -8,7 +8,8 @@
 #   bash benches/load.sh            # full run (about an hour on 2 cores)
 #   QUICK=1 bash benches/load.sh    # small counts, a few minutes
 #
-# Variables: RUNS, DURATION (s per rate run), CONNS, UPLOAD_MIB, PARALLEL,
+# Variables: RUNS, DURATION (s per rate run), WARMUP (s of an uncounted run
+# before each rate's runs; 0 for none), CONNS, UPLOAD_MIB, PARALLEL,
 # STORED (reports seeded for the "many stored" rates), EXPORT_N (reports for
 # export/decrypt; EXPORT_N/10 is measured too, to show how memory scales),
 # WORK (scratch folder, removed at the end unless KEEP=1), PHASES (any of
@@ -29,6 +30,7 @@ else
     STORED=${STORED:-1000000} EXPORT_N=${EXPORT_N:-100000}
 fi
 CONNS=${CONNS:-32}
+WARMUP=${WARMUP:-5}
 PARALLEL=${PARALLEL:-8}
 PHASES=${PHASES:-rates upload rss export stored}
 phase() { [[ " $PHASES " == *" $1 "* ]]; }
@@ -187,9 +189,16 @@ with open(out, "a") as f:
 EOF
 }
 
-# rate KEY SCRIPT PATH: $RUNS wrk runs; medians into R[KEY_rps|p50|p99|errors].
+# rate KEY SCRIPT PATH: one warm-up run of $WARMUP s (not counted: it fills
+# sled's cache and the kernel's page cache after a start), then $RUNS wrk
+# runs; medians into R[KEY_rps|p50|p99|errors].
 rate() {
     local rps=() p50=() p99=() bad=0 out
+    if [ "$WARMUP" -gt 0 ]; then
+        out=$(timeout $((WARMUP + 60)) wrk -t1 -c"$CONNS" -d"${WARMUP}s" --timeout 10s \
+            -s "$2" "$BASE$3" | grep '^RESULT') || die "wrk warm-up"
+        log "$1 warm-up: $(cut -d' ' -f2 <<<"$out") req/s (not counted)"
+    fi
     for run in $(seq 1 "$RUNS"); do
         out=$(timeout $((DURATION + 60)) wrk -t1 -c"$CONNS" -d"${DURATION}s" --timeout 10s \
             -s "$2" "$BASE$3" | grep '^RESULT') || die "wrk run $run of $1"
@@ -344,7 +353,7 @@ cat <<EOF
 
 peluit load test, $(date -u +%Y-%m-%d), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores
 QUICK=$QUICK RUNS=$RUNS DURATION=${DURATION}s CONNS=$CONNS UPLOAD_MIB=$UPLOAD_MIB PARALLEL=$PARALLEL STORED=$STORED EXPORT_N=$EXPORT_N
-Medians of $RUNS runs. Server: release build, 2 recipients, 127.0.0.1, flags: ${SERVE_FLAGS[*]:-none}.
+Medians of $RUNS runs (after a ${WARMUP} s warm-up run for each rate). Server: release build, 2 recipients, 127.0.0.1, flags: ${SERVE_FLAGS[*]:-none}.
 
 | measure | figure | target | |
 | --- | --- | --- | --- |

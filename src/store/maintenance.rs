@@ -113,7 +113,7 @@ impl Store {
     /// `out`, then closes it (every tree handle is dropped before returning,
     /// which releases sled's lock).
     fn copy_live_into(&self, out: &Path) -> Result<(), StoreError> {
-        let db = sled::Config::new().path(out).open()?;
+        let db = sled::Config::new().path(out).cache_capacity(super::DEFAULT_CACHE).open()?;
         let meta = db.open_tree("meta")?;
         for item in self.meta.iter() {
             let (k, v) = item?;
