@@ -84,10 +84,26 @@ impl From<StoreError> for HttpError {
     fn from(e: StoreError) -> Self {
         // The operator's log learns that storage failed, and nothing else.
         match e {
-            StoreError::Full => tracing::warn!("submission refused: the disk is nearly full (see --keep-free-mib)"),
+            StoreError::Full => warn_full_at_most_once_a_minute(),
             e => tracing::error!(error = %e, "storage error"),
         }
         HttpError::Busy
+    }
+}
+
+/// Unix second of the last "disk nearly full" warning.
+static LAST_FULL_WARNING: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// One warning a minute while the disk is below its reserve, however many
+/// submissions are refused: a flood must not fill the journal's disk too.
+fn warn_full_at_most_once_a_minute() {
+    use std::sync::atomic::Ordering::Relaxed;
+    let now = super::now_unix();
+    let last = LAST_FULL_WARNING.load(Relaxed);
+    if now >= last.saturating_add(60) && LAST_FULL_WARNING.compare_exchange(last, now, Relaxed, Relaxed).is_ok() {
+        tracing::warn!(
+            "submissions refused: the disk is nearly full (see --keep-free-mib); repeated at most once a minute"
+        );
     }
 }
 
