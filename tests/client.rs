@@ -95,14 +95,7 @@ fn a_cli_tip_is_sealed_before_it_leaves_and_replies_open_locally() {
         bundle.to_str().unwrap(),
     ]));
     let cases = env.path("cases");
-    ok(&env.run(&[
-        "decrypt",
-        bundle.to_str().unwrap(),
-        "--identity",
-        env.identity.to_str().unwrap(),
-        "--out",
-        cases.to_str().unwrap(),
-    ]));
+    ok(&common::decrypt(&bundle, &env.identity, &cases));
     let case = fs::read_dir(&cases).unwrap().flatten().map(|e| e.path()).find(|p| p.is_dir()).unwrap();
     let id = case.file_name().unwrap().to_str().unwrap().to_string();
     let manifest = common::files_under(&case).into_iter().find(|p| p.ends_with("report.json")).unwrap();

@@ -59,17 +59,7 @@ fn push(s: &Server, key: &Path, file: &Path) -> std::process::Output {
 }
 
 fn decrypt(bundle: &Path, identity: &Path, out: &Path) {
-    ok(&Command::new(common::bin())
-        .args([
-            "decrypt",
-            bundle.to_str().unwrap(),
-            "--identity",
-            identity.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap());
+    ok(&common::decrypt(bundle, identity, out));
 }
 
 /// A signed line made with the library, for the rejection cases.

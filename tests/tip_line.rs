@@ -178,14 +178,7 @@ fn incremental_export_carries_only_new_reports() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("Exported 1 report(s), 2 encrypted file(s)"));
     let cases = env.path("cases");
     for b in [&b1, &b2] {
-        let out = env.run(&[
-            "decrypt",
-            b.to_str().unwrap(),
-            "--identity",
-            env.identity.to_str().unwrap(),
-            "--out",
-            cases.to_str().unwrap(),
-        ]);
+        let out = common::decrypt(b, &env.identity, &cases);
         assert!(out.status.success());
     }
     assert_eq!(fs::read_dir(&cases).unwrap().flatten().filter(|e| e.path().is_dir()).count(), 2);
@@ -201,14 +194,7 @@ fn a_wrong_identity_is_refused_clearly() {
     env.run(&["export", "--data", env.data.to_str().unwrap(), "--out", bundle.to_str().unwrap()]);
     let other = env.path("other");
     env.run(&["keygen", "--out", other.to_str().unwrap()]);
-    let out = env.run(&[
-        "decrypt",
-        bundle.to_str().unwrap(),
-        "--identity",
-        other.join("identity.txt").to_str().unwrap(),
-        "--out",
-        env.path("cases").to_str().unwrap(),
-    ]);
+    let out = common::decrypt(&bundle, &other.join("identity.txt"), &env.path("cases"));
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot decrypt"));
 }

@@ -66,14 +66,7 @@ impl Env {
         let mode = std::os::unix::fs::PermissionsExt::mode(&fs::metadata(&bundle).unwrap().permissions());
         assert_eq!(mode & 0o777, 0o600, "a bundle is readable by its owner only");
         let cases = self.path(name);
-        let out = self.run(&[
-            "decrypt",
-            bundle.to_str().unwrap(),
-            "--identity",
-            identity.to_str().unwrap(),
-            "--out",
-            cases.to_str().unwrap(),
-        ]);
+        let out = decrypt(&bundle, identity, &cases);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         cases
     }
@@ -82,6 +75,13 @@ impl Env {
     pub fn run(&self, args: &[&str]) -> std::process::Output {
         Command::new(bin()).args(args).output().unwrap()
     }
+}
+
+/// Runs `peluit decrypt BUNDLE --identity IDENTITY --out OUT` to completion.
+pub fn decrypt(bundle: &Path, identity: &Path, out: &Path) -> std::process::Output {
+    let args =
+        ["decrypt", bundle.to_str().unwrap(), "--identity", identity.to_str().unwrap(), "--out", out.to_str().unwrap()];
+    Command::new(bin()).args(args).output().unwrap()
 }
 
 /// A running server.
@@ -151,7 +151,6 @@ impl Server {
     }
 
     /// The exit status if the server ends by itself within `limit`.
-    #[allow(dead_code)]
     pub fn exit_within(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
         let start = Instant::now();
         while start.elapsed() < limit {
