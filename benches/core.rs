@@ -109,9 +109,7 @@ fn sealing(c: &mut Criterion) {
 /// One sealed small tip as the server stores it: a manifest blob and a record.
 fn insert_one(store: &Store, recips: &Recipients, manifest: &[u8]) {
     let sealed = crypto::seal_bytes(recips, manifest, Pad::Spaces).unwrap();
-    let mut w = store.blob_writer();
-    w.write_all(&sealed).unwrap();
-    let blob = w.finish().unwrap();
+    let blob = store.put_blob(&sealed).unwrap();
     let sub = Submission {
         seq: store.next_seq().unwrap(),
         day: "2026-01-01".into(),
@@ -142,17 +140,11 @@ fn store(c: &mut Criterion) {
     // The parts of one tip, without the commit.
     let sealed = crypto::seal_bytes(&recips, &manifest, Pad::Spaces).unwrap();
     g.bench_function("blob_write_sealed_manifest", |b| {
-        b.iter(|| {
-            let mut w = store.blob_writer();
-            w.write_all(&sealed).unwrap();
-            black_box(w.finish().unwrap())
-        });
+        b.iter(|| black_box(store.put_blob(&sealed).unwrap()));
     });
     g.bench_function("next_seq", |b| b.iter(|| black_box(store.next_seq().unwrap())));
     g.bench_function("insert_report", |b| {
-        let mut w = store.blob_writer();
-        w.write_all(&sealed).unwrap();
-        let blob = w.finish().unwrap();
+        let blob = store.put_blob(&sealed).unwrap();
         b.iter(|| {
             let sub = Submission {
                 seq: 1,

@@ -117,9 +117,7 @@ fn seed_one(store: &Store, recipients: &Recipients, text: &str) -> Result<zeroiz
     manifest.fields.what = "seeded load-test tip".into();
     let json = zeroize::Zeroizing::new(serde_json::to_vec(&manifest)?);
     let sealed = crypto::seal_bytes(recipients, &json, Pad::Spaces)?;
-    let mut w = store.blob_writer();
-    w.write_all(&sealed)?;
-    let blob = w.finish()?;
+    let blob = store.put_blob(&sealed)?;
     let sub = Submission {
         seq: store.next_seq()?,
         day: peluit::server::today(),

@@ -59,12 +59,22 @@ pub enum IntakeError {
     Storage(#[from] StoreError),
     /// Sealing failed.
     #[error("sealing: {0}")]
-    Crypto(#[from] CryptoError),
+    Crypto(CryptoError),
 }
 
 impl From<std::io::Error> for IntakeError {
     fn from(e: std::io::Error) -> Self {
         IntakeError::Storage(StoreError::from_io(e))
+    }
+}
+
+impl From<CryptoError> for IntakeError {
+    fn from(e: CryptoError) -> Self {
+        match e {
+            // The sealer's output is the store: its I/O errors are storage errors.
+            CryptoError::Io(e) => e.into(),
+            e => IntakeError::Crypto(e),
+        }
     }
 }
 
@@ -326,8 +336,7 @@ impl Intake {
     /// Starts a blob, to be discarded unless a record commits; refused with
     /// [`StoreError::Full`] when the disk is down to its reserve.
     fn new_blob(&mut self) -> Result<BlobWriter, IntakeError> {
-        self.store.ensure_room(0)?;
-        let writer = self.store.blob_writer();
+        let writer = self.store.blob_writer()?;
         self.pending.push(writer.id());
         Ok(writer)
     }

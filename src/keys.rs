@@ -1,9 +1,8 @@
 //! Key files: investigator identities (written 0600 from the first byte,
 //! never overwritten) and the server's `keys/` folder.
 
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
@@ -62,7 +61,7 @@ pub struct NewKeys {
 /// age-encrypted with `passphrase` when one is given. Nothing is written if
 /// any of the files exists.
 pub fn keygen(dir: &Path, now: &str, passphrase: Option<&str>) -> Result<NewKeys, KeyError> {
-    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|e| KeyError::Write(dir.to_path_buf(), e))?;
+    crate::private_fs::make_dir(dir).map_err(|e| KeyError::Write(dir.to_path_buf(), e))?;
     for f in [IDENTITY_FILE, SIGNING_FILE, TRANSFER_FILE] {
         if dir.join(f).exists() {
             return Err(KeyError::Exists(dir.join(f)));
@@ -129,7 +128,7 @@ pub fn load_keyset(keys_dir: &Path) -> Result<KeySet, KeyError> {
 
 /// Creates a file with mode 0600 from the first byte; refuses to replace one.
 pub fn write_private(path: &Path, data: &[u8]) -> Result<(), KeyError> {
-    let mut f = OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(|e| match e.kind() {
+    let mut f = crate::private_fs::create_new(path).map_err(|e| match e.kind() {
         io::ErrorKind::AlreadyExists => KeyError::Exists(path.to_path_buf()),
         _ => KeyError::Write(path.to_path_buf(), e),
     })?;

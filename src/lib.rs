@@ -28,6 +28,7 @@ pub mod keys;
 pub mod keyset;
 pub mod model;
 pub mod padding;
+pub mod private_fs;
 pub mod published;
 pub mod receipt;
 pub mod reporter;

@@ -8,7 +8,7 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::Path;
 
 use common::{ok, Env};
@@ -21,9 +21,7 @@ const REPORTS: usize = 300;
 
 /// Seals `plain` into a new blob.
 fn blob(store: &Store, r: &Recipients, plain: &[u8], pad: Pad) -> peluit::model::BlobRef {
-    let mut w = store.blob_writer();
-    w.write_all(&crypto::seal_bytes(r, plain, pad).unwrap()).unwrap();
-    w.finish().unwrap()
+    store.put_blob(&crypto::seal_bytes(r, plain, pad).unwrap()).unwrap()
 }
 
 /// A sealed submission whose text is `text`, with `files` attached.
@@ -78,14 +76,7 @@ fn export(env: &Env, bundle: &Path, since: &str) -> String {
 
 /// Runs `peluit decrypt`; returns what it printed.
 fn decrypt(env: &Env, bundle: &Path, cases: &Path) -> String {
-    ok(&env.run(&[
-        "decrypt",
-        bundle.to_str().unwrap(),
-        "--identity",
-        env.identity.to_str().unwrap(),
-        "--out",
-        cases.to_str().unwrap(),
-    ]))
+    ok(&common::decrypt(bundle, &env.identity, cases))
 }
 
 /// The ids in `last-run.json`.

@@ -1,7 +1,6 @@
 //! The investigators' commands: keys, offline case work, export, decrypt,
 //! apply, pull, push and the audit-log check.
 
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -204,11 +203,7 @@ pub fn export_cmd(data: &Path, out: &Path, since: u64) -> Result<()> {
         bail!("{} is not a data folder", data.display());
     }
     let store = Store::open(data).with_context(|| format!("cannot open {}", data.display()))?;
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(out)
+    let file = peluit::private_fs::create_new(out)
         .with_context(|| format!("cannot create {} (it must not exist)", out.display()))?;
     let mut w = std::io::BufWriter::new(file);
     let s = match export::export(&store, since, &mut w) {

@@ -77,16 +77,13 @@ pub fn start(target: Target, data: &Path, keys_dir: &Path, limits: Limits, site:
         }
     }
     tracing::info!(deployment = store.deployment_id(), "deployment id");
-    if let Ok(free) = store.free_bytes() {
-        if free < limits.keep_free {
-            tracing::warn!(
-                free_mib = free >> 20,
-                keep_free_mib = limits.keep_free >> 20,
-                "the data folder's disk has less free space than --keep-free-mib: submissions are refused until space is freed"
-            );
-        }
-    }
     let mut app = App::new(store, recipients, keyset, limits, site)?;
+    if let Err(peluit::store::StoreError::Full) = app.store.ensure_room(0) {
+        tracing::warn!(
+            keep_free_mib = limits.keep_free >> 20,
+            "the data folder's disk has less free space than --keep-free-mib: submissions are refused until space is freed"
+        );
+    }
     app.published = published;
     let app = Arc::new(app);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;

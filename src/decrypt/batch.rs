@@ -4,10 +4,11 @@
 //! a crash never leaves a final-named folder with missing contents; a second
 //! sync makes the renames durable.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+
+use crate::private_fs::{create_new, remove_if_present};
 
 /// A batch commits after this many staged folders and files...
 const BATCH_ITEMS: usize = 256;
@@ -49,13 +50,13 @@ impl Batch {
     /// next commit (for `case.json`, which each bundle updates).
     pub(super) fn replace_file(&mut self, p: &Path, data: &[u8]) -> io::Result<()> {
         let tmp = p.with_extension("tmp");
-        let mut f = match create_private(&tmp) {
+        let mut f = match create_new(&tmp) {
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 // Staged in this batch (the same report twice in a bundle: the
                 // first copy lands first) or left by an interrupted run.
                 self.commit()?;
-                remove_file_if_present(&tmp)?;
-                create_private(&tmp)?
+                remove_if_present(&tmp)?;
+                create_new(&tmp)?
             }
             other => other?,
         };
@@ -121,8 +122,8 @@ impl CaseList {
     /// Starts a JSON array of ids that will replace `path`.
     pub(super) fn create(path: PathBuf) -> io::Result<CaseList> {
         let tmp = path.with_extension("tmp");
-        remove_file_if_present(&tmp)?;
-        let mut file = BufWriter::new(create_private(&tmp)?);
+        remove_if_present(&tmp)?;
+        let mut file = BufWriter::new(create_new(&tmp)?);
         file.write_all(b"[")?;
         Ok(CaseList { tmp, path, file, n: 0 })
     }
@@ -145,19 +146,9 @@ impl CaseList {
     }
 }
 
-/// Creates a folder readable by the owner only.
-pub(super) fn make_dir(p: &Path) -> io::Result<()> {
-    fs::DirBuilder::new().recursive(true).mode(0o700).create(p)
-}
-
-/// Creates a new file readable by the owner only; never follows or replaces.
-pub(super) fn create_private(p: &Path) -> io::Result<File> {
-    OpenOptions::new().write(true).create_new(true).mode(0o600).open(p)
-}
-
 /// Writes a new private file for a batch (durable at the batch's commit).
 pub(super) fn write_new(p: &Path, data: &[u8]) -> io::Result<()> {
-    let mut f = create_private(p)?;
+    let mut f = create_new(p)?;
     f.write_all(data)?;
     written(f)
 }
@@ -165,17 +156,9 @@ pub(super) fn write_new(p: &Path, data: &[u8]) -> io::Result<()> {
 /// Replaces a private file durably at once (for `deployment.json`).
 pub(super) fn replace_now(p: &Path, data: &[u8]) -> io::Result<()> {
     let tmp = p.with_extension("tmp");
-    remove_file_if_present(&tmp)?;
-    let mut f = create_private(&tmp)?;
+    remove_if_present(&tmp)?;
+    let mut f = create_new(&tmp)?;
     f.write_all(data)?;
     f.sync_all()?;
     fs::rename(tmp, p)
-}
-
-/// Removes a file left by an interrupted run, if there is one.
-pub(super) fn remove_file_if_present(p: &Path) -> io::Result<()> {
-    match fs::remove_file(p) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-        _ => Ok(()),
-    }
 }

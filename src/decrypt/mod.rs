@@ -22,7 +22,8 @@ mod batch;
 mod bundle;
 mod names;
 
-use batch::{create_private, make_dir, write_new, Batch, CaseList};
+use crate::private_fs::{create_new, make_dir};
+use batch::{write_new, Batch, CaseList};
 pub use bundle::{read_bundle_audit, read_bundle_index, read_bundle_reports};
 pub use names::safe_name;
 
@@ -246,7 +247,7 @@ impl Run<'_> {
         let files = dir.join("files");
         let name = names::unique_name(&files, &safe_name(&info.name, i + 1), i + 1);
         let mut reader = self.ids.open(entry).map_err(|_| DecryptError::Crypto(path.to_string()))?;
-        let mut f = create_private(&files.join(name))?;
+        let mut f = create_new(&files.join(name))?;
         let n =
             io::copy(&mut (&mut reader).take(info.size), &mut f).map_err(|_| DecryptError::Crypto(path.to_string()))?;
         // Read the padding too: the age stream is only authenticated to its end.

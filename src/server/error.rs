@@ -120,8 +120,6 @@ impl From<IntakeError> for HttpError {
             IntakeError::NotAge => HttpError::Invalid("not_age", "error-bad-request"),
             IntakeError::Encoding => HttpError::Invalid("encoding", "error-bad-request"),
             IntakeError::Storage(e) => e.into(),
-            // The sealer's output is the store: its I/O errors are storage errors.
-            IntakeError::Crypto(crate::crypto::CryptoError::Io(e)) => StoreError::from_io(e).into(),
             IntakeError::Crypto(e) => {
                 tracing::error!(error = %e, "sealing error");
                 HttpError::Busy

@@ -4,8 +4,6 @@
 //! report exists, or nothing changes. Sealed replies and notes are stored
 //! first, as blobs that no record names until the transaction commits.
 
-use std::io::Write;
-
 use sled::transaction::{
     ConflictableTransactionError as Abort, Transactional, TransactionalTree, UnabortableTransactionError,
 };
@@ -89,17 +87,13 @@ impl Store {
         let mut blobs: Vec<Option<BlobRef>> = Vec::new();
         for a in actions {
             blobs.push(match &a.blob {
-                Some(bytes) => {
-                    let mut w = self.blob_writer();
-                    let written = w.write_all(bytes).and_then(|()| w.finish());
-                    match written {
-                        Ok(b) => Some(b),
-                        Err(e) => {
-                            self.discard_all(blobs.iter().flatten());
-                            return Err(StoreError::from_io(e).into());
-                        }
+                Some(bytes) => match self.put_blob(bytes) {
+                    Ok(b) => Some(b),
+                    Err(e) => {
+                        self.discard_all(blobs.iter().flatten());
+                        return Err(e.into());
                     }
-                }
+                },
                 None => None,
             });
         }

@@ -13,15 +13,14 @@
 //! with [`StoreError::Full`] before sled itself could run out of space (sled
 //! 0.34 keeps a failed log write as an error for every later write).
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Read, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::Path;
 use std::sync::atomic::Ordering;
 
 use super::{Store, StoreError};
-use crate::crypto;
 use crate::model::BlobRef;
+use crate::{crypto, private_fs};
 
 /// Ciphertext chunk size in the `blobs` tree, and the largest blob kept there.
 pub const CHUNK: usize = 64 * 1024;
@@ -43,7 +42,7 @@ fn chunk_key(id: &[u8; 16], n: u32) -> [u8; 20] {
 /// Creates the files folder (owner only) and removes the `*.part` files a
 /// crash left there. Called with sled's lock held, so no writer is running.
 pub(super) fn prepare_dir(dir: &Path) -> io::Result<()> {
-    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    private_fs::make_dir(dir)?;
     for entry in fs::read_dir(dir)? {
         let path = entry?.path();
         if path.extension().is_some_and(|e| e == PART) {
@@ -85,8 +84,25 @@ impl Store {
     }
 
     /// Starts a new blob; write ciphertext into it, then [`BlobWriter::finish`].
-    pub fn blob_writer(&self) -> BlobWriter {
-        BlobWriter { store: self.clone(), id: crypto::random_id(), buf: Vec::new(), file: None, len: 0, checked_at: 0 }
+    /// Refused with [`StoreError::Full`] when the disk is down to its
+    /// reserve; the writer checks again every megabyte.
+    pub fn blob_writer(&self) -> Result<BlobWriter, StoreError> {
+        self.ensure_room(0)?;
+        Ok(BlobWriter {
+            store: self.clone(),
+            id: crypto::random_id(),
+            buf: Vec::new(),
+            file: None,
+            len: 0,
+            checked_at: 0,
+        })
+    }
+
+    /// Stores a blob that is already whole in memory (a sealed manifest,
+    /// reply or note).
+    pub fn put_blob(&self, bytes: &[u8]) -> Result<BlobRef, StoreError> {
+        let mut w = self.blob_writer()?;
+        w.write_all(bytes).and_then(|()| w.finish()).map_err(StoreError::from_io)
     }
 
     /// Removes a blob (an abandoned submission, a purge): its chunks and its file.
@@ -96,10 +112,7 @@ impl Store {
         }
         let path = self.blob_file(id);
         for p in [path.with_extension(PART), path] {
-            match fs::remove_file(&p) {
-                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(StoreError::from_io(e)),
-                _ => {}
-            }
+            private_fs::remove_if_present(&p).map_err(StoreError::from_io)?;
         }
         Ok(())
     }
@@ -205,7 +218,8 @@ pub struct BlobWriter {
     file: Option<File>,
     /// Bytes accepted so far.
     len: u64,
-    /// `len` at the last free-space check.
+    /// `len` at the last free-space check (the first is made when the
+    /// writer is created).
     checked_at: u64,
 }
 
@@ -235,9 +249,9 @@ impl BlobWriter {
         Ok(r)
     }
 
-    /// Checks the reserve at the first write and then every megabyte.
+    /// Checks the reserve again every megabyte.
     fn check_room(&mut self, more: usize) -> io::Result<()> {
-        if self.len == 0 || self.len - self.checked_at >= ROOM_CHECK_EVERY {
+        if self.len - self.checked_at >= ROOM_CHECK_EVERY {
             self.checked_at = self.len;
             self.store.ensure_room(more as u64).map_err(StoreError::into_io)?;
         }
@@ -247,7 +261,7 @@ impl BlobWriter {
     /// Moves the buffered bytes into a new `ID.part` file.
     fn spill(&mut self) -> io::Result<&mut File> {
         let path = self.store.blob_file(&self.id).with_extension(PART);
-        let mut f = OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+        let mut f = private_fs::create_new(&path)?;
         f.write_all(&self.buf)?;
         self.buf = Vec::new();
         Ok(self.file.insert(f))

@@ -164,14 +164,10 @@ mod tests {
     use super::*;
     use crate::model::{Report, SealedBy, Submission, SubmissionKind};
     use crate::receipt::Receipt;
-    use std::io::Write;
 
     fn add(store: &Store, marker: &[u8]) -> (crypto::LookupKey, Report) {
         let blob = |bytes: &[u8]| {
-            let mut w = store.blob_writer();
-            w.write_all(b"age-encryption.org/v1\n").unwrap_or_default();
-            w.write_all(bytes).unwrap_or_default();
-            w.finish().unwrap_or_else(|e| panic!("{e}"))
+            store.put_blob(&[&b"age-encryption.org/v1\n"[..], bytes].concat()).unwrap_or_else(|e| panic!("{e}"))
         };
         let sub = Submission {
             seq: store.next_seq().unwrap_or(0),

@@ -61,16 +61,21 @@ impl From<sled::Error> for StoreError {
             {
                 StoreError::Locked
             }
-            sled::Error::Io(io) if io.kind() == io::ErrorKind::StorageFull => StoreError::Full,
+            sled::Error::Io(io) if is_full(&io) => StoreError::Full,
             other => StoreError::Db(other.to_string()),
         }
     }
 }
 
+/// Whether an I/O error means the disk (or the quota) is full.
+fn is_full(e: &io::Error) -> bool {
+    matches!(e.kind(), io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded)
+}
+
 impl StoreError {
     /// Classifies an I/O error: a full disk is [`StoreError::Full`].
     pub fn from_io(e: io::Error) -> StoreError {
-        if e.kind() == io::ErrorKind::StorageFull || e.kind() == io::ErrorKind::QuotaExceeded {
+        if is_full(&e) {
             StoreError::Full
         } else {
             StoreError::Db(e.to_string())
@@ -410,9 +415,7 @@ mod tests {
     }
 
     fn blob(store: &Store, bytes: &[u8]) -> BlobRef {
-        let mut w = store.blob_writer();
-        w.write_all(bytes).unwrap_or_else(|e| panic!("{e}"));
-        w.finish().unwrap_or_else(|e| panic!("{e}"))
+        store.put_blob(bytes).unwrap_or_else(|e| panic!("{e}"))
     }
 
     fn submission(store: &Store, seq: u64, kind: SubmissionKind) -> Submission {
@@ -459,10 +462,13 @@ mod tests {
         let short = BlobRef { id: big.id.clone(), len: big.len - 1 };
         assert!(matches!(store.blob_reader(&short), Err(StoreError::Corrupt(_))), "length is checked");
 
+        // A writer made before the reserve is reached stops at its next check.
+        let mut w = store.blob_writer().unwrap_or_else(|e| panic!("{e}"));
         store.set_keep_free(u64::MAX);
         assert!(matches!(store.ensure_room(0), Err(StoreError::Full)));
-        let mut w = store.blob_writer();
-        let err = w.write_all(b"x").err().map(|e| e.kind());
+        assert!(matches!(store.blob_writer(), Err(StoreError::Full)), "no new blob below the reserve");
+        // In 64 KiB pieces, as the sealer writes.
+        let err = (0..32).find_map(|_| w.write_all(&[0u8; CHUNK]).err()).map(|e| e.kind());
         assert_eq!(err, Some(io::ErrorKind::StorageFull));
         store.set_keep_free(0);
 
