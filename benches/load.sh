@@ -118,7 +118,7 @@ du_big=n/a small=$((EXPORT_N / 10))
 # --- build and keys ----------------------------------------------------------
 log "building the release binary and the seeder"
 cargo build --release --quiet --bin peluit --example seed
-BIN=$PWD/target/release/peluit
+BIN=${BIN:-$PWD/target/release/peluit}
 SEED=$PWD/target/release/examples/seed
 # Capacity is measured, so the global rate limits (whose defaults sit below
 # it on purpose) are switched off for the load test.

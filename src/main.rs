@@ -11,6 +11,12 @@ use clap::{Parser, Subcommand};
 
 use cli::{data, investigator, reporter, serve};
 
+/// mimalloc instead of glibc's malloc, which took about a fifth of the CPU of
+/// a status check on a store of a million reports (docs/PERFORMANCE.md).
+/// `no_thp`: transparent huge pages would add about 20 MiB of resident memory.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// An anonymous whistleblower reporting service.
 #[derive(Parser)]
 #[command(name = "peluit", version, about)]
