@@ -14,7 +14,8 @@
 # export/decrypt; EXPORT_N/10 is measured too, to show how memory scales),
 # WORK (scratch folder, removed at the end unless KEEP=1), PHASES (any of
 # "rates upload rss export stored"; default all), SERVE_EXTRA (more flags for
-# `peluit serve`, e.g. "--cache-mib 512"). With KEEP=1 and the same
+# `peluit serve`, e.g. "--cache-mib 512"), BIN (the peluit binary to measure,
+# to compare builds on the same data; default the release build). With KEEP=1 and the same
 # WORK, a later run reuses the seeded reports (their count is in WORK/seeded).
 # Receipt codes only ever travel in request bodies and mode-0600 files under
 # $WORK: never in argv, URLs or logs.
