@@ -13,9 +13,10 @@
 # STORED (reports seeded for the "many stored" rates), EXPORT_N (reports for
 # export/decrypt; EXPORT_N/10 is measured too, to show how memory scales),
 # WORK (scratch folder, removed at the end unless KEEP=1), PHASES (any of
-# "rates upload rss export stored"; default all), SERVE_EXTRA (more flags for
-# `peluit serve`, e.g. "--cache-mib 512"), BIN (the peluit binary to measure,
-# to compare builds on the same data; default the release build). With KEEP=1 and the same
+# "rates upload rss export stored ab"; default all but ab), SERVE_EXTRA (more flags for
+# `peluit serve`, e.g. "--cache-mib 512"), BIN (the peluit binary to measure;
+# default the release build), AB_BINS, AB_KIND, AB_ROUNDS, AB_DATA (phase
+# "ab", not in the default: builds taking turns, see below). With KEEP=1 and the same
 # WORK, a later run reuses the seeded reports (their count is in WORK/seeded).
 # Receipt codes only ever travel in request bodies and mode-0600 files under
 # $WORK: never in argv, URLs or logs.
@@ -344,6 +345,33 @@ log "tip submissions, $STORED stored reports"
 busy_check
 rate submit_full "$WORK/submit.lua" /api/v1/reports
 stop_server
+fi
+
+# --- 6. builds taking turns (only when asked: PHASES=ab) -----------------------------
+# Builds compared in separate runs differ by the machine's hour as much as by
+# their code, so here AB_BINS (two or more peluit binaries) take turns on one
+# data folder for AB_ROUNDS rounds, each start measured like any rate above.
+# AB_KIND: status (the seeded folder and its sampled receipts) or submit (a
+# scratch folder, AB_DATA to choose another).
+if phase ab; then
+read -r -a ab_bins <<<"${AB_BINS:-}"
+[ "${#ab_bins[@]}" -ge 2 ] || die "PHASES=ab needs AB_BINS with two or more binaries"
+case ${AB_KIND:-status} in
+    status) seed_to "$STORED"; cp "$WORK/receipts-big.txt" "$WORK/receipts.txt"
+        ab_data=${AB_DATA:-$WORK/data-big} ab_script=$WORK/status.lua ab_path=/api/v1/status ;;
+    submit) ab_data=${AB_DATA:-$WORK/data-ab} ab_script=$WORK/submit.lua ab_path=/api/v1/reports ;;
+    *) die "AB_KIND must be status or submit" ;;
+esac
+for round in $(seq 1 "${AB_ROUNDS:-3}"); do
+    for i in "${!ab_bins[@]}"; do
+        BIN=${ab_bins[$i]}
+        start_server "$ab_data"
+        busy_check
+        rate "ab_${round}_$i" "$ab_script" "$ab_path"
+        log "ab round $round, $BIN: median ${R[ab_${round}_${i}_rps]} req/s"
+        stop_server
+    done
+done
 fi
 
 # --- table ---------------------------------------------------------------------------
