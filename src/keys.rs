@@ -164,6 +164,24 @@ mod tests {
         assert!(crypto::Identities::parse(&text).is_ok());
     }
 
+    /// The `keys/*.example` files document the formats; they must parse with
+    /// the same code the server uses, and agree with each other.
+    #[test]
+    fn the_example_key_files_parse_and_agree() {
+        let recipients = include_str!("../keys/recipients.txt.example");
+        let investigators = include_str!("../keys/investigators.txt.example");
+        let keyset = include_str!("../keys/keyset.json.example");
+        let parsed = Recipients::parse(recipients).unwrap_or_else(|e| panic!("recipients example: {e}"));
+        assert_eq!(parsed.to_strings().len(), 2);
+        let people = KeySet::parse(investigators).unwrap_or_else(|e| panic!("investigators example: {e}"));
+        let ani = people.all().iter().find(|i| i.name == "ani").unwrap_or_else(|| panic!("no ani"));
+        let set: crate::published::SignedKeySet =
+            serde_json::from_str(keyset).unwrap_or_else(|e| panic!("keyset example: {e}"));
+        let payload = crate::published::verify(&set, &ani.key.fingerprint(), "00112233445566778899aabbccddeeff")
+            .unwrap_or_else(|e| panic!("keyset example: {e}"));
+        assert_eq!(payload.recipients, parsed.to_strings());
+    }
+
     #[test]
     fn recipients_file_errors_are_clear() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));

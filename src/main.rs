@@ -281,8 +281,8 @@ struct ServeArgs {
     /// Data folder (the sled database).
     #[arg(long)]
     data: PathBuf,
-    /// Keys folder holding recipients.txt.
-    #[arg(long)]
+    /// Keys folder holding recipients.txt, investigators.txt and keyset.json (see keys/README.md).
+    #[arg(long, default_value = "keys")]
     keys: PathBuf,
     /// Page settings file (JSON: org, categories, feedback_days, onion; see docs/WEB.md).
     #[arg(long, conflicts_with_all = ["org", "onion", "feedback_days"])]
