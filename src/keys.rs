@@ -39,6 +39,12 @@ pub enum KeyError {
     /// Writing a key failed.
     #[error("cannot write {0}: {1}")]
     Write(PathBuf, io::Error),
+    /// The key file is protected and no passphrase could be asked for.
+    #[error("{0} is protected by a passphrase: set PELUIT_PASSPHRASE or run this at a terminal")]
+    PassphraseNeeded(PathBuf),
+    /// The passphrase does not open the key file.
+    #[error("the passphrase does not open {0}")]
+    WrongPassphrase(PathBuf),
     /// investigators.txt is not valid.
     #[error("{0}: {1}")]
     KeySet(PathBuf, crate::keyset::KeySetError),
@@ -95,8 +101,8 @@ pub fn read_secret_text(
 ) -> Result<Zeroizing<String>, KeyError> {
     let raw = Zeroizing::new(fs::read(path).map_err(|e| KeyError::Read(path.to_path_buf(), e))?);
     if ed25519::is_age(&raw) {
-        let p = Zeroizing::new(passphrase().unwrap_or_default());
-        return ed25519::unprotect(&raw, &p).map_err(|e| KeyError::Invalid(path.to_path_buf(), e));
+        let p = Zeroizing::new(passphrase().ok_or_else(|| KeyError::PassphraseNeeded(path.to_path_buf()))?);
+        return ed25519::unprotect(&raw, &p).map_err(|_| KeyError::WrongPassphrase(path.to_path_buf()));
     }
     String::from_utf8(raw.to_vec())
         .map(Zeroizing::new)

@@ -296,7 +296,20 @@ fn apply_on_the_server_and_passphrase_protected_keys() {
             .output()
             .unwrap()
     };
-    assert!(!decrypt_with("wrong passphrase").status.success());
+    let wrong = decrypt_with("wrong passphrase");
+    assert!(!wrong.status.success());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("passphrase does not open"), "{wrong:?}");
+    // No variable and no terminal (a new session has none): say what is
+    // missing, not "decryption failed".
+    let o = Command::new("setsid")
+        .args([common::bin(), "decrypt", bundle.to_str().unwrap()])
+        .args(["--identity", inv.join("identity.txt").to_str().unwrap(), "--out", cases.to_str().unwrap()])
+        .env_remove("PELUIT_PASSPHRASE")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("protected by a passphrase"), "{o:?}");
     ok(&decrypt_with("kuda lumping menari"));
     let id = fs::read_dir(&cases).unwrap().flatten().map(|e| e.path()).find(|p| p.is_dir()).unwrap();
     let id = id.file_name().unwrap().to_str().unwrap().to_string();
@@ -337,4 +350,36 @@ fn apply_on_the_server_and_passphrase_protected_keys() {
     assert!(String::from_utf8_lossy(&again.stderr).contains("replay"));
     let s = Server::start(&env, &[]);
     assert_eq!(api_status(&s, &receipt).1["status"], "closed");
+}
+
+/// `keygen --passphrase` at a terminal asks twice, and two different entries
+/// write nothing: a mistyped passphrase typed once would lock the identity,
+/// and every tip sealed to it, away for ever. `script` gives the command a
+/// real terminal; the answers are typed into it.
+#[test]
+fn keygen_asks_for_the_passphrase_twice_and_refuses_a_typo() {
+    let env = Env::new();
+    let keygen_at_a_terminal = |dir: &Path, typed: &str| {
+        let cmd = format!("{} keygen --passphrase --out {}", common::bin(), dir.display());
+        let mut c = Command::new("script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .env_remove("PELUIT_PASSPHRASE")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        c.stdin.take().unwrap().write_all(typed.as_bytes()).unwrap();
+        c.wait_with_output().unwrap()
+    };
+    let typo = env.path("typo");
+    let o = keygen_at_a_terminal(&typo, "kuda lumping menari\nkuda lumping menri\n");
+    let all = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(!o.status.success(), "{all}");
+    assert!(all.contains("differ"), "{all}");
+    assert!(fs::read_dir(&typo).map(|d| d.count()).unwrap_or(0) == 0, "nothing may be written");
+    let good = env.path("good");
+    let o = keygen_at_a_terminal(&good, "kuda lumping menari\nkuda lumping menari\n");
+    assert!(o.status.success(), "{o:?}");
+    assert!(fs::read(good.join("identity.txt")).unwrap().starts_with(b"age-encryption.org/v1"));
 }

@@ -14,13 +14,13 @@ use peluit::server;
 use peluit::store::Store;
 use peluit::{actions, decrypt, export, keys};
 
-use super::{load_key, now, passphrase};
+use super::{load_key, new_passphrase, now, passphrase};
 use crate::{CaseAction, CaseArgs, RemoteArgs};
 
 /// `peluit keygen`.
 pub fn keygen(out: &Path, protect: bool) -> Result<()> {
     let pass = if protect {
-        let p = passphrase().context("a passphrase is needed (PELUIT_PASSPHRASE or a terminal)")?;
+        let p = new_passphrase()?;
         if p.len() < 12 {
             bail!("use a passphrase of at least 12 characters (several words are easier to remember)");
         }

@@ -15,12 +15,36 @@ use peluit::crypto::ed25519::SecretKey;
 use peluit::{keys, server};
 
 /// The passphrase for key files: `PELUIT_PASSPHRASE`, or asked at the terminal
-/// without echo. Never an argument, so it never shows in `ps`.
+/// without echo. Never an argument, so it never shows in `ps`. `None` when
+/// neither is there (no variable, no terminal).
 pub fn passphrase() -> Option<zeroize::Zeroizing<String>> {
     if let Ok(p) = std::env::var("PELUIT_PASSPHRASE") {
         return Some(zeroize::Zeroizing::new(p));
     }
     rpassword::prompt_password("Passphrase: ").ok().map(zeroize::Zeroizing::new)
+}
+
+/// A new passphrase for key files. At a terminal it is asked twice: a typo in
+/// a passphrase typed once would lock the identity, and every tip sealed to
+/// it, away for ever. `PELUIT_PASSPHRASE` (scripts) is taken as it is.
+pub fn new_passphrase() -> Result<zeroize::Zeroizing<String>> {
+    if let Ok(p) = std::env::var("PELUIT_PASSPHRASE") {
+        return Ok(zeroize::Zeroizing::new(p));
+    }
+    confirm_passphrase(|prompt| rpassword::prompt_password(prompt).ok().map(zeroize::Zeroizing::new))
+}
+
+/// Asks for a passphrase and then for it again; refuses when they differ.
+fn confirm_passphrase(
+    mut ask: impl FnMut(&str) -> Option<zeroize::Zeroizing<String>>,
+) -> Result<zeroize::Zeroizing<String>> {
+    let needed = "a passphrase is needed: set PELUIT_PASSPHRASE or run this at a terminal";
+    let first = ask("New passphrase: ").context(needed)?;
+    let again = ask("The same passphrase again: ").context(needed)?;
+    if *first != *again {
+        anyhow::bail!("the two passphrases differ; nothing was written");
+    }
+    Ok(first)
 }
 
 /// Reads a signing or transfer key file.
@@ -32,4 +56,24 @@ pub fn load_key(path: &Path) -> Result<SecretKey> {
 /// Unix seconds now.
 pub fn now() -> u64 {
     server::now_unix()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answers(list: &[&str]) -> impl FnMut(&str) -> Option<zeroize::Zeroizing<String>> {
+        let mut it = list.iter().map(|s| zeroize::Zeroizing::new(s.to_string())).collect::<Vec<_>>().into_iter();
+        move |_| it.next()
+    }
+
+    #[test]
+    fn a_new_passphrase_must_be_typed_the_same_twice() {
+        let ok = confirm_passphrase(answers(&["correct horse battery", "correct horse battery"]));
+        assert_eq!(ok.ok().as_deref().map(|s| s.as_str()), Some("correct horse battery"));
+        let typo = confirm_passphrase(answers(&["correct horse battery", "correct horse batery"]));
+        assert!(typo.err().is_some_and(|e| e.to_string().contains("differ")));
+        let none = confirm_passphrase(answers(&[]));
+        assert!(none.err().is_some_and(|e| e.to_string().contains("passphrase is needed")));
+    }
 }
