@@ -117,8 +117,8 @@ pub enum ActionError {
     /// Dated in the future beyond the allowed clock skew.
     #[error("line {0}: dated in the future; check the offline machine's clock")]
     Future(usize),
-    /// The nonce was seen before.
-    #[error("line {0}: already applied (replay)")]
+    /// The same signed action as an earlier line of the file.
+    #[error("line {0}: the same action as an earlier line (replay)")]
     Replay(usize),
     /// The report does not exist (any more).
     #[error("line {0}: no such report (deleted or never existed)")]

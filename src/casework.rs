@@ -161,6 +161,47 @@ pub fn append(actions_file: &Path, line: &str) -> io::Result<()> {
     f.sync_all()
 }
 
+/// Where the lines moved out of an outgoing actions file go:
+/// `actions.jsonl` → `actions.applied.jsonl` beside it.
+pub fn applied_file(actions_file: &Path) -> PathBuf {
+    let stem = actions_file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = match actions_file.extension() {
+        Some(ext) => format!("{stem}.applied.{}", ext.to_string_lossy()),
+        None => format!("{stem}.applied"),
+    };
+    actions_file.with_file_name(name)
+}
+
+/// Moves the lines of an outgoing actions file that `applied` says the
+/// server has applied into [`applied_file`], keeping the others (lines added
+/// meanwhile, lines not yet pushed) in place, so the next push carries only
+/// what is new. Returns how many lines moved; a missing file moves none.
+///
+/// Crash order: the moved lines are appended (and synced) to the applied
+/// file before the outgoing file is replaced (a synced temporary file,
+/// renamed), so a crash can at worst leave a line in both, never in neither.
+pub fn move_applied(actions_file: &Path, applied: impl Fn(&str) -> bool) -> io::Result<usize> {
+    let text = match fs::read_to_string(actions_file) {
+        Ok(t) => t,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    let (done, keep): (Vec<&str>, Vec<&str>) =
+        text.lines().filter(|l| !l.trim().is_empty()).partition(|l| applied(l.trim()));
+    if done.is_empty() {
+        return Ok(0);
+    }
+    append(&applied_file(actions_file), &done.join("\n"))?;
+    let tmp = actions_file.with_file_name(format!(".{}.tmp", crypto::hex(&crypto::random_id()[..6])));
+    let mut f = crate::private_fs::create_new(&tmp)?;
+    for line in &keep {
+        writeln!(f, "{line}")?;
+    }
+    f.sync_all()?;
+    fs::rename(&tmp, actions_file)?;
+    Ok(done.len())
+}
+
 /// One row of `peluit cases`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaseRow {

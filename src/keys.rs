@@ -24,6 +24,24 @@ pub const SIGNING_FILE: &str = "signing.key";
 /// File name of the transfer key inside a key folder.
 pub const TRANSFER_FILE: &str = "transfer.key";
 
+/// The title line of a signing key file, which tells it from a transfer key.
+const SIGNING_TITLE: &str = "peluit signing key (Ed25519)";
+/// The title line of a transfer key file.
+const TRANSFER_TITLE: &str = "peluit transfer key (Ed25519)";
+
+/// What a key file says it is for, from the title `keygen` wrote in it
+/// (`None` for a key file without one).
+pub fn key_role(text: &str) -> Option<crate::keyset::Role> {
+    let title = text.lines().next()?.strip_prefix("# ")?;
+    if title.starts_with(SIGNING_TITLE) {
+        Some(crate::keyset::Role::Sign)
+    } else if title.starts_with(TRANSFER_TITLE) {
+        Some(crate::keyset::Role::Transfer)
+    } else {
+        None
+    }
+}
+
 /// Errors with key files.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -76,10 +94,10 @@ pub fn keygen(dir: &Path, now: &str, passphrase: Option<&str>) -> Result<NewKeys
     let (secret, recipient) = crypto::new_identity();
     let identity = Zeroizing::new(format!("# created: {now}\n# public key: {recipient}\n{}\n", secret.as_str()));
     let (signing, signing_text) =
-        SecretKey::generate("peluit signing key (Ed25519): authorises actions. Keep it offline.")
+        SecretKey::generate(&format!("{SIGNING_TITLE}: authorises actions. Keep it offline."))
             .map_err(|e| KeyError::Invalid(dir.join(SIGNING_FILE), e))?;
     let (transfer, transfer_text) =
-        SecretKey::generate("peluit transfer key (Ed25519): may only pull ciphertext and push signed actions.")
+        SecretKey::generate(&format!("{TRANSFER_TITLE}: may only pull ciphertext and push signed actions."))
             .map_err(|e| KeyError::Invalid(dir.join(TRANSFER_FILE), e))?;
     for (name, text) in [(IDENTITY_FILE, &identity), (SIGNING_FILE, &signing_text), (TRANSFER_FILE, &transfer_text)] {
         let path = dir.join(name);
@@ -166,6 +184,10 @@ mod tests {
         assert!(matches!(keygen(dir.path(), "x", None), Err(KeyError::Exists(_))));
         let signing = read_secret_text(&dir.path().join(SIGNING_FILE), || None).unwrap_or_default();
         assert_eq!(SecretKey::parse(&signing).map(|k| k.public()).ok(), Some(keys.signing));
+        assert_eq!(key_role(&signing), Some(crate::keyset::Role::Sign));
+        let transfer = read_secret_text(&dir.path().join(TRANSFER_FILE), || None).unwrap_or_default();
+        assert_eq!(key_role(&transfer), Some(crate::keyset::Role::Transfer));
+        assert_eq!(key_role("PELUIT-ED25519-SECRET-1:AAAA"), None);
         let text = fs::read_to_string(&keys.identity).unwrap_or_default();
         assert!(crypto::Identities::parse(&text).is_ok());
     }

@@ -133,6 +133,17 @@ fn the_whole_loop_two_investigators_and_every_rejection() {
     let actions_file = cases.join("actions.jsonl");
     let pushed = ok(&push(&s, &ani.join("transfer.key"), &actions_file));
     assert!(pushed.contains("Applied 2 action(s)"), "{pushed}");
+    // The pushed lines left the outgoing file, so the next push carries only
+    // what is signed after it; pushing them again changes nothing.
+    let applied_file = cases.join("actions.applied.jsonl");
+    assert!(pushed.contains("Moved the 2 applied line(s)"), "{pushed}");
+    assert_eq!(fs::read_to_string(&actions_file).unwrap().trim(), "");
+    assert_eq!(fs::read_to_string(&applied_file).unwrap().lines().count(), 2);
+    let empty = push(&s, &ani.join("transfer.key"), &actions_file);
+    assert!(String::from_utf8_lossy(&empty.stderr).contains("holds no action"), "{empty:?}");
+    fs::copy(&applied_file, env.path("again.jsonl")).unwrap();
+    let again = ok(&push(&s, &ani.join("transfer.key"), &env.path("again.jsonl")));
+    assert!(again.contains("Applied 0 action(s) (2 applied before, skipped)"), "{again}");
 
     // The reporter sees the status, the note and the reply.
     let (code, v) = api_status(&s, &receipt);
@@ -145,7 +156,7 @@ fn the_whole_loop_two_investigators_and_every_rejection() {
 
     // The stored reply opens with the reference age tool: with the key derived
     // from the receipt, and with each investigator's identity.
-    let reply_line = fs::read_to_string(&actions_file).unwrap().lines().nth(1).unwrap().to_string();
+    let reply_line = fs::read_to_string(&applied_file).unwrap().lines().nth(1).unwrap().to_string();
     let blob = peluit::crypto::ed25519::unb64(
         serde_json::from_str::<serde_json::Value>(&reply_line).unwrap()["blob"].as_str().unwrap(),
     )
@@ -179,6 +190,20 @@ fn the_whole_loop_two_investigators_and_every_rejection() {
     let table = ok(&env.run(&["cases", "--dir", c]));
     assert!(table.contains(&id) && table.contains("investigating") && table.contains("new"), "{table}");
 
+    // A second round from the same outgoing file, with no file edited.
+    ok(&run_with_stdin(&["case", "--cases", c, "--key", sk, "status", &id, "reviewing"], ""));
+    let second = ok(&push(&s, &ani.join("transfer.key"), &actions_file));
+    assert!(second.contains("Applied 1 action(s);"), "{second}");
+    assert_eq!(api_status(&s, &receipt).1["status"], "reviewing");
+    // A transfer key cannot sign, and a signing key is not carried to pull.
+    let o = run_with_stdin(
+        &["case", "--cases", c, "--key", ani.join("transfer.key").to_str().unwrap(), "status", &id, "closed"],
+        "",
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("is a transfer key"), "{o:?}");
+    let o = push(&s, &ani.join("signing.key"), &actions_file);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("is a signing key"), "{o:?}");
+
     // Rejections: nothing half-applied, a clear reason each time.
     let dep = index.deployment_id.clone();
     let t = now();
@@ -190,7 +215,8 @@ fn the_whole_loop_two_investigators_and_every_rejection() {
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(err.contains(want), "{name}: {err}");
     };
-    reject("replay", fs::read_to_string(&actions_file).unwrap(), "replay");
+    let twice = line(&ani_sign, &dep, &id, t, ActionKind::Status { status: Status::Verifying, note_sha256: None });
+    reject("replay", format!("{twice}\n{twice}"), "replay");
     let (stranger, _) = SecretKey::generate("x").unwrap();
     let closed = || ActionKind::Status { status: Status::Closed, note_sha256: None };
     reject("unknown", line(&stranger, &dep, &id, t, closed()), "not registered");
@@ -208,10 +234,12 @@ fn the_whole_loop_two_investigators_and_every_rejection() {
         format!("{good}\n{}", line(&ani_sign, &dep, "00000000000000000000000000000000", t, closed())),
         "line 2",
     );
-    assert_eq!(api_status(&s, &receipt).1["status"], "investigating");
+    assert_eq!(api_status(&s, &receipt).1["status"], "reviewing");
     // Only a registered transfer key may push at all.
-    let o = push(&s, &ani.join("signing.key"), &env.path("replay"));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("401"));
+    let outsider = env.path("outsider");
+    ok(&env.run(&["keygen", "--out", outsider.to_str().unwrap()]));
+    let o = push(&s, &outsider.join("transfer.key"), &env.path("replay"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("401"), "{o:?}");
     let r = client().post(s.url("/api/v1/actions")).body(good.clone()).send().unwrap();
     assert_eq!(r.status().as_u16(), 401);
     let r = client().get(s.url("/api/v1/export")).send().unwrap();
@@ -237,12 +265,12 @@ fn the_whole_loop_two_investigators_and_every_rejection() {
     let (code, v) = api_status(&s, &receipt);
     assert_eq!((code, v["error"].as_str()), (404, Some("unknown_receipt")));
 
-    // The tamper-evident log holds the three applied actions and verifies.
+    // The tamper-evident log holds the four applied actions and verifies.
     let b3 = env.path("b3.tar");
     pull(&s, &ani.join("transfer.key"), &b3, "0");
     let keys_file = env.keys.join("investigators.txt");
     let out = ok(&env.run(&["verify-log", b3.to_str().unwrap(), "--keys", keys_file.to_str().unwrap()]));
-    assert!(out.contains("log of 3 applied action(s) is intact"), "{out}");
+    assert!(out.contains("log of 4 applied action(s) is intact"), "{out}");
     let head = out.split("Head: ").nth(1).unwrap().lines().next().unwrap().trim().to_string();
     ok(&env.run(&["verify-log", b3.to_str().unwrap(), "--keys", keys_file.to_str().unwrap(), "--after", &head]));
     let bad = env.run(&[
@@ -345,9 +373,9 @@ fn apply_on_the_server_and_passphrase_protected_keys() {
         env.data.to_str().unwrap(),
         "--keys",
         env.keys.to_str().unwrap(),
-        actions_file.to_str().unwrap(),
+        cases.join("actions.applied.jsonl").to_str().unwrap(),
     ]);
-    assert!(String::from_utf8_lossy(&again.stderr).contains("replay"));
+    assert!(ok(&again).contains("Applied 0 action(s) (1 applied before, skipped)"));
     let s = Server::start(&env, &[]);
     assert_eq!(api_status(&s, &receipt).1["status"], "closed");
 }

@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use peluit::casework::{self, Casebook};
 use peluit::client::Remote;
 use peluit::crypto::Identities;
-use peluit::keyset::KeySet;
+use peluit::keyset::{KeySet, Role};
 use peluit::model::Status;
 use peluit::server;
 use peluit::store::Store;
@@ -46,7 +46,7 @@ pub fn keygen(out: &Path, protect: bool) -> Result<()> {
 /// `peluit case`.
 pub fn case(a: CaseArgs) -> Result<()> {
     let book = Casebook::open(&a.cases)?;
-    let key = load_key(&a.key)?;
+    let key = load_key(&a.key, Role::Sign)?;
     let file = a.actions.unwrap_or_else(|| a.cases.join("actions.jsonl"));
     let (line, what) = match a.action {
         CaseAction::Status { id, status, note } => {
@@ -77,11 +77,19 @@ pub fn read_text_input() -> Result<zeroize::Zeroizing<String>> {
         std::io::stdin().read_to_string(&mut text)?;
         return Ok(text);
     }
-    let editor = std::env::var("EDITOR").unwrap_or_else(|_| "nano".into());
+    let on_path = |name: &str| {
+        std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
+    };
+    let editor = choose_editor(|v| std::env::var(v).ok(), on_path).context(
+        "no text editor found: set EDITOR, or type the text into standard input (e.g. `peluit case ... < reply.txt`)",
+    )?;
     let dir = tempfile_dir()?;
     let path = dir.join("reply.txt");
     keys::write_private(&path, b"")?;
-    let status = std::process::Command::new(&editor).arg(&path).status();
+    // `EDITOR="code -w"` and the like: a program and its arguments.
+    let mut words = editor.split_whitespace();
+    let program = words.next().unwrap_or("vi");
+    let status = std::process::Command::new(program).args(words).arg(&path).status();
     let read = std::fs::read_to_string(&path);
     let _ = std::fs::remove_file(&path);
     let _ = std::fs::remove_dir(&dir);
@@ -90,6 +98,17 @@ pub fn read_text_input() -> Result<zeroize::Zeroizing<String>> {
     }
     text.push_str(&read?);
     Ok(text)
+}
+
+/// The editor for a reply: `$VISUAL`, `$EDITOR`, then the first of Debian's
+/// `editor`, `vi` and `nano` that is installed (a bare offline machine often
+/// sets no variable).
+fn choose_editor(var: impl Fn(&str) -> Option<String>, on_path: impl Fn(&str) -> bool) -> Option<String> {
+    ["VISUAL", "EDITOR"]
+        .iter()
+        .filter_map(|v| var(v))
+        .find(|e| !e.trim().is_empty())
+        .or_else(|| ["editor", "vi", "nano"].iter().find(|e| on_path(e)).map(|e| e.to_string()))
 }
 
 /// A private folder for the editor's file (offline machine only).
@@ -104,7 +123,7 @@ pub fn tempfile_dir() -> Result<PathBuf> {
 pub fn keys_sign(recipients: &Path, deployment: &str, key: &Path, out: &Path) -> Result<()> {
     let text = std::fs::read_to_string(recipients).with_context(|| format!("cannot read {}", recipients.display()))?;
     let list = peluit::crypto::Recipients::parse(&text)?.to_strings();
-    let key = load_key(key)?;
+    let key = load_key(key, Role::Sign)?;
     let payload =
         peluit::published::KeySetPayload { v: 1, deployment: deployment.to_string(), recipients: list, time: now() };
     let set = peluit::published::sign(&key, &payload);
@@ -145,6 +164,7 @@ pub fn cases(dir: &Path) -> Result<()> {
 pub fn apply(data: &Path, keys_dir: &Path, max_age_days: u64, file: &Path) -> Result<()> {
     let keyset = keys::load_keyset(keys_dir)?;
     let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    has_actions(file, &text)?;
     let store = Store::open(data).with_context(|| format!("cannot open {}", data.display()))?;
     let policy = actions::Policy {
         deployment: store.deployment_id(),
@@ -155,29 +175,67 @@ pub fn apply(data: &Path, keys_dir: &Path, max_age_days: u64, file: &Path) -> Re
     };
     let verified = actions::verify_file(&text, &policy).context("nothing was applied")?;
     let a = store.apply_blocking(&verified, &server::today()).context("nothing was applied")?;
-    println!("Applied {} action(s); {} report(s) purged. Audit log head: {}", a.actions, a.deleted, a.head);
+    println!("{}", applied_message(a.actions, a.skipped, a.deleted, &a.head));
+    move_out_pushed(file, &text)
+}
+
+/// What a push or an apply did, in one line.
+fn applied_message(applied: usize, skipped: usize, deleted: usize, head: &str) -> String {
+    let skipped = match skipped {
+        0 => String::new(),
+        n => format!(" ({n} applied before, skipped)"),
+    };
+    format!("Applied {applied} action(s){skipped}; {deleted} report(s) purged. Audit log head: {head}")
+}
+
+/// Refuses an outgoing file with no action before anything is sent.
+fn has_actions(file: &Path, text: &str) -> Result<()> {
+    if text.lines().all(|l| l.trim().is_empty()) {
+        bail!(
+            "{} holds no action to carry: sign one with `peluit case` (lines pushed before are in {})",
+            file.display(),
+            casework::applied_file(file).display()
+        );
+    }
+    Ok(())
+}
+
+/// After the server took a file, moves the lines it took out of the file,
+/// so that actions added later can be pushed without editing anything.
+fn move_out_pushed(file: &Path, sent: &str) -> Result<()> {
+    let sent: std::collections::HashSet<&str> = sent.lines().map(str::trim).collect();
+    let n = casework::move_applied(file, |l| sent.contains(l))
+        .with_context(|| format!("the actions were applied, but {} could not be rewritten", file.display()))?;
+    if n > 0 {
+        println!(
+            "Moved the {n} applied line(s) out of {} into {}; new actions go into {0} as before.",
+            file.display(),
+            casework::applied_file(file).display()
+        );
+    }
     Ok(())
 }
 
 /// `peluit push`.
 pub fn push(r: &RemoteArgs, file: &Path) -> Result<()> {
     let (server_url, proxy) = (&r.server, r.proxy.as_deref());
-    let key = load_key(&r.key)?;
-    let body = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let v = Remote::new(server_url, proxy)?.push(&key, body, now()).context("nothing was applied")?;
+    let key = load_key(&r.key, Role::Transfer)?;
+    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    has_actions(file, &text)?;
+    let v =
+        Remote::new(server_url, proxy)?.push(&key, text.clone().into_bytes(), now()).context("nothing was applied")?;
+    let count = |k: &str| v[k].as_u64().and_then(|n| usize::try_from(n).ok()).unwrap_or(0);
     println!(
-        "Applied {} action(s); {} report(s) purged. Audit log head: {}",
-        v["applied"],
-        v["deleted"],
-        v["head"].as_str().unwrap_or("")
+        "{}",
+        applied_message(count("applied"), count("skipped"), count("deleted"), v["head"].as_str().unwrap_or(""))
     );
-    Ok(())
+    move_out_pushed(file, &text)
 }
 
 /// `peluit pull`.
 pub fn pull(r: &RemoteArgs, out: &Path, since: u64) -> Result<()> {
     let (server_url, proxy) = (&r.server, r.proxy.as_deref());
-    let key = load_key(&r.key)?;
+    let key = load_key(&r.key, Role::Transfer)?;
     let n = Remote::new(server_url, proxy)?.pull(&key, since, now(), out)?;
     let index = peluit::decrypt::read_bundle_index(std::io::BufReader::new(std::fs::File::open(out)?))?;
     let reports = peluit::decrypt::read_bundle_reports(std::io::BufReader::new(std::fs::File::open(out)?), |_| ())?;
@@ -235,4 +293,21 @@ pub fn decrypt_cmd(bundle: &Path, identity: &Path, out: &Path) -> Result<()> {
         if s.skipped > 0 { format!(" ({} already there, skipped)", s.skipped) } else { String::new() }
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::choose_editor;
+
+    #[test]
+    fn the_editor_falls_back_to_what_is_installed() {
+        let none = |_: &str| None;
+        assert_eq!(choose_editor(none, |e| e == "vi"), Some("vi".into()));
+        assert_eq!(choose_editor(none, |e| e == "editor" || e == "vi"), Some("editor".into()));
+        assert_eq!(choose_editor(none, |_| false), None);
+        let vars = |v: &str| (v == "EDITOR").then(|| "emacs".to_string());
+        assert_eq!(choose_editor(vars, |_| true), Some("emacs".into()));
+        let both = |v: &str| Some(if v == "VISUAL" { "code -w" } else { "emacs" }.to_string());
+        assert_eq!(choose_editor(both, |_| true), Some("code -w".into()));
+    }
 }

@@ -12,6 +12,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use peluit::crypto::ed25519::SecretKey;
+use peluit::keyset::Role;
 use peluit::{keys, server};
 
 /// The passphrase for key files: `PELUIT_PASSPHRASE`, or asked at the terminal
@@ -47,9 +48,22 @@ fn confirm_passphrase(
     Ok(first)
 }
 
-/// Reads a signing or transfer key file.
-pub fn load_key(path: &Path) -> Result<SecretKey> {
+/// Reads a key file for `role`. A key made for the other role is refused
+/// before it is used: signing with a transfer key makes a file the server
+/// refuses whole, and a signing key on the networked machine is a leak.
+pub fn load_key(path: &Path, role: Role) -> Result<SecretKey> {
     let text = keys::read_secret_text(path, || passphrase().map(|p| p.to_string()))?;
+    match (keys::key_role(&text), role) {
+        (Some(Role::Transfer), Role::Sign) => anyhow::bail!(
+            "{} is a transfer key: actions and key sets are signed with the signing key (signing.key)",
+            path.display()
+        ),
+        (Some(Role::Sign), Role::Transfer) => anyhow::bail!(
+            "{} is a signing key, which stays on the offline machine: pull and push take the transfer key (transfer.key)",
+            path.display()
+        ),
+        _ => {}
+    }
     SecretKey::parse(&text).with_context(|| format!("{}: not a peluit key file", path.display()))
 }
 

@@ -82,9 +82,10 @@ pub async fn push_actions(State(app): State<Arc<App>>, headers: HeaderMap, body:
     };
     match app.store.apply(&verified, &today()).await {
         Ok(a) => {
-            tracing::info!(actions = a.actions, deleted = a.deleted, "actions applied");
-            (StatusCode::OK, Json(serde_json::json!({ "applied": a.actions, "deleted": a.deleted, "head": a.head })))
-                .into_response()
+            tracing::info!(actions = a.actions, skipped = a.skipped, deleted = a.deleted, "actions applied");
+            let v =
+                serde_json::json!({ "applied": a.actions, "skipped": a.skipped, "deleted": a.deleted, "head": a.head });
+            (StatusCode::OK, Json(v)).into_response()
         }
         Err(ApplyError::Rejected(e)) => refuse(StatusCode::CONFLICT, "rejected", &e.to_string()),
         Err(ApplyError::Store(e)) => {

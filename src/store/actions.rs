@@ -29,6 +29,9 @@ pub enum ApplyError {
 pub struct Applied {
     /// Actions applied.
     pub actions: usize,
+    /// Actions skipped because they were applied before (re-pushing a file
+    /// is harmless: each signed line takes effect once).
+    pub skipped: usize,
     /// Reports purged by delete actions.
     pub deleted: usize,
     /// The audit log's head hash afterwards.
@@ -106,10 +109,15 @@ impl Store {
                 None => (0, GENESIS.to_string()),
             };
             let mut purged = Vec::new();
-            for (a, blob) in actions.iter().zip(&blobs) {
+            let mut skipped = Vec::new();
+            for (i, (a, blob)) in actions.iter().zip(&blobs).enumerate() {
                 let p = &a.payload;
+                // A nonce is drawn at random for each signed action, so a
+                // known one is this very action again: applied once, it is
+                // skipped, which lets an outgoing file be pushed again.
                 if nonces.get(p.nonce.as_bytes())?.is_some() {
-                    return Err(fail(TxFail::Action(ActionError::Replay(a.number))));
+                    skipped.push(i);
+                    continue;
                 }
                 let unknown = || fail(TxFail::Action(ActionError::UnknownReport(a.number)));
                 let id = crypto::unhex::<16>(&p.report).ok_or_else(unknown)?;
@@ -143,10 +151,20 @@ impl Store {
                 audit.insert(&n.to_be_bytes()[..], serde_json::to_vec(&entry).unwrap_or_default())?;
             }
             meta.insert("audit_head", serde_json::to_vec(&(n, &prev)).unwrap_or_default())?;
-            Ok((purged, prev))
+            Ok((purged, prev, skipped))
         });
         match result {
-            Ok((purged, head)) => Ok((Applied { actions: actions.len(), deleted: purged.len(), head }, purged)),
+            Ok((purged, head, skipped)) => {
+                // The sealed texts of skipped actions are stored already.
+                self.discard_all(skipped.iter().filter_map(|&i| blobs[i].as_ref()));
+                let applied = Applied {
+                    actions: actions.len() - skipped.len(),
+                    skipped: skipped.len(),
+                    deleted: purged.len(),
+                    head,
+                };
+                Ok((applied, purged))
+            }
             Err(e) => {
                 self.discard_all(blobs.iter().flatten());
                 Err(match e {
