@@ -269,9 +269,13 @@ mod tests {
             id: id.into(),
             created: created.into(),
             status: *statuses.last().unwrap_or(&Status::Received),
-            timeline: statuses.iter().map(|s| Event { day: created.into(), status: *s, note: None }).collect(),
+            timeline: statuses
+                .iter()
+                .map(|s| Event { day: created.into(), status: *s, note: None, seq: 0, by: String::new() })
+                .collect(),
             reply_recipient: String::new(),
             submissions: Vec::new(),
+            messages: Vec::new(),
         }
     }
 

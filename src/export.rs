@@ -2,10 +2,14 @@
 //! peluit is unavailable. Never sees plaintext.
 //!
 //! Entries, in order: `index.json` (format, deployment, cursors, recipients),
-//! `audit.jsonl`, then per changed report, in log order, `reports/<id>.json`
-//! (its non-secret metadata) immediately followed by its blobs as standard
-//! `.age` files, each submission's manifest before its attachments. Export
-//! and decrypt hold one report at a time, however many the bundle has.
+//! `audit.jsonl`, then per change in the range, in log order: for a report
+//! with a new submission, status change or reply, `reports/<id>.json` (its
+//! non-secret metadata: whole status and timeline, the submissions and
+//! messages in the range) immediately followed by its blobs as standard
+//! `.age` files, each submission's manifest before its attachments, then the
+//! sealed replies and status notes in the range; for a deleted report,
+//! `deleted/<id>.json`. Export and decrypt hold one report at a time,
+//! however many the bundle has.
 //!
 //! Entries carry no timestamps, owners or modes beyond 0600: the bundle leaks
 //! nothing the database does not.
@@ -15,7 +19,7 @@ use std::io::{self, Write};
 use serde::{Deserialize, Serialize};
 
 use crate::model::{BlobRef, Event, Report, SealedBy, Status, SubmissionKind};
-use crate::store::{Store, StoreError};
+use crate::store::{Change, Store, StoreError};
 
 /// Format tag of `index.json`. Version 1 listed every report in the index.
 pub const INDEX_FORMAT: &str = "peluit-export/2";
@@ -62,6 +66,42 @@ pub struct IndexReport {
     pub reply_recipient: String,
     /// The submissions in the bundle's range (`since`, `cursor`].
     pub submissions: Vec<IndexSubmission>,
+    /// The investigators' replies and status notes in the range, in log
+    /// order; their blobs follow the submissions' (sealed to the
+    /// investigators too, so that every colleague sees the conversation).
+    #[serde(default)]
+    pub messages: Vec<IndexMessage>,
+}
+
+/// What an investigator sent the reporter: a reply, or a note with a status.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IndexMessage {
+    /// Export sequence number.
+    pub seq: u64,
+    /// Day it was applied.
+    pub day: String,
+    /// The status it came with (`None`: a reply).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+    /// The signer's name on the server (`investigators.txt`).
+    #[serde(default)]
+    pub by: String,
+    /// Path of the sealed text in the tar.
+    pub blob: String,
+}
+
+/// The tar path of a deletion's entry.
+pub fn deleted_path(id: &str) -> String {
+    format!("deleted/{id}.json")
+}
+
+/// `deleted/<id>.json`: the report is gone from the server.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Deletion {
+    /// Report id (hex).
+    pub id: String,
+    /// Day it was deleted.
+    pub day: String,
 }
 
 /// One submission of a report entry.
@@ -88,6 +128,8 @@ pub struct ExportSummary {
     pub reports: usize,
     /// `.age` files in the bundle.
     pub blobs: usize,
+    /// Deleted reports in the bundle.
+    pub deleted: usize,
     /// The cursor for the next `--since`.
     pub cursor: u64,
 }
@@ -108,8 +150,26 @@ fn blob_path(b: &BlobRef) -> String {
     format!("blobs/{}.age", b.id)
 }
 
+/// The replies and status notes of `r` in `(since, cursor]`, in log
+/// order, with their blobs. Replies and notes of records kept before they had
+/// a log position (0) go into a full export only.
+fn messages(r: &Report, since: u64, cursor: u64) -> Vec<(IndexMessage, &BlobRef)> {
+    let in_range = |seq: u64| (since < seq && seq <= cursor) || (seq == 0 && since == 0);
+    let replies = r.replies.iter().map(|m| (m.seq, &m.day, None, &m.by, &m.blob));
+    let notes = r.timeline.iter().filter_map(|e| Some((e.seq, &e.day, Some(e.status), &e.by, e.note.as_ref()?)));
+    let mut out: Vec<_> = replies
+        .chain(notes)
+        .filter(|m| in_range(m.0))
+        .map(|(seq, day, status, by, blob)| {
+            (IndexMessage { seq, day: day.clone(), status, by: by.clone(), blob: blob_path(blob) }, blob)
+        })
+        .collect();
+    out.sort_by_key(|m| m.0.seq);
+    out
+}
+
 /// The entry of a report whose submissions are already those of the range.
-fn report_entry(r: &Report) -> IndexReport {
+fn report_entry(r: &Report, messages: Vec<IndexMessage>) -> IndexReport {
     IndexReport {
         id: r.id.clone(),
         created: r.created.clone(),
@@ -128,6 +188,7 @@ fn report_entry(r: &Report) -> IndexReport {
                 attachments: s.attachments.iter().map(blob_path).collect(),
             })
             .collect(),
+        messages,
     }
 }
 
@@ -163,22 +224,31 @@ pub fn export(store: &Store, since: u64, out: impl Write) -> Result<ExportSummar
         audit.push(b'\n');
     }
     tar.append_data(&mut header(audit.len() as u64), AUDIT_PATH, audit.as_slice())?;
-    let (mut reports, mut blobs) = (0, 0);
-    for r in store.changed_between(since, cursor) {
-        let r = r?;
-        append_json(&mut tar, &report_path(&r.id), &report_entry(&r))?;
-        reports += 1;
-        for s in &r.submissions {
-            // The manifest goes first: decrypt needs it to name the files.
-            for b in std::iter::once(&s.manifest).chain(&s.attachments) {
-                let reader = store.blob_reader(b)?;
-                tar.append_data(&mut header(b.len), blob_path(b), reader)?;
-                blobs += 1;
+    let (mut reports, mut blobs, mut deleted) = (0, 0, 0);
+    for change in store.changed_between(since, cursor) {
+        let r = match change? {
+            Change::Report(r) => r,
+            Change::Deleted { id, day } => {
+                append_json(&mut tar, &deleted_path(&id), &Deletion { id: id.clone(), day })?;
+                deleted += 1;
+                continue;
             }
+        };
+        let messages = messages(&r, since, cursor);
+        let message_blobs: Vec<&BlobRef> = messages.iter().map(|m| m.1).collect();
+        append_json(&mut tar, &report_path(&r.id), &report_entry(&r, messages.iter().map(|m| m.0.clone()).collect()))?;
+        reports += 1;
+        // Each manifest goes before its attachments (decrypt needs it to
+        // name the files); the replies and notes come last.
+        let submission_blobs = r.submissions.iter().flat_map(|s| std::iter::once(&s.manifest).chain(&s.attachments));
+        for b in submission_blobs.chain(message_blobs) {
+            let reader = store.blob_reader(b)?;
+            tar.append_data(&mut header(b.len), blob_path(b), reader)?;
+            blobs += 1;
         }
     }
     tar.into_inner()?.flush()?;
-    Ok(ExportSummary { reports, blobs, cursor })
+    Ok(ExportSummary { reports, blobs, deleted, cursor })
 }
 
 /// Appends a small JSON entry (the index, or one report's entry).

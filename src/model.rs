@@ -133,6 +133,18 @@ pub struct Event {
     /// A note for the reporter, sealed like a reply.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<BlobRef>,
+    /// Position in the export log, so that an incremental export carries the
+    /// change (0: the status set at submission, or a record from before).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub seq: u64,
+    /// The name of the investigator who signed it (`investigators.txt`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub by: String,
+}
+
+/// For `skip_serializing_if`: records keep their old shape where a field is unset.
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// An investigator's reply, sealed to the reporter's reply key and to the
@@ -143,6 +155,12 @@ pub struct Reply {
     pub day: String,
     /// The sealed text.
     pub blob: BlobRef,
+    /// Position in the export log (0 in records from before it was kept).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub seq: u64,
+    /// The name of the investigator who signed it (`investigators.txt`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub by: String,
 }
 
 /// The non-secret record of a report: everything here may be seen by someone
@@ -177,7 +195,7 @@ impl Report {
             id,
             created: day.clone(),
             status: Status::Received,
-            timeline: vec![Event { day, status: Status::Received, note: None }],
+            timeline: vec![Event { day, status: Status::Received, note: None, seq: 0, by: String::new() }],
             reply_recipient,
             submissions: vec![first],
             replies: Vec::new(),
@@ -192,6 +210,17 @@ impl Report {
             .flat_map(|s| std::iter::once(&s.manifest).chain(&s.attachments))
             .chain(self.replies.iter().map(|r| &r.blob))
             .chain(self.timeline.iter().filter_map(|e| e.note.as_ref()))
+    }
+
+    /// Every position the report holds in the export log: its submissions,
+    /// status changes and replies.
+    pub fn log_positions(&self) -> impl Iterator<Item = u64> + '_ {
+        self.submissions
+            .iter()
+            .map(|s| s.seq)
+            .chain(self.timeline.iter().map(|e| e.seq))
+            .chain(self.replies.iter().map(|r| r.seq))
+            .filter(|&s| s != 0)
     }
 
     /// The day the report was last closed, if it is closed now.

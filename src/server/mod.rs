@@ -366,7 +366,7 @@ async fn retention(app: Arc<App>) {
             let days = time::Duration::days(i64::from(app.limits.retention_days));
             let cutoff = day(time::OffsetDateTime::now_utc().date() - days);
             let nonce_cutoff = now_unix().saturating_sub(app.limits.action_max_age.as_secs() + 3600);
-            app.store.purge_closed(&cutoff, nonce_cutoff)
+            app.store.purge_closed(&cutoff, nonce_cutoff, &today())
         })
         .await;
         match result {

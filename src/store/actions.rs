@@ -51,10 +51,18 @@ fn unlink(
     if let Some(k) = crypto::unhex::<32>(&r.lookup) {
         lookup.remove(&k[..])?;
     }
-    for s in &r.submissions {
-        log.remove(&s.seq.to_be_bytes()[..])?;
+    for seq in r.log_positions() {
+        log.remove(&seq.to_be_bytes()[..])?;
     }
     Ok(())
+}
+
+/// The export log value that records a deletion: the report's id and the
+/// day, so that the next incremental export tells the offline machine.
+pub(super) fn tombstone(id: &[u8; 16], day: &str) -> Vec<u8> {
+    let mut v = id.to_vec();
+    v.extend_from_slice(day.as_bytes());
+    v
 }
 
 /// Failure inside the transaction: an action error or a store error.
@@ -100,6 +108,9 @@ impl Store {
                 None => None,
             });
         }
+        // Log positions are drawn inside: no export may fix its cursor
+        // between drawing one and committing it (see `with_next_seq`).
+        let _turn = self.seq_turn.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let trees = (&self.reports, &self.lookup, &self.log, &self.nonces, &self.audit, &self.meta);
         let result = trees.transaction(|(reports, lookup, log, nonces, audit, meta)| {
             let fail = |f: TxFail| Abort::Abort(f);
@@ -124,22 +135,28 @@ impl Store {
                 let raw = reports.get(id)?.ok_or_else(unknown)?;
                 let mut r: Report = serde_json::from_slice(&raw)
                     .map_err(|e| fail(TxFail::Store(StoreError::Corrupt(e.to_string()))))?;
+                // Every change takes a place in the export log, so that an
+                // incremental export carries it to the offline machine.
+                let seq = self.next_seq().map_err(|e| fail(TxFail::Store(e)))?;
+                let (day, by) = (today.to_string(), a.signer.clone());
                 match &p.kind {
                     ActionKind::Status { status, .. } => {
                         r.status = *status;
-                        r.timeline.push(Event { day: today.to_string(), status: *status, note: blob.clone() });
+                        r.timeline.push(Event { day, status: *status, note: blob.clone(), seq, by });
                     }
                     ActionKind::Reply { .. } => {
                         if let Some(b) = blob {
-                            r.replies.push(Reply { day: today.to_string(), blob: b.clone() });
+                            r.replies.push(Reply { day, blob: b.clone(), seq, by });
                         }
                     }
                     ActionKind::Delete => {}
                 }
                 if p.kind == ActionKind::Delete {
                     unlink(reports, lookup, log, &id, &r)?;
+                    log.insert(&seq.to_be_bytes()[..], tombstone(&id, today))?;
                     purged.push(r);
                 } else {
+                    log.insert(&seq.to_be_bytes()[..], &id[..])?;
                     let json =
                         serde_json::to_vec(&r).map_err(|e| fail(TxFail::Store(StoreError::Corrupt(e.to_string()))))?;
                     reports.insert(&id[..], json)?;
@@ -196,14 +213,17 @@ impl Store {
 
     /// Purges one report: record, lookup key, log entries, then (once that
     /// is durable) its blobs.
-    pub fn purge(&self, r: &Report) -> Result<(), StoreError> {
+    pub fn purge(&self, r: &Report, today: &str) -> Result<(), StoreError> {
         let id = crypto::unhex::<16>(&r.id).ok_or_else(|| StoreError::Corrupt("report id".into()))?;
-        (&self.reports, &self.lookup, &self.log)
-            .transaction(|(reports, lookup, log)| {
-                unlink(reports, lookup, log, &id, r)?;
-                Ok::<(), Abort<StoreError>>(())
-            })
-            .map_err(tx_error)?;
+        self.with_next_seq(|seq| {
+            (&self.reports, &self.lookup, &self.log)
+                .transaction(|(reports, lookup, log)| {
+                    unlink(reports, lookup, log, &id, r)?;
+                    log.insert(&seq.to_be_bytes()[..], tombstone(&id, today))?;
+                    Ok::<(), Abort<StoreError>>(())
+                })
+                .map_err(tx_error)
+        })?;
         self.durable_blocking()?;
         self.discard_all(r.blobs());
         Ok(())
@@ -212,7 +232,7 @@ impl Store {
     /// Purges reports closed on or before `cutoff` (a `YYYY-MM-DD` day), and
     /// forgets action nonces signed before `nonce_cutoff` (Unix seconds): older
     /// actions are refused as stale anyway. Returns the number purged.
-    pub fn purge_closed(&self, cutoff: &str, nonce_cutoff: u64) -> Result<usize, StoreError> {
+    pub fn purge_closed(&self, cutoff: &str, nonce_cutoff: u64, today: &str) -> Result<usize, StoreError> {
         let mut doomed = Vec::new();
         for r in self.all_reports() {
             let r = r?;
@@ -221,7 +241,7 @@ impl Store {
             }
         }
         for r in &doomed {
-            self.purge(r)?;
+            self.purge(r, today)?;
         }
         for item in self.nonces.iter() {
             let (k, v) = item?;

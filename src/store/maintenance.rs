@@ -197,7 +197,7 @@ mod tests {
         assert!(old.join(crate::store::FILES_DIR).join(&r1.submissions[0].attachments[0].id).exists());
         let clean = store.check().unwrap_or_default();
         assert_eq!((clean.reports, clean.blobs, clean.problems.len()), (2, 4, 0));
-        store.purge(&r2).unwrap_or_else(|e| panic!("{e}"));
+        store.purge(&r2, "2026-11-29").unwrap_or_else(|e| panic!("{e}"));
         store.durable_blocking().unwrap_or_else(|e| panic!("{e}"));
         // Damage: a blob of the kept report loses its chunks.
         let (_, r3) = add(&store, b"x");
@@ -205,7 +205,7 @@ mod tests {
         store.discard_blob(&id).unwrap_or_else(|e| panic!("{e}"));
         let damaged = store.check().unwrap_or_default();
         assert_eq!(damaged.problems.len(), 1, "{:?}", damaged.problems);
-        store.purge(&r3).unwrap_or_else(|e| panic!("{e}"));
+        store.purge(&r3, "2026-11-29").unwrap_or_else(|e| panic!("{e}"));
 
         let new = dir.path().join("new");
         let seq_before = store.next_seq().unwrap_or(0);

@@ -91,6 +91,21 @@ impl StoreError {
     }
 }
 
+/// One item of an incremental export (see [`Store::changed_between`]).
+#[derive(Debug)]
+pub enum Change {
+    /// A report with something new: its submissions in the range, and its
+    /// whole status, timeline and replies.
+    Report(Report),
+    /// A report deleted (by an investigator, or by retention).
+    Deleted {
+        /// Its id (hex).
+        id: String,
+        /// The day it was deleted.
+        day: String,
+    },
+}
+
 /// An open peluit database.
 #[derive(Clone)]
 pub struct Store {
@@ -334,13 +349,15 @@ impl Store {
         }
     }
 
-    /// The reports with a submission in `(since, cursor]`, each once, in log
-    /// order, each holding only its submissions in that range.
+    /// What changed in `(since, cursor]`, in log order: each report with a
+    /// submission, a status change or a reply in the range once, holding
+    /// only its submissions in that range (status, timeline and replies are
+    /// whole); and each report deleted in the range.
     ///
     /// Constant memory: no set of ids already seen. A report is yielded at
-    /// its first log entry in the range, the one of the smallest of its
-    /// submissions in the range, and skipped at the others.
-    pub fn changed_between(&self, since: u64, cursor: u64) -> impl Iterator<Item = Result<Report, StoreError>> + '_ {
+    /// its first log entry in the range, the smallest of its positions in the
+    /// range, and skipped at the others.
+    pub fn changed_between(&self, since: u64, cursor: u64) -> impl Iterator<Item = Result<Change, StoreError>> + '_ {
         let entries =
             (since < cursor).then(|| self.log.range(since.saturating_add(1).to_be_bytes()..=cursor.to_be_bytes()));
         entries.into_iter().flatten().filter_map(move |item| {
@@ -348,18 +365,26 @@ impl Store {
         })
     }
 
-    /// The report of log entry (`key`, `id`) with only its submissions in
-    /// `(since, cursor]`, if this entry is the report's first in that range.
-    fn at_first_entry(&self, key: &[u8], id: &[u8], since: u64, cursor: u64) -> Result<Option<Report>, StoreError> {
+    /// The change at log entry (`key`, `value`): a deletion, or the report
+    /// with only its submissions in `(since, cursor]` if this entry is the
+    /// report's first in that range.
+    fn at_first_entry(&self, key: &[u8], value: &[u8], since: u64, cursor: u64) -> Result<Option<Change>, StoreError> {
         let seq = Self::log_seq(key)?;
-        // A report purged while the export runs is simply absent.
+        if let Some((id, day)) = value.split_first_chunk::<16>().filter(|(_, day)| !day.is_empty()) {
+            let day = std::str::from_utf8(day).map_err(|_| StoreError::Corrupt("log entry".into()))?;
+            return Ok(Some(Change::Deleted { id: crypto::hex(id), day: day.to_string() }));
+        }
+        let id = value;
+        // A report purged while the export runs is simply absent (its
+        // deletion is carried by the next export).
         let Some(mut report) = self.report_by_raw_id(id)? else { return Ok(None) };
-        report.submissions.retain(|s| since < s.seq && s.seq <= cursor);
-        let mut seqs: Vec<u64> = report.submissions.iter().map(|s| s.seq).collect();
+        let in_range = |s: &u64| since < *s && *s <= cursor;
+        report.submissions.retain(|s| in_range(&s.seq));
+        let mut seqs: Vec<u64> = report.log_positions().filter(in_range).collect();
         seqs.sort_unstable();
         for s in seqs {
             if s == seq {
-                return Ok(Some(report));
+                return Ok(Some(Change::Report(report)));
             }
             // A smaller submission is yielded at its own entry; in a damaged
             // database (`check` reports it) it may have none, so look.
@@ -375,12 +400,18 @@ impl Store {
         key.try_into().map(u64::from_be_bytes).map_err(|_| StoreError::Corrupt("log key".into()))
     }
 
-    /// Every report changed after `since`, collected, and the cursor. Only the
-    /// unit tests want all of them at once; export streams `changed_between`.
+    /// Every report changed after `since`, collected, and the cursor (the
+    /// deletions left out). Only the unit tests want all of them at once;
+    /// export streams `changed_between`.
     #[cfg(test)]
     pub fn changed_since(&self, since: u64) -> Result<(Vec<Report>, u64), StoreError> {
         let cursor = self.last_seq()?.max(since);
-        let reports = self.changed_between(since, cursor).collect::<Result<_, _>>()?;
+        let mut reports = Vec::new();
+        for c in self.changed_between(since, cursor) {
+            if let Change::Report(r) = c? {
+                reports.push(r);
+            }
+        }
         Ok((reports, cursor))
     }
 
@@ -502,7 +533,9 @@ mod tests {
         let pull = |seen: &mut std::collections::BTreeSet<u64>, cursor: &mut u64| {
             let next = store.last_seq().unwrap_or(0).max(*cursor);
             for r in store.changed_between(*cursor, next) {
-                seen.extend(r.unwrap_or_else(|e| panic!("{e}")).submissions.iter().map(|s| s.seq));
+                if let Change::Report(r) = r.unwrap_or_else(|e| panic!("{e}")) {
+                    seen.extend(r.submissions.iter().map(|s| s.seq));
+                }
             }
             *cursor = next;
         };
@@ -548,7 +581,11 @@ mod tests {
         let changed = |since: u64, cursor: u64| -> Vec<(String, Vec<u64>)> {
             store
                 .changed_between(since, cursor)
-                .map(|r| r.map(|r| (r.id, r.submissions.iter().map(|s| s.seq).collect())))
+                .map(|c| match c {
+                    Ok(Change::Report(r)) => Ok((r.id, r.submissions.iter().map(|s| s.seq).collect())),
+                    Ok(Change::Deleted { id, .. }) => Ok((id, Vec::new())),
+                    Err(e) => Err(e),
+                })
                 .collect::<Result<_, _>>()
                 .unwrap_or_else(|e| panic!("{e}"))
         };
@@ -601,11 +638,13 @@ mod tests {
                 day: closed_on.into(),
                 status: crate::model::Status::Closed,
                 note: None,
+                seq: 0,
+                by: String::new(),
             });
             store.insert_report(&report, &k).unwrap_or_else(|e| panic!("{e}"));
             keys.push((k, report));
         }
-        assert_eq!(store.purge_closed("2025-11-26", 0).unwrap_or(99), 1);
+        assert_eq!(store.purge_closed("2025-11-26", 0, "2026-11-29").unwrap_or(99), 1);
         assert!(store.find(&keys[0].0).ok().flatten().is_none(), "purged receipt is unknown");
         assert!(store.read_blob(&keys[0].1.submissions[0].manifest, &mut Vec::new()).is_err(), "blobs removed");
         assert!(store.find(&keys[1].0).ok().flatten().is_some(), "recently closed report kept");
