@@ -263,26 +263,56 @@ pub enum ChainError {
     /// The log does not contain the head recorded earlier.
     #[error("the earlier head {0} is not in this log: it was rewritten")]
     Rewritten(String),
+    /// An entry's payload is not an action.
+    #[error("entry {0}: not a peluit action")]
+    Malformed(u64),
+    /// An entry repeats the nonce of an earlier one: the same action twice.
+    #[error("entry {0}: its nonce was already applied earlier in the log (an entry was repeated)")]
+    Replayed(u64),
+    /// An entry was signed for another deployment.
+    #[error("entry {0}: signed for another deployment")]
+    OtherDeployment(u64),
 }
 
-/// Checks a whole log: sequence, links, hashes, and (when keys are given)
-/// every signature. `earlier` is a head hash recorded from an earlier
-/// export, which must still be in the log. Returns the head hash.
-pub fn verify_chain(
-    entries: &[AuditEntry],
-    keys: Option<&KeySet>,
-    earlier: Option<&str>,
-) -> Result<String, ChainError> {
-    let mut prev = GENESIS.to_string();
-    let mut seen_earlier = earlier.is_none() || earlier == Some(GENESIS);
-    for (i, e) in entries.iter().enumerate() {
-        if e.n != i as u64 + 1 {
+/// Checks a log one entry at a time, so a log larger than memory streams
+/// through: sequence, links, hashes, (when keys are given) every signature,
+/// that no nonce repeats (the chain hash alone would let an operator
+/// re-chain an applied action), and (when given) that every entry is for
+/// this deployment. Keeps only the nonces, 16 bytes an entry.
+pub struct Chain<'a> {
+    /// The deployment every entry must name, if known.
+    deployment: Option<&'a str>,
+    /// Keys whose signatures are checked, if given.
+    keys: Option<&'a KeySet>,
+    /// A head recorded earlier that must come by.
+    earlier: Option<&'a str>,
+    /// Whether it did.
+    seen_earlier: bool,
+    /// The hash of the last entry.
+    prev: String,
+    /// Entries so far.
+    n: u64,
+    /// The nonces seen so far.
+    nonces: std::collections::HashSet<[u8; 16]>,
+}
+
+impl<'a> Chain<'a> {
+    /// An empty check. `earlier` is a head hash recorded from an earlier
+    /// export, which must still be in the log.
+    pub fn new(deployment: Option<&'a str>, keys: Option<&'a KeySet>, earlier: Option<&'a str>) -> Chain<'a> {
+        let seen_earlier = earlier.is_none() || earlier == Some(GENESIS);
+        Chain { deployment, keys, earlier, seen_earlier, prev: GENESIS.into(), n: 0, nonces: Default::default() }
+    }
+
+    /// Checks the next entry.
+    pub fn push(&mut self, e: &AuditEntry) -> Result<(), ChainError> {
+        if e.n != self.n + 1 {
             return Err(ChainError::Sequence(e.n));
         }
-        if e.prev != prev || e.hash != entry_hash(&prev, &e.line) {
+        if e.prev != self.prev || e.hash != entry_hash(&self.prev, &e.line) {
             return Err(ChainError::Broken(e.n));
         }
-        if let Some(keys) = keys {
+        if let Some(keys) = self.keys {
             let ok = PublicKey::parse(&e.line.key)
                 .filter(|k| keys.get(k).is_some_and(|w| w.role == Role::Sign))
                 .zip(unb64(&e.line.payload).zip(unb64(&e.line.sig)))
@@ -291,15 +321,43 @@ pub fn verify_chain(
                 return Err(ChainError::Signature(e.n));
             }
         }
-        prev = e.hash.clone();
-        if earlier == Some(prev.as_str()) {
-            seen_earlier = true;
+        let payload: Payload =
+            unb64(&e.line.payload).and_then(|b| serde_json::from_slice(&b).ok()).ok_or(ChainError::Malformed(e.n))?;
+        if self.deployment.is_some_and(|d| d != payload.deployment) {
+            return Err(ChainError::OtherDeployment(e.n));
         }
+        let nonce = crate::crypto::unhex::<16>(&payload.nonce).ok_or(ChainError::Malformed(e.n))?;
+        if !self.nonces.insert(nonce) {
+            return Err(ChainError::Replayed(e.n));
+        }
+        self.n = e.n;
+        self.prev = e.hash.clone();
+        if self.earlier == Some(self.prev.as_str()) {
+            self.seen_earlier = true;
+        }
+        Ok(())
     }
-    if !seen_earlier {
-        return Err(ChainError::Rewritten(earlier.unwrap_or_default().to_string()));
+
+    /// The number of entries and the head hash, once the earlier head came by.
+    pub fn finish(self) -> Result<(u64, String), ChainError> {
+        if !self.seen_earlier {
+            return Err(ChainError::Rewritten(self.earlier.unwrap_or_default().to_string()));
+        }
+        Ok((self.n, self.prev))
     }
-    Ok(prev)
+}
+
+/// Checks a whole log in memory (see [`Chain`]); returns the head hash.
+pub fn verify_chain(
+    entries: &[AuditEntry],
+    keys: Option<&KeySet>,
+    earlier: Option<&str>,
+) -> Result<String, ChainError> {
+    let mut chain = Chain::new(None, keys, earlier);
+    for e in entries {
+        chain.push(e)?;
+    }
+    chain.finish().map(|(_, head)| head)
 }
 
 #[cfg(test)]
