@@ -176,8 +176,8 @@ pub fn push(r: &RemoteArgs, file: &Path) -> Result<()> {
     let v = Remote::new(server_url, proxy)?.push(&key, body, now()).context("nothing was applied")?;
     println!(
         "Applied {} action(s); {} report(s) purged. Audit log head: {}",
-        v["applied"],
-        v["deleted"],
+        line(&v["applied"].to_string()),
+        line(&v["deleted"].to_string()),
         line(v["head"].as_str().unwrap_or(""))
     );
     Ok(())
