@@ -1,12 +1,13 @@
-//! Hostile input on the investigators' offline machine, through the real
-//! binary: a submission nobody can open does not stop decryption, text from a
-//! bundle reaches the terminal escaped, and `verify-log` refuses a log with a
-//! replayed or foreign entry.
+//! Hostile input on the investigators' offline machine and at the terminals,
+//! through the real binary: a submission nobody can open does not stop
+//! decryption, text from a bundle or a server reaches the terminal escaped,
+//! and `verify-log` refuses a log with a replayed or foreign entry.
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
 use std::fs;
+use std::io::{Read, Write};
 use std::path::Path;
 
 use common::{client, ok, Env, Server};
@@ -179,4 +180,53 @@ fn verify_log_refuses_replayed_and_foreign_entries() {
     let other = verify_log(&env, &keys, "other.tar", &[one, foreign, two]);
     let err = String::from_utf8_lossy(&other.stderr);
     assert!(!other.status.success() && err.contains("entry 2") && err.contains("another deployment"), "{err}");
+}
+
+/// Answers one HTTP request on 127.0.0.1 with `json`; returns the base URL.
+fn fake_server(json: String) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let (mut c, _) = listener.accept().unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        // Headers, then as many body bytes as Content-Length says.
+        while let Ok(n) = c.read(&mut buf) {
+            got.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&got).to_ascii_lowercase();
+            if let Some(end) = text.find("\r\n\r\n") {
+                let len = text.split("content-length:").nth(1).and_then(|r| r.lines().next()).unwrap_or("0");
+                if got.len() >= end + 4 + len.trim().parse::<usize>().unwrap_or(0) {
+                    break;
+                }
+            }
+            if n == 0 {
+                break;
+            }
+        }
+        let head = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+            json.len()
+        );
+        c.write_all(head.as_bytes()).unwrap();
+        c.write_all(json.as_bytes()).unwrap();
+    });
+    base
+}
+
+#[test]
+fn a_servers_answer_reaches_the_reporters_terminal_escaped() {
+    let json = serde_json::json!({
+        "status": "received\u{1b}]0;owned\u{7}",
+        "created": "2026-11-26\r\u{1b}[2KStatus: closed",
+        "timeline": [{ "day": "2026-11-27\u{202e}", "status": "closed\nReply, 2026-11-28:", "note_sealed": "" }],
+        "replies": []
+    });
+    let base = fake_server(json.to_string());
+    let receipt = peluit::crypto::new_receipt().grouped().to_string();
+    let out = common::run_with_stdin(&["check", "--server", &base], &format!("{receipt}\n"));
+    let text = ok(&out);
+    assert!(!out.stdout.contains(&0x1b) && !out.stdout.contains(&b'\r') && !text.contains('\u{202e}'), "{text:?}");
+    assert!(text.contains("\\u{1b}]0;owned") && text.contains("\\u{202e}"), "{text}");
+    assert!(!text.lines().any(|l| l.starts_with("Reply,")), "{text}");
 }
