@@ -240,7 +240,7 @@ fn a_report_twice_in_one_bundle_lands_once() {
 
 #[test]
 fn a_wrong_identity_sets_everything_aside() {
-    let (_, r) = keys();
+    let (right, r) = keys();
     let (other, _) = keys();
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let mut entries = head(INDEX_FORMAT, 0, 9);
@@ -251,6 +251,10 @@ fn a_wrong_identity_sets_everything_aside() {
     let s = decrypt(tar(&entries).as_slice(), &other, &out).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((s.submissions, s.set_aside), (0, 1));
     assert_eq!(names(&out.join(A)), vec!["case.json", QUARANTINE_DIR]);
+    // With the right identity the submission lands and its reason goes.
+    let s = decrypt(tar(&entries).as_slice(), &right, &out).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((s.submissions, s.set_aside), (1, 0));
+    assert_eq!(names(&out.join(A)), vec!["000000000003-tip", "case.json"]);
 }
 
 #[test]
