@@ -111,7 +111,7 @@ pub(super) fn is_hex_id(id: &str) -> bool {
 }
 
 /// A blob path as export writes it: `blobs/<32 lower-case hex digits>.age`.
-fn is_blob_path(path: &str) -> bool {
+pub(super) fn is_blob_path(path: &str) -> bool {
     path.strip_prefix("blobs/").and_then(|p| p.strip_suffix(".age")).is_some_and(is_hex_id)
 }
 

@@ -254,7 +254,7 @@ impl Run<'_> {
 
     /// Handles a blob entry, which must be the current report's next blob.
     fn blob(&mut self, path: &str, entry: &mut impl Read) -> Result<(), DecryptError> {
-        if self.skipping && self.case.is_none() {
+        if self.skipping && self.case.is_none() && bundle::is_blob_path(path) {
             return Ok(());
         }
         let case = self
