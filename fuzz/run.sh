@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 secs="${1:-120}"
 export RUSTC_BOOTSTRAP=1
-for t in receipt keys actions bundle report; do
+for t in receipt keys actions bundle report tip_json followup manifest; do
   mkdir -p "corpus/$t"
   echo "== $t ($secs s)"
   cargo fuzz run -O "$t" "corpus/$t" "seeds/$t" -- -max_total_time="$secs" -rss_limit_mb=2048 2>&1 | tail -3

@@ -217,99 +217,17 @@ fn verify_line(raw: &str, n: usize, p: &Policy<'_>) -> Result<Verified, ActionEr
     Ok(Verified { payload, line, blob, signer: who.name.clone(), number: n })
 }
 
-/// One entry of the tamper-evident log: each entry hashes the previous one.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuditEntry {
-    /// Position, from 1.
-    pub n: u64,
-    /// The previous entry's hash (64 zeros for the first).
-    pub prev: String,
-    /// SHA-256 over `prev ‖ "\n" ‖ payload ‖ "\n" ‖ key ‖ "\n" ‖ sig`.
-    pub hash: String,
-    /// The applied action, without its blob.
-    pub line: Line,
-    /// Day it was applied.
-    pub applied: String,
-}
-
-/// The hash of the first entry's predecessor.
-pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-
-impl AuditEntry {
-    /// The entry after `prev` (position `n`) for an applied line.
-    pub fn next(n: u64, prev: &str, line: &Line, applied: &str) -> AuditEntry {
-        let line = Line { blob: None, ..line.clone() };
-        AuditEntry { n, prev: prev.to_string(), hash: entry_hash(prev, &line), line, applied: applied.to_string() }
-    }
-}
-
-/// The chained hash of one entry.
-fn entry_hash(prev: &str, line: &Line) -> String {
-    sha256_hex(format!("{prev}\n{}\n{}\n{}", line.payload, line.key, line.sig).as_bytes())
-}
-
-/// Why a log does not verify.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ChainError {
-    /// An entry is out of order or missing.
-    #[error("entry {0}: out of sequence (an entry is missing or was inserted)")]
-    Sequence(u64),
-    /// An entry's hash or link does not match.
-    #[error("entry {0}: hash chain broken (an entry was altered)")]
-    Broken(u64),
-    /// An entry's signature does not verify against the given keys.
-    #[error("entry {0}: signature does not verify against investigators.txt")]
-    Signature(u64),
-    /// The log does not contain the head recorded earlier.
-    #[error("the earlier head {0} is not in this log: it was rewritten")]
-    Rewritten(String),
-}
-
-/// Checks a whole log: sequence, links, hashes, and (when keys are given)
-/// every signature. `earlier` is a head hash recorded from an earlier
-/// export, which must still be in the log. Returns the head hash.
-pub fn verify_chain(
-    entries: &[AuditEntry],
-    keys: Option<&KeySet>,
-    earlier: Option<&str>,
-) -> Result<String, ChainError> {
-    let mut prev = GENESIS.to_string();
-    let mut seen_earlier = earlier.is_none() || earlier == Some(GENESIS);
-    for (i, e) in entries.iter().enumerate() {
-        if e.n != i as u64 + 1 {
-            return Err(ChainError::Sequence(e.n));
-        }
-        if e.prev != prev || e.hash != entry_hash(&prev, &e.line) {
-            return Err(ChainError::Broken(e.n));
-        }
-        if let Some(keys) = keys {
-            let ok = PublicKey::parse(&e.line.key)
-                .filter(|k| keys.get(k).is_some_and(|w| w.role == Role::Sign))
-                .zip(unb64(&e.line.payload).zip(unb64(&e.line.sig)))
-                .is_some_and(|(k, (p, s))| k.verify(ACTION_CONTEXT, &p, &s));
-            if !ok {
-                return Err(ChainError::Signature(e.n));
-            }
-        }
-        prev = e.hash.clone();
-        if earlier == Some(prev.as_str()) {
-            seen_earlier = true;
-        }
-    }
-    if !seen_earlier {
-        return Err(ChainError::Rewritten(earlier.unwrap_or_default().to_string()));
-    }
-    Ok(prev)
-}
+mod audit;
+pub use audit::{verify_chain, AuditEntry, Chain, ChainError, GENESIS};
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const DEP: &str = "d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0";
+    pub(super) const DEP: &str = "d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0";
     const REPORT: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 
-    fn setup() -> (SecretKey, SecretKey, KeySet) {
+    pub(super) fn setup() -> (SecretKey, SecretKey, KeySet) {
         let (sign, _) = SecretKey::generate("s").unwrap_or_else(|e| panic!("{e}"));
         let (transfer, _) = SecretKey::generate("t").unwrap_or_else(|e| panic!("{e}"));
         let text =
@@ -317,7 +235,7 @@ mod tests {
         (sign, transfer, KeySet::parse(&text).unwrap_or_default())
     }
 
-    fn payload(nonce: u8, time: u64, kind: ActionKind) -> Payload {
+    pub(super) fn payload(nonce: u8, time: u64, kind: ActionKind) -> Payload {
         Payload { v: 1, deployment: DEP.into(), nonce: format!("{nonce:032x}"), time, report: REPORT.into(), kind }
     }
 
@@ -367,45 +285,5 @@ mod tests {
         let forged = payload(1, 1_000_000, ActionKind::Status { status: Status::Closed, note_sha256: None });
         line.payload = b64(&serde_json::to_vec(&forged).unwrap_or_default());
         check(serde_json::to_string(&line).unwrap_or_default(), ActionError::BadSignature(1));
-    }
-
-    #[test]
-    fn the_audit_chain_catches_edits_gaps_and_rewrites() {
-        let (signer, _, keys) = setup();
-        let mut entries = Vec::new();
-        let mut prev = GENESIS.to_string();
-        for i in 0..4u8 {
-            let text = sign(&signer, &payload(i, 1_000_000, ActionKind::Delete), None);
-            let line: Line = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
-            let e = AuditEntry::next(u64::from(i) + 1, &prev, &line, "2026-11-26");
-            prev = e.hash.clone();
-            entries.push(e);
-        }
-        let head = verify_chain(&entries, Some(&keys), None).unwrap_or_default();
-        assert_eq!(head, prev);
-        let second = entries[1].hash.clone();
-        assert!(verify_chain(&entries, Some(&keys), Some(&second)).is_ok());
-        let mut gap = entries.clone();
-        gap.remove(1);
-        assert_eq!(verify_chain(&gap, None, None), Err(ChainError::Sequence(3)));
-        let mut edited = entries.clone();
-        edited[2].applied = "x".into();
-        assert!(verify_chain(&edited, None, None).is_ok(), "the day is metadata, not chained");
-        edited[2].line.sig = entries[3].line.sig.clone();
-        assert_eq!(verify_chain(&edited, None, None), Err(ChainError::Broken(3)));
-        // Rebuilt from scratch without entry 2: consistent, but the earlier head is gone.
-        let mut rebuilt = Vec::new();
-        let mut prev = GENESIS.to_string();
-        for (i, e) in entries.iter().enumerate().filter(|(i, _)| *i != 1) {
-            let _ = i;
-            let n = rebuilt.len() as u64 + 1;
-            let r = AuditEntry::next(n, &prev, &e.line, "d");
-            prev = r.hash.clone();
-            rebuilt.push(r);
-        }
-        assert!(verify_chain(&rebuilt, Some(&keys), None).is_ok());
-        assert_eq!(verify_chain(&rebuilt, None, Some(&second)), Err(ChainError::Rewritten(second.clone())));
-        // An unregistered signer.
-        assert_eq!(verify_chain(&entries, Some(&KeySet::default()), None), Err(ChainError::Signature(1)));
     }
 }

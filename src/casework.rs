@@ -144,6 +144,29 @@ impl Casebook {
         }
     }
 
+    /// How many submissions of case `id` were set aside (its `quarantine/`).
+    pub fn set_aside(&self, id: &str) -> usize {
+        if crypto::unhex::<16>(id).is_none() {
+            return 0;
+        }
+        crate::decrypt::set_aside_in(&self.dir.join(id))
+    }
+
+    /// Cases with something set aside but no `case.json`: their entry itself
+    /// could not be read.
+    pub fn unreadable(&self) -> Result<Vec<(String, usize)>, CaseError> {
+        let mut out = Vec::new();
+        for e in fs::read_dir(&self.dir)? {
+            let e = e?;
+            let id = e.file_name().to_string_lossy().into_owned();
+            if !e.path().join("case.json").exists() && self.set_aside(&id) > 0 {
+                out.push((id.clone(), self.set_aside(&id)));
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
     /// Report ids that the last `decrypt` run added something to.
     pub fn new_in_last_run(&self) -> Vec<String> {
         fs::read(self.dir.join(LAST_RUN_FILE))
@@ -225,11 +248,19 @@ pub struct CaseRow {
     pub overdue: bool,
     /// True when the last decrypt run added a follow-up or the tip itself.
     pub new: bool,
+    /// Submissions set aside because they could not be opened.
+    pub set_aside: usize,
 }
 
 /// Builds the table, overdue cases first, then the oldest. Pure: `today` is
-/// passed in.
-pub fn table(cases: &[IndexReport], new: &[String], today: time::Date) -> Vec<CaseRow> {
+/// passed in, and `set_aside` says how many submissions of a case were set
+/// aside.
+pub fn table(
+    cases: &[IndexReport],
+    new: &[String],
+    set_aside: impl Fn(&str) -> usize,
+    today: time::Date,
+) -> Vec<CaseRow> {
     let fmt = time::macros::format_description!("[year]-[month]-[day]");
     let mut rows: Vec<CaseRow> = cases
         .iter()
@@ -252,6 +283,7 @@ pub fn table(cases: &[IndexReport], new: &[String], today: time::Date) -> Vec<Ca
                 feedback_given,
                 overdue,
                 new: new.contains(&c.id),
+                set_aside: set_aside(&c.id),
             })
         })
         .collect();
@@ -288,11 +320,11 @@ mod tests {
             case("c", "2026-07-01", &[Status::Received, Status::Verifying]),
             case("d", "2026-01-01", &[Status::Received, Status::Closed]),
         ];
-        let rows = table(&cases, &["a".to_string()], today);
+        let rows = table(&cases, &["a".to_string()], |id| usize::from(id == "b"), today);
         let order: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
         assert_eq!(order, vec!["c", "b", "d", "a"]);
         assert!(rows[0].overdue && rows[0].acknowledged && !rows[0].feedback_given);
-        assert!(rows[1].overdue && !rows[1].acknowledged);
+        assert!(rows[1].overdue && !rows[1].acknowledged && rows[1].set_aside == 1);
         assert_eq!(rows[1].ack_due, "2026-11-08");
         assert!(!rows[2].overdue, "closed cases are never overdue");
         assert!(rows[3].new && !rows[3].overdue);

@@ -14,6 +14,7 @@
 //!   signed case actions.
 //! - [`keys`], [`client`], [`reporter`]: key files; the investigators' and the
 //!   reporters' networked clients.
+//! - [`safe_text`]: outside text made safe for a terminal or `report.md`. Pure.
 pub mod actions;
 pub mod casework;
 pub mod client;
@@ -32,6 +33,7 @@ pub mod private_fs;
 pub mod published;
 pub mod receipt;
 pub mod reporter;
+pub mod safe_text;
 pub mod server;
 pub mod store;
 pub mod transfer;

@@ -132,6 +132,10 @@ enum Command {
         out: PathBuf,
     },
     /// Decrypt a bundle into case folders (on the offline machine).
+    #[command(after_help = "Exit status: 0 every submission written (or already there); 3 done with problems: \
+        the others were written, but some submissions could not be opened (wrong key, damaged, over a limit) \
+        and were set aside, each with a reason in CASE/quarantine/; 1 failed: the bundle is damaged or could \
+        not be read, or writing failed (what was complete is kept, and running it again finishes the job).")]
     Decrypt {
         /// The bundle made by `export`.
         bundle: PathBuf,
@@ -351,8 +355,12 @@ fn main() -> ExitCode {
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("peluit: {e:#}");
-            ExitCode::FAILURE
+            // Errors can carry text from a bundle or a server: never raw.
+            eprintln!("peluit: {}", peluit::safe_text::line(&format!("{e:#}")));
+            match e.downcast_ref::<investigator::SetAside>() {
+                Some(_) => ExitCode::from(investigator::SetAside::EXIT),
+                None => ExitCode::FAILURE,
+            }
         }
     }
 }

@@ -6,7 +6,5 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let _ = peluit::decrypt::read_bundle_index(data);
     let _ = peluit::decrypt::read_bundle_reports(std::io::Cursor::new(data), |_| ());
-    if let Ok(entries) = peluit::decrypt::read_bundle_audit(data) {
-        let _ = peluit::actions::verify_chain(&entries, None, None);
-    }
+    let _ = peluit::decrypt::verify_bundle_log(data, None, None);
 });

@@ -10,6 +10,7 @@ use peluit::client::Remote;
 use peluit::crypto::Identities;
 use peluit::keyset::{KeySet, Role};
 use peluit::model::Status;
+use peluit::safe_text::line;
 use peluit::server;
 use peluit::store::Store;
 use peluit::{actions, decrypt, export, keys};
@@ -64,7 +65,7 @@ pub fn case(a: CaseArgs) -> Result<()> {
         CaseAction::Delete { id } => (book.delete(&key, &id, now())?, format!("delete of {id}")),
     };
     casework::append(&file, &line)?;
-    println!("Signed {what}; appended to {}.", file.display());
+    println!("Signed {}; appended to {}.", peluit::safe_text::line(&what), file.display());
     println!("Carry the file to the server and run `peluit apply` there, or `peluit push`.");
     Ok(())
 }
@@ -137,25 +138,33 @@ pub fn keys_sign(recipients: &Path, deployment: &str, key: &Path, out: &Path) ->
 /// `peluit cases`.
 pub fn cases(dir: &Path) -> Result<()> {
     let book = Casebook::open(dir)?;
-    let rows = casework::table(&book.cases()?, &book.new_in_last_run(), time::OffsetDateTime::now_utc().date());
+    let today = time::OffsetDateTime::now_utc().date();
+    let rows = casework::table(&book.cases()?, &book.new_in_last_run(), |id| book.set_aside(id), today);
     println!(
         "{:<32}  {:<13}  {:<10}  {:>4}  {:<14}  {:<14}  note",
         "case", "status", "created", "days", "ack due", "feedback due"
     );
     for r in rows {
         let mark = |done: bool, day: &str| if done { format!("{day} ok") } else { day.to_string() };
-        let note =
-            [(r.overdue, "OVERDUE"), (r.new, "new")].iter().filter(|(b, _)| *b).map(|(_, s)| *s).collect::<Vec<_>>();
+        let set_aside = format!("{} set aside", r.set_aside);
+        let note = [(r.overdue, "OVERDUE"), (r.new, "new"), (r.set_aside > 0, set_aside.as_str())]
+            .iter()
+            .filter(|(b, _)| *b)
+            .map(|(_, s)| *s)
+            .collect::<Vec<_>>();
         println!(
             "{:<32}  {:<13}  {:<10}  {:>4}  {:<14}  {:<14}  {}",
-            r.id,
+            line(&r.id),
             r.status.id(),
-            r.created,
+            line(&r.created),
             r.age_days,
             mark(r.acknowledged, &r.ack_due),
             mark(r.feedback_given, &r.feedback_due),
             note.join(" ")
         );
+    }
+    for (id, n) in book.unreadable()? {
+        println!("{:<32}  (its entry could not be read)  {n} set aside", line(&id));
     }
     Ok(())
 }
@@ -227,7 +236,7 @@ pub fn push(r: &RemoteArgs, file: &Path) -> Result<()> {
     let count = |k: &str| v[k].as_u64().and_then(|n| usize::try_from(n).ok()).unwrap_or(0);
     println!(
         "{}",
-        applied_message(count("applied"), count("skipped"), count("deleted"), v["head"].as_str().unwrap_or(""))
+        applied_message(count("applied"), count("skipped"), count("deleted"), &line(v["head"].as_str().unwrap_or("")))
     );
     move_out_pushed(file, &text)
 }
@@ -247,11 +256,11 @@ pub fn pull(r: &RemoteArgs, out: &Path, since: u64) -> Result<()> {
 /// `peluit verify-log`.
 pub fn verify_log(bundle: &Path, keys_file: &Path, after: Option<&str>) -> Result<()> {
     let keyset = KeySet::parse(&std::fs::read_to_string(keys_file)?)?;
-    let entries = peluit::decrypt::read_bundle_audit(std::io::BufReader::new(std::fs::File::open(bundle)?))?;
-    let head = actions::verify_chain(&entries, Some(&keyset), after)?;
-    println!("The log of {} applied action(s) is intact; every signature verifies.", entries.len());
-    println!("Head: {head}");
-    println!("Next time, check that the log only grew with: --after {head}");
+    let file = std::io::BufReader::new(std::fs::File::open(bundle)?);
+    let log = peluit::decrypt::verify_bundle_log(file, Some(&keyset), after)?;
+    println!("The log of {} applied action(s) is intact; every signature verifies.", log.entries);
+    println!("Head: {}", log.head);
+    println!("Next time, check that the log only grew with: --after {}", log.head);
     Ok(())
 }
 
@@ -278,6 +287,17 @@ pub fn export_cmd(data: &Path, out: &Path, since: u64) -> Result<()> {
     Ok(())
 }
 
+/// `decrypt` finished but set submissions aside: "done with problems",
+/// exit status [`SetAside::EXIT`], apart from a failure (1).
+#[derive(Debug, thiserror::Error)]
+#[error("{0} submission(s) could not be opened and were set aside: read quarantine/*.txt in their case folders")]
+pub struct SetAside(pub usize);
+
+impl SetAside {
+    /// The exit status of a decrypt that is done with problems.
+    pub const EXIT: u8 = 3;
+}
+
 /// `peluit decrypt`.
 pub fn decrypt_cmd(bundle: &Path, identity: &Path, out: &Path) -> Result<()> {
     let text = keys::read_secret_text(identity, || passphrase().map(|p| p.to_string()))?;
@@ -285,13 +305,17 @@ pub fn decrypt_cmd(bundle: &Path, identity: &Path, out: &Path) -> Result<()> {
     let f = std::fs::File::open(bundle).with_context(|| format!("cannot open {}", bundle.display()))?;
     let s = decrypt::decrypt(std::io::BufReader::new(f), &ids, out)?;
     println!(
-        "{} case(s), {} new submission(s), {} file(s) written under {}{}.",
+        "{} case(s), {} new submission(s), {} file(s) written under {}{}; {} set aside.",
         s.cases,
         s.submissions,
         s.files,
         out.display(),
-        if s.skipped > 0 { format!(" ({} already there, skipped)", s.skipped) } else { String::new() }
+        if s.skipped > 0 { format!(" ({} already there, skipped)", s.skipped) } else { String::new() },
+        s.set_aside
     );
+    if s.set_aside > 0 {
+        return Err(SetAside(s.set_aside).into());
+    }
     Ok(())
 }
 

@@ -6,6 +6,7 @@ use anyhow::{bail, Context, Result};
 use peluit::model::Manifest;
 use peluit::receipt::Receipt;
 use peluit::reporter::ReporterClient;
+use peluit::safe_text::line;
 
 use crate::{CheckArgs, SubmitArgs};
 
@@ -48,7 +49,7 @@ pub fn submit(a: SubmitArgs) -> Result<()> {
     println!("Your report was encrypted on this computer and has been received.");
     println!("Receipt code (write it down now; nobody can recover it):");
     println!();
-    println!("    {}", receipt.as_str());
+    println!("    {}", line(receipt.as_str()));
     println!();
     println!("Check it later with: peluit check --server {server_url} (the code is asked for, never typed on the command line)");
     Ok(())
@@ -131,18 +132,21 @@ pub fn check(a: CheckArgs) -> Result<()> {
         println!("Your additional information was encrypted on this computer and has been received.");
     }
     let c = client.check(&receipt)?;
-    println!("Status: {}   (submitted {})", c.status, c.created);
+    // Everything below came from the server (replies from investigators,
+    // through it): shown escaped, never obeyed by the terminal.
+    println!("Status: {}   (submitted {})", line(&c.status), line(&c.created));
     println!("Timeline:");
     for (day, status, note) in &c.timeline {
-        println!("  {day}  {status}{}", if note.is_empty() { String::new() } else { format!(": {note}") });
+        let note = if note.is_empty() { String::new() } else { format!(": {}", line(note)) };
+        println!("  {}  {}{note}", line(day), line(status));
     }
     if c.replies.is_empty() {
         println!("No replies yet.");
     }
     for (day, text) in &c.replies {
-        println!("Reply, {day}:");
-        for line in text.lines() {
-            println!("  {line}");
+        println!("Reply, {}:", line(day));
+        for l in text.lines() {
+            println!("  {}", line(l));
         }
     }
     Ok(())

@@ -5,27 +5,37 @@
 //! entry (`reports/<id>.json`) and its blobs, each submission's manifest
 //! before its files. Memory does not grow with the number of reports.
 //! File names from reporters are hostile input: [`safe_name`] keeps every
-//! written path inside the case folder. A submission folder appears under its
-//! final name only once its contents are durable (`batch.rs`).
+//! written path inside the case folder, and [`crate::safe_text`] keeps their
+//! text from forging lines of `report.md`. A submission folder appears under
+//! its final name only once its contents are durable (`batch.rs`).
+//!
+//! What a reporter controls cannot stop the run: a submission that does not
+//! open (wrong key, damaged, over a limit) and a report entry over its limit
+//! are set aside with a reason (`quarantine.rs`), and the rest is written.
+//! What only export or the carrier controls (order, names, the JSON of the
+//! entries) is damage or tampering in transit, and fails the whole run.
 
 use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
-use zeroize::Zeroizing;
-
-use crate::crypto::{CryptoError, Identities};
+use crate::crypto::Identities;
 use crate::export::{IndexReport, IndexSubmission, AUDIT_PATH};
 use crate::model::{Manifest, SubmissionKind};
 
 mod batch;
 mod bundle;
 mod names;
+mod open;
+mod quarantine;
 
 use crate::private_fs::{create_new, make_dir};
 use batch::{write_new, Batch, CaseList};
-pub use bundle::{read_bundle_audit, read_bundle_index, read_bundle_reports};
+pub use bundle::{read_bundle_index, read_bundle_reports, verify_bundle_log, LogCheck};
 pub use names::safe_name;
+use open::{copy_plain, Copy};
+pub use open::{markdown, read_manifest};
+pub use quarantine::set_aside_in;
 
 /// Written at the top of the output folder: the deployment id and the
 /// recipients, which the offline `case` commands need to seal replies.
@@ -33,6 +43,9 @@ pub const DEPLOYMENT_FILE: &str = "deployment.json";
 /// Written at the top of the output folder: the ids of the cases that the
 /// last run added something to (for `peluit cases`).
 pub const LAST_RUN_FILE: &str = "last-run.json";
+/// The folder of a case where submissions that cannot be opened are set
+/// aside, each as a file that says why.
+pub const QUARANTINE_DIR: &str = "quarantine";
 /// The largest manifest accepted (they are a few KiB; padding included).
 const MAX_MANIFEST: u64 = 16 * 1024 * 1024;
 
@@ -42,9 +55,12 @@ pub enum DecryptError {
     /// The bundle is not a peluit export.
     #[error("not a peluit export bundle: {0}")]
     Format(String),
-    /// A blob could not be decrypted with the given identity.
-    #[error("cannot decrypt {0}: wrong identity, or the file is damaged")]
-    Crypto(String),
+    /// An entry is larger than decrypt reads.
+    #[error("{0}")]
+    Limit(String),
+    /// The audit log does not verify.
+    #[error("{AUDIT_PATH}: {0}")]
+    Log(#[from] crate::actions::ChainError),
     /// Reading or writing failed.
     #[error("i/o: {0}")]
     Io(#[from] io::Error),
@@ -61,12 +77,14 @@ pub struct DecryptSummary {
     pub files: usize,
     /// Submissions already present from an earlier run and skipped.
     pub skipped: usize,
+    /// Submissions that could not be opened, set aside in `quarantine/`.
+    pub set_aside: usize,
 }
 
 /// Decrypts every blob of `bundle` into case folders under `out`.
 pub fn decrypt(bundle: impl Read, ids: &Identities, out: &Path) -> Result<DecryptSummary, DecryptError> {
     let mut archive = tar::Archive::new(bundle);
-    let mut entries = archive.entries()?;
+    let mut entries = bundle::entries(&mut archive)?;
     let index = bundle::read_index(entries.next())?;
     make_dir(out)?;
     let deployment = serde_json::json!({ "deployment_id": index.deployment_id, "recipients": index.recipients });
@@ -78,22 +96,36 @@ pub fn decrypt(bundle: impl Read, ids: &Identities, out: &Path) -> Result<Decryp
         touched: CaseList::create(out.join(LAST_RUN_FILE))?,
         summary: DecryptSummary::default(),
         case: None,
+        skipping: false,
     };
-    for entry in entries {
-        let mut entry = entry?;
-        let path = entry.path()?.to_string_lossy().into_owned();
-        if path == AUDIT_PATH {
-            continue;
-        }
-        match bundle::report_id(&path)? {
-            Some(id) => {
-                let report = bundle::read_report(&mut entry, id, &index)?;
-                run.start_case(report)?;
+    let each = || -> Result<(), DecryptError> {
+        for entry in entries {
+            let mut entry = bundle::checked(entry)?;
+            let path = entry.path()?.to_string_lossy().into_owned();
+            if path == AUDIT_PATH {
+                continue;
             }
-            None => run.blob(&path, &mut entry)?,
+            match bundle::report_id(&path)? {
+                Some(id) => match bundle::read_report(&mut entry, id, &index) {
+                    Ok(report) => run.start_case(report)?,
+                    Err(DecryptError::Limit(why)) => run.set_aside_case(id, &why)?,
+                    Err(e) => return Err(e),
+                },
+                None => run.blob(&path, &mut entry)?,
+            }
+        }
+        Ok(())
+    };
+    match each() {
+        Ok(()) => run.finish(),
+        Err(e) => {
+            // What was complete before the failure lands; the submission in
+            // progress stays `.partial` and the next run replaces it.
+            let _ = run.batch.commit();
+            let _ = run.touched.finish();
+            Err(e)
         }
     }
-    run.finish()
 }
 
 /// One decryption run: the output, the batch, and the current case only.
@@ -110,6 +142,8 @@ struct Run<'a> {
     summary: DecryptSummary,
     /// The report whose blobs come now.
     case: Option<Case>,
+    /// Set while the blobs of a report whose entry was set aside go by.
+    skipping: bool,
 }
 
 /// The report being decrypted and where its blobs have got to.
@@ -132,6 +166,8 @@ struct Case {
 enum Open {
     /// An earlier run wrote it: its blobs are skipped.
     Skip,
+    /// It could not be opened: its other blobs are skipped.
+    SetAside,
     /// Being written into `<seq>-<kind>.partial`.
     Write {
         /// The `.partial` folder.
@@ -157,6 +193,7 @@ impl Run<'_> {
     /// case folder and stages its `case.json`.
     fn start_case(&mut self, report: IndexReport) -> Result<(), DecryptError> {
         self.end_case()?;
+        self.skipping = false;
         let dir = self.out.join(&report.id);
         make_dir(&dir)?;
         let json = serde_json::to_vec_pretty(&report).map_err(io::Error::other)?;
@@ -177,8 +214,49 @@ impl Run<'_> {
         }
     }
 
+    /// Sets aside a report whose entry is over its limit, and the blobs
+    /// that follow it.
+    fn set_aside_case(&mut self, id: &str, why: &str) -> Result<(), DecryptError> {
+        self.end_case()?;
+        let dir = self.out.join(id);
+        make_dir(&dir)?;
+        let text = quarantine::entry_reason(id, why);
+        quarantine::set_aside(&mut self.batch, &quarantine::reason_path(&dir, "entry"), &text)?;
+        self.touched.push(id)?;
+        self.summary.set_aside += 1;
+        self.skipping = true;
+        Ok(())
+    }
+
+    /// Sets aside the current submission: its `.partial` folder goes, a
+    /// reason file takes its place, and its other blobs are skipped.
+    fn set_aside(&mut self, why: &str) -> Result<(), DecryptError> {
+        let Some(case) = self.case.as_mut() else { return Ok(()) };
+        let Some(sub) = case.report.submissions.get(case.sub) else { return Ok(()) };
+        if let Some(Open::Write { dir, .. }) = case.open.take() {
+            fs::remove_dir_all(dir)?;
+        }
+        let text = quarantine::submission_reason(&case.report.id, sub, why);
+        quarantine::set_aside(&mut self.batch, &quarantine::reason_path(&case.dir, &submission_dir(sub)), &text)?;
+        case.open = Some(Open::SetAside);
+        self.summary.set_aside += 1;
+        self.touch()
+    }
+
+    /// Puts the current case in `last-run.json`, once.
+    fn touch(&mut self) -> Result<(), DecryptError> {
+        if let Some(case) = self.case.as_mut().filter(|c| !c.touched) {
+            self.touched.push(&case.report.id)?;
+            case.touched = true;
+        }
+        Ok(())
+    }
+
     /// Handles a blob entry, which must be the current report's next blob.
     fn blob(&mut self, path: &str, entry: &mut impl Read) -> Result<(), DecryptError> {
+        if self.skipping && self.case.is_none() && bundle::is_blob_path(path) {
+            return Ok(());
+        }
         let case = self
             .case
             .as_mut()
@@ -212,19 +290,20 @@ impl Run<'_> {
             // run: committing early costs one sync.
             self.batch.commit()?;
         }
+        // Still there after the commit: left by an interrupted run, and its
+        // contents may be incomplete.
+        if leftover && partial.exists() {
+            fs::remove_dir_all(&partial)?;
+        }
         if done.exists() {
-            if leftover && partial.exists() {
-                fs::remove_dir_all(&partial)?;
-            }
             self.summary.skipped += 1;
             case.open = Some(Open::Skip);
             return Ok(());
         }
-        let manifest = read_manifest(self.ids, entry, path)?;
-        // Left by an interrupted run: its contents may be incomplete.
-        if leftover && partial.exists() {
-            fs::remove_dir_all(&partial)?;
-        }
+        let manifest = match read_manifest(self.ids, entry, path) {
+            Ok(m) => m,
+            Err(why) => return self.set_aside(&why),
+        };
         make_dir(&partial.join("files"))?;
         let json = serde_json::to_vec_pretty(&manifest).map_err(io::Error::other)?;
         let md = markdown(&case.report, sub, &manifest);
@@ -235,28 +314,26 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Decrypts attachment `case.blob - 1` into the open submission's `files/`.
+    /// Decrypts attachment `case.blob - 1` into the open submission's
+    /// `files/`; sets the submission aside if it does not open whole.
     fn attachment(&mut self, path: &str, entry: &mut impl Read) -> Result<(), DecryptError> {
         let Some(case) = self.case.as_ref() else { return Ok(()) };
         let Some(Open::Write { dir, manifest }) = &case.open else { return Ok(()) };
         let i = case.blob - 1;
-        let info = manifest
-            .attachments
-            .get(i)
-            .ok_or_else(|| DecryptError::Format(format!("{path} is not in its manifest")))?;
+        let Some(info) = manifest.attachments.get(i) else {
+            return self.set_aside(&format!("{path} is not in its manifest"));
+        };
         let files = dir.join("files");
         let name = names::unique_name(&files, &safe_name(&info.name, i + 1), i + 1);
-        let mut reader = self.ids.open(entry).map_err(|_| DecryptError::Crypto(path.to_string()))?;
+        let size = info.size;
         let mut f = create_new(&files.join(name))?;
-        let n =
-            io::copy(&mut (&mut reader).take(info.size), &mut f).map_err(|_| DecryptError::Crypto(path.to_string()))?;
-        // Read the padding too: the age stream is only authenticated to its end.
-        io::copy(&mut reader, &mut io::sink()).map_err(|_| DecryptError::Crypto(path.to_string()))?;
-        if n != info.size {
-            return Err(DecryptError::Crypto(path.to_string()));
+        match copy_plain(self.ids, entry, &mut f, size) {
+            Ok(()) => {}
+            Err(Copy::Write(e)) => return Err(e.into()),
+            Err(Copy::Open(why)) => return self.set_aside(&format!("cannot decrypt {path} ({why})")),
         }
         batch::written(f)?;
-        self.batch.wrote(n);
+        self.batch.wrote(size);
         self.summary.files += 1;
         Ok(())
     }
@@ -268,16 +345,24 @@ impl Run<'_> {
         if case.blob <= case.report.submissions.get(case.sub).map_or(0, |s| s.attachments.len()) {
             return Ok(());
         }
-        if let Some(Open::Write { dir, .. }) = case.open.take() {
-            self.batch.stage(dir.clone(), dir.with_extension(""))?;
-            self.summary.submissions += 1;
-            if !case.touched {
-                self.touched.push(&case.report.id)?;
-                case.touched = true;
+        let written = match case.open.take() {
+            Some(Open::Write { dir, .. }) => {
+                let done = dir.with_extension("");
+                quarantine::clear(&quarantine::reason_path(
+                    &case.dir,
+                    &done.file_name().unwrap_or_default().to_string_lossy(),
+                ))?;
+                self.batch.stage(dir, done)?;
+                self.summary.submissions += 1;
+                true
             }
-        }
+            _ => false,
+        };
         case.sub += 1;
         case.blob = 0;
+        if written {
+            self.touch()?;
+        }
         Ok(())
     }
 
@@ -297,50 +382,6 @@ fn submission_dir(s: &IndexSubmission) -> String {
         SubmissionKind::FollowUp => "followup",
     };
     format!("{:012}-{kind}", s.seq)
-}
-
-/// Decrypts a manifest and strips its padding.
-fn read_manifest(ids: &Identities, entry: &mut impl Read, path: &str) -> Result<Manifest, DecryptError> {
-    let reader = ids.open(entry).map_err(|e: CryptoError| DecryptError::Crypto(format!("{path} ({e})")))?;
-    let mut plain = Zeroizing::new(Vec::new());
-    reader.take(MAX_MANIFEST).read_to_end(&mut plain).map_err(|_| DecryptError::Crypto(path.to_string()))?;
-    let text =
-        std::str::from_utf8(&plain).map_err(|_| DecryptError::Format(format!("{path}: manifest is not UTF-8")))?;
-    serde_json::from_str(text.trim_end_matches([' ', '\0'])).map_err(|e| DecryptError::Format(format!("{path}: {e}")))
-}
-
-/// The report as Markdown, labelled in Indonesian and English.
-fn markdown(r: &IndexReport, s: &IndexSubmission, m: &Manifest) -> String {
-    let kind = match s.kind {
-        SubmissionKind::Tip => "Laporan / Report",
-        SubmissionKind::FollowUp => "Tambahan informasi / Follow-up",
-    };
-    let mut md =
-        format!("# {kind}\n\n- Kasus / Case: `{}`\n- Tanggal / Day: {}\n- Status: {}\n", r.id, s.day, r.status.id());
-    if !m.category.is_empty() {
-        md += &format!("- Kategori / Category: {}\n", m.category);
-    }
-    let f = &m.fields;
-    for (label, value) in [
-        ("Apa / What", &f.what),
-        ("Siapa / Who", &f.who),
-        ("Di mana / Where", &f.where_),
-        ("Kapan / When", &f.when),
-        ("Bagaimana / How", &f.how),
-        ("Keterangan / Text", &m.text),
-        ("Identitas pelapor / Reporter's identity", &m.identity),
-    ] {
-        if !value.trim().is_empty() {
-            md += &format!("\n## {label}\n\n{}\n", value.trim_end());
-        }
-    }
-    if !m.attachments.is_empty() {
-        md += "\n## Lampiran / Attachments\n\n";
-        for (i, a) in m.attachments.iter().enumerate() {
-            md += &format!("{}. `{}` ({} bytes, {})\n", i + 1, safe_name(&a.name, i + 1), a.size, a.content_type);
-        }
-    }
-    md
 }
 
 #[cfg(test)]

@@ -5,13 +5,18 @@
 use std::path::Path;
 
 /// A file name that is safe to create inside a folder on Linux, macOS and
-/// Windows: the last path component only, no control or reserved characters,
-/// no leading dots, no device names, at most 120 bytes.
+/// Windows: the last path component only, no control, format (bidi,
+/// zero-width) or reserved characters, no leading dot or dash (a name that a
+/// shell command would take for an option), no device names, at most 120 bytes.
 pub fn safe_name(raw: &str, index: usize) -> String {
     let base = raw.rsplit(['/', '\\']).next().unwrap_or("");
-    let cleaned: String =
-        base.chars().filter(|c| !c.is_control()).map(|c| if "<>:\"|?*".contains(c) { '_' } else { c }).collect();
-    let mut s = cleaned.trim().trim_start_matches('.').trim_end_matches(['.', ' ']).to_string();
+    let cleaned: String = base
+        .chars()
+        .filter(|c| !crate::safe_text::is_hidden(*c))
+        .map(|c| if "<>:\"|?*".contains(c) { '_' } else { c })
+        .collect();
+    let start = cleaned.trim_start_matches(|c: char| c == '.' || c == '-' || c.is_whitespace());
+    let mut s = start.trim_end_matches(|c: char| c == '.' || c.is_whitespace()).to_string();
     let stem = s.split('.').next().unwrap_or("").trim().to_ascii_uppercase();
     let device = matches!(stem.as_str(), "CON" | "PRN" | "AUX" | "NUL")
         || ((stem.starts_with("COM") || stem.starts_with("LPT"))
@@ -66,6 +71,18 @@ mod tests {
     }
 
     #[test]
+    fn names_cannot_disguise_themselves_or_pass_for_options() {
+        // Shown as "invoiceexe.pdf" by a bidi-aware terminal or file manager.
+        assert_eq!(safe_name("invoice\u{202E}fdp.exe", 1), "invoicefdp.exe");
+        assert_eq!(safe_name("bukti\u{200B}\u{2066}.pdf\u{2069}\u{FEFF}", 1), "bukti.pdf");
+        assert_eq!(safe_name("-rf", 1), "rf");
+        assert_eq!(safe_name("--help.txt", 1), "help.txt");
+        assert_eq!(safe_name("-.-x", 1), "x");
+        assert_eq!(safe_name("-", 4), "attachment-4");
+        assert_eq!(safe_name("a-b.pdf", 1), "a-b.pdf");
+    }
+
+    #[test]
     fn taken_names_get_a_prefix_until_free() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(unique_name(dir.path(), "a.pdf", 3), "a.pdf");
@@ -82,7 +99,8 @@ mod tests {
             prop_assert!(!s.is_empty() && s.len() <= 120);
             prop_assert!(!s.contains('/') && !s.contains('\\') && !s.starts_with('.'));
             prop_assert!(s != "." && s != "..");
-            prop_assert!(!s.chars().any(|c| c.is_control()));
+            prop_assert!(!s.chars().any(crate::safe_text::is_hidden));
+            prop_assert!(!s.starts_with('-'));
         }
     }
 }

@@ -30,29 +30,41 @@ fn head(format: &str, since: u64, cursor: u64) -> Entries {
 /// One report's entry and its blobs in export order; each submission is
 /// (seq, text, attachments as (name, bytes)).
 fn report(r: &Recipients, id: &str, subs: &[Sub<'_>]) -> Entries {
-    let mut blobs = Vec::new();
-    let mut submissions = Vec::new();
-    for (seq, text, files) in subs {
-        let blob_path = || format!("blobs/{}.age", crypto::hex(&crypto::random_id()));
+    let subs = subs.iter().map(|(seq, text, files)| {
         let mut m = Manifest::default();
         m.format = crate::model::MANIFEST_FORMAT.into();
         m.text = (*text).into();
-        let (manifest, mut attachments) = (blob_path(), Vec::new());
-        let mut sealed_files = Vec::new();
-        for (name, bytes) in *files {
+        let mut bytes = Vec::new();
+        for (name, data) in *files {
             let mut info = AttachmentInfo::default();
             info.name = (*name).into();
-            info.size = bytes.len() as u64;
+            info.size = data.len() as u64;
             m.attachments.push(info);
+            bytes.push(data.to_vec());
+        }
+        (*seq, m, bytes)
+    });
+    report_of(r, id, subs.collect())
+}
+
+/// One report's entry and its blobs, from whole manifests and their files.
+fn report_of(r: &Recipients, id: &str, subs: Vec<(u64, Manifest, Vec<Vec<u8>>)>) -> Entries {
+    let mut blobs = Vec::new();
+    let mut submissions = Vec::new();
+    for (seq, m, files) in subs {
+        let blob_path = || format!("blobs/{}.age", crypto::hex(&crypto::random_id()));
+        let (manifest, mut attachments) = (blob_path(), Vec::new());
+        let mut sealed_files = Vec::new();
+        for bytes in files {
             let p = blob_path();
             attachments.push(p.clone());
-            sealed_files.push((p, crypto::seal_bytes(r, bytes, Pad::Zeros).unwrap_or_default()));
+            sealed_files.push((p, crypto::seal_bytes(r, &bytes, Pad::Zeros).unwrap_or_default()));
         }
         let json = serde_json::to_vec(&m).unwrap_or_default();
         blobs.push((manifest.clone(), crypto::seal_bytes(r, &json, Pad::Spaces).unwrap_or_default()));
         blobs.extend(sealed_files);
         submissions.push(IndexSubmission {
-            seq: *seq,
+            seq,
             day: "2026-11-26".into(),
             kind: if submissions.is_empty() { SubmissionKind::Tip } else { SubmissionKind::FollowUp },
             sealed_by: SealedBy::Server,
@@ -119,7 +131,7 @@ fn reports_decrypt_one_at_a_time_and_a_rerun_skips_them() {
     ));
     entries.extend(report(&r, B, &[(5, "tip b", &[("bukti.jpg", b"one"), ("bukti.jpg", b"two")])]));
     let s = decrypt(tar(&entries).as_slice(), &ids, &out).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(s, DecryptSummary { cases: 2, submissions: 3, files: 4, skipped: 0 });
+    assert_eq!(s, DecryptSummary { cases: 2, submissions: 3, files: 4, skipped: 0, set_aside: 0 });
     assert_eq!(names(&out), vec![A, B, DEPLOYMENT_FILE, LAST_RUN_FILE]);
     assert_eq!(names(&out.join(A)), vec!["000000000003-tip", "000000000007-followup", "case.json"]);
     let files = out.join(A).join("000000000003-tip").join("files");
@@ -137,7 +149,7 @@ fn reports_decrypt_one_at_a_time_and_a_rerun_skips_them() {
     assert_eq!(last, vec![A, B]);
     // The same bundle again: everything is there already.
     let again = decrypt(tar(&entries).as_slice(), &ids, &out).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(again, DecryptSummary { cases: 2, submissions: 0, files: 0, skipped: 3 });
+    assert_eq!(again, DecryptSummary { cases: 2, submissions: 0, files: 0, skipped: 3, set_aside: 0 });
     assert_eq!(fs::read(out.join(LAST_RUN_FILE)).unwrap_or_default(), b"[]");
     assert_eq!(names(&files), vec!["bashrc", "bukti.jpg"]);
 }
@@ -222,21 +234,28 @@ fn a_report_twice_in_one_bundle_lands_once() {
     entries.extend(a.iter().cloned());
     entries.extend(a.iter().cloned());
     let s = decrypt(tar(&entries).as_slice(), &ids, &out).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(s, DecryptSummary { cases: 2, submissions: 1, files: 1, skipped: 1 });
+    assert_eq!(s, DecryptSummary { cases: 2, submissions: 1, files: 1, skipped: 1, set_aside: 0 });
     assert_eq!(names(&out.join(A)), vec!["000000000003-tip", "case.json"]);
     assert_eq!(names(&out.join(A).join("000000000003-tip").join("files")), vec!["a.txt"]);
 }
 
 #[test]
-fn a_wrong_identity_is_a_crypto_error() {
-    let (_, r) = keys();
+fn a_wrong_identity_sets_everything_aside() {
+    let (right, r) = keys();
     let (other, _) = keys();
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let mut entries = head(INDEX_FORMAT, 0, 9);
     entries.extend(report(&r, A, &[(3, "tip a", &[])]));
     let out = dir.path().join("cases");
-    assert!(matches!(decrypt(tar(&entries).as_slice(), &other, &out), Err(DecryptError::Crypto(_))));
-    assert!(!out.join(A).join("000000000003-tip").exists());
+    // Left by an interrupted run that had the right key.
+    make_dir(&out.join(A).join("000000000003-tip.partial").join("files")).unwrap_or_else(|e| panic!("{e}"));
+    let s = decrypt(tar(&entries).as_slice(), &other, &out).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((s.submissions, s.set_aside), (0, 1));
+    assert_eq!(names(&out.join(A)), vec!["case.json", QUARANTINE_DIR]);
+    // With the right identity the submission lands and its reason goes.
+    let s = decrypt(tar(&entries).as_slice(), &right, &out).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((s.submissions, s.set_aside), (1, 0));
+    assert_eq!(names(&out.join(A)), vec!["000000000003-tip", "case.json"]);
 }
 
 #[test]
@@ -256,4 +275,124 @@ fn leftovers_of_an_interrupted_run_are_replaced() {
     let file = out.join(A).join("000000000003-tip").join("files").join("a.txt");
     assert_eq!(fs::read(file).unwrap_or_default(), b"whole");
     assert_eq!(names(&out), vec![A, DEPLOYMENT_FILE, LAST_RUN_FILE]);
+}
+
+const C: &str = "cccccccccccccccccccccccccccccccc";
+const D: &str = "dddddddddddddddddddddddddddddddd";
+
+/// Every file under `dir` (but `last-run.json`, which each run rewrites)
+/// with its bytes, and every folder, by path relative to `dir`.
+fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            let rel = p.strip_prefix(dir).map(|r| r.to_string_lossy().into_owned()).unwrap_or_default();
+            if p.is_dir() {
+                stack.push(p);
+                out.push((format!("{rel}/"), Vec::new()));
+            } else if rel != LAST_RUN_FILE {
+                out.push((rel, fs::read(&p).unwrap_or_default()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn a_submission_that_cannot_be_opened_is_set_aside_and_the_rest_written() {
+    let (ids, r) = keys();
+    let (_, stranger) = keys();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let out = dir.path().join("cases");
+    let mut entries = head(INDEX_FORMAT, 0, 20);
+    // A: tip, a follow-up sealed to someone else, another follow-up.
+    let mut a = report(&r, A, &[(3, "tip a", &[("a.txt", b"a")]), (4, "bad", &[("b.txt", b"b")]), (6, "after", &[])]);
+    a[3].1 = crypto::seal_bytes(&stranger, b"{}", Pad::Spaces).unwrap_or_default();
+    entries.extend(a);
+    // B: wholly sealed to someone else.
+    entries.extend(report(&stranger, B, &[(5, "tip b", &[("x.txt", b"x")])]));
+    // C: honest.
+    entries.extend(report(&r, C, &[(8, "tip c", &[])]));
+    // D: its attachment damaged after its manifest opened.
+    let mut d = report(&r, D, &[(9, "tip d", &[("d.txt", b"ddd")])]);
+    if let Some(last) = d[2].1.last_mut() {
+        *last ^= 1;
+    }
+    entries.extend(d);
+    let s = decrypt(tar(&entries).as_slice(), &ids, &out).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((s.submissions, s.files, s.set_aside), (3, 1, 3), "{s:?}");
+    assert_eq!(names(&out.join(A)), vec!["000000000003-tip", "000000000006-followup", "case.json", QUARANTINE_DIR]);
+    assert_eq!(names(&out.join(A).join(QUARANTINE_DIR)), vec!["000000000004-followup.txt"]);
+    let reason = fs::read_to_string(out.join(A).join(QUARANTINE_DIR).join("000000000004-followup.txt"));
+    let reason = reason.unwrap_or_default();
+    assert!(reason.contains("cannot decrypt") && reason.contains(&entries_path(&entries, 5)), "{reason}");
+    assert_eq!(names(&out.join(B)), vec!["case.json", QUARANTINE_DIR]);
+    assert_eq!(names(&out.join(C)), vec!["000000000008-tip", "case.json"]);
+    assert_eq!(names(&out.join(D)), vec!["case.json", QUARANTINE_DIR]);
+    assert_eq!(names(&out.join(D).join(QUARANTINE_DIR)), vec!["000000000009-tip.txt"]);
+    let last: Vec<String> =
+        serde_json::from_slice(&fs::read(out.join(LAST_RUN_FILE)).unwrap_or_default()).unwrap_or_default();
+    assert_eq!(last, vec![A, B, C, D], "set-aside cases are news too");
+    // Again: nothing changes, nothing is duplicated, nothing is left half-done.
+    let before = tree(&out);
+    assert!(!before.iter().any(|(p, _)| p.contains(".partial") || p.ends_with(".tmp")), "{before:?}");
+    let again = decrypt(tar(&entries).as_slice(), &ids, &out).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((again.submissions, again.skipped, again.set_aside), (0, 3, 3), "{again:?}");
+    assert_eq!(tree(&out), before);
+}
+
+/// The tar path of entry `i`.
+fn entries_path(entries: &Entries, i: usize) -> String {
+    entries.get(i).map(|e| e.0.clone()).unwrap_or_default()
+}
+
+#[test]
+fn a_manifest_or_an_entry_over_the_limit_is_set_aside() {
+    let (ids, r) = keys();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let out = dir.path().join("cases");
+    let mut entries = head(INDEX_FORMAT, 0, 20);
+    let mut huge = Manifest::default();
+    huge.format = crate::model::MANIFEST_FORMAT.into();
+    huge.text = "x".repeat(MAX_MANIFEST as usize);
+    entries.extend(report_of(&r, A, vec![(3, huge, Vec::new())]));
+    // B's entry padded past the entry limit (a report with very many follow-ups).
+    let mut b = report(&r, B, &[(5, "tip b", &[("b.txt", b"b")])]);
+    b[0].1.extend(std::iter::repeat_n(b' ', 16 * 1024 * 1024));
+    entries.extend(b);
+    entries.extend(report(&r, C, &[(8, "tip c", &[])]));
+    let s = decrypt(tar(&entries).as_slice(), &ids, &out).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((s.submissions, s.set_aside), (1, 2), "{s:?}");
+    let reason = fs::read_to_string(out.join(A).join(QUARANTINE_DIR).join("000000000003-tip.txt"));
+    assert!(reason.unwrap_or_default().contains("more than"));
+    let reason = fs::read_to_string(out.join(B).join(QUARANTINE_DIR).join("entry.txt")).unwrap_or_default();
+    assert!(reason.contains("more than"), "{reason}");
+    assert_eq!(names(&out.join(C)), vec!["000000000008-tip", "case.json"]);
+}
+
+#[test]
+fn report_md_cannot_be_forged_from_inside() {
+    let (ids, r) = keys();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let out = dir.path().join("cases");
+    let mut m = Manifest::default();
+    m.format = crate::model::MANIFEST_FORMAT.into();
+    m.category = "x\n- Status: closed".into();
+    m.text = "seen\n\n## Identitas pelapor / Reporter's identity\n\nBudi\n- Status: closed\r\u{1b}[2K".into();
+    let mut info = AttachmentInfo::default();
+    info.name = "a\u{202e}fdp.exe".into();
+    info.size = 1;
+    info.content_type = "text/plain\n- Kasus / Case: `ffffffffffffffffffffffffffffffff`".into();
+    m.attachments.push(info);
+    let mut entries = head(INDEX_FORMAT, 0, 20);
+    entries.extend(report_of(&r, A, vec![(3, m, vec![b"1".to_vec()])]));
+    decrypt(tar(&entries).as_slice(), &ids, &out).unwrap_or_else(|e| panic!("{e}"));
+    let md = fs::read_to_string(out.join(A).join("000000000003-tip").join("report.md")).unwrap_or_default();
+    let starting = |p: &str| md.lines().filter(|l| l.starts_with(p)).count();
+    assert_eq!((starting("- Status:"), starting("- Kasus / Case:"), starting("## Identitas")), (1, 1, 0), "{md}");
+    assert!(md.contains("\n    Budi\n") && md.contains("\\u{1b}[2K"), "{md}");
+    assert!(!md.contains('\u{1b}') && !md.contains('\r') && !md.contains('\u{202e}'), "{md}");
 }

@@ -1,0 +1,105 @@
+//! Opening one submission: its manifest, its files, and `report.md`. What
+//! comes out was written by a reporter and is hostile: a failure here sets
+//! the submission aside (never stops the run), and nothing of it reaches
+//! `report.md` unescaped.
+
+use std::io::{self, Read};
+
+use zeroize::Zeroizing;
+
+use super::{safe_name, MAX_MANIFEST};
+use crate::crypto::{CryptoError, Identities};
+use crate::export::IndexReport;
+use crate::export::IndexSubmission;
+use crate::model::{Manifest, SubmissionKind};
+use crate::safe_text;
+
+/// Why a file could not be copied out of its ciphertext.
+pub(super) enum Copy {
+    /// The ciphertext does not open, or is shorter than its manifest says:
+    /// the submission is set aside.
+    Open(String),
+    /// Writing the plaintext failed: the run stops.
+    Write(io::Error),
+}
+
+/// Decrypts `entry` into `out`: its first `size` bytes, then reads the
+/// padding to the end, since the age stream is only authenticated there.
+pub(super) fn copy_plain(
+    ids: &Identities,
+    entry: &mut impl Read,
+    out: &mut impl io::Write,
+    size: u64,
+) -> Result<(), Copy> {
+    let mut reader = ids.open(entry).map_err(|e| Copy::Open(e.to_string()))?;
+    let mut buf = Zeroizing::new(vec![0u8; 64 * 1024]);
+    let mut left = size;
+    while left > 0 {
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let n = reader.read(&mut buf[..want]).map_err(|e| Copy::Open(e.to_string()))?;
+        if n == 0 {
+            return Err(Copy::Open(format!("{} bytes short of the size its manifest gives", left)));
+        }
+        out.write_all(&buf[..n]).map_err(Copy::Write)?;
+        left -= n as u64;
+    }
+    io::copy(&mut reader, &mut io::sink()).map_err(|e| Copy::Open(e.to_string()))?;
+    Ok(())
+}
+
+/// Decrypts a manifest and strips its padding; the error is the reason to
+/// set its submission aside.
+pub fn read_manifest(ids: &Identities, entry: &mut impl Read, path: &str) -> Result<Manifest, String> {
+    let reader = ids.open(entry).map_err(|e: CryptoError| format!("cannot decrypt {path} ({e})"))?;
+    let mut plain = Zeroizing::new(Vec::new());
+    reader
+        .take(MAX_MANIFEST + 1)
+        .read_to_end(&mut plain)
+        .map_err(|e| format!("cannot decrypt {path} ({e}): the file is damaged"))?;
+    if plain.len() as u64 > MAX_MANIFEST {
+        return Err(format!("{path}: the manifest is more than the {MAX_MANIFEST} bytes allowed"));
+    }
+    let text = std::str::from_utf8(&plain).map_err(|_| format!("{path}: the manifest is not UTF-8"))?;
+    serde_json::from_str(text.trim_end_matches([' ', '\0'])).map_err(|e| format!("{path}: {e}"))
+}
+
+/// The report as Markdown, labelled in Indonesian and English. Everything a
+/// reporter wrote is escaped ([`safe_text`]), one-line values stay on their
+/// line, and free text is an indented block, so no value can forge the
+/// `Status:`, `Case:` or identity lines or render as a link or an image.
+pub fn markdown(r: &IndexReport, s: &IndexSubmission, m: &Manifest) -> String {
+    let kind = match s.kind {
+        SubmissionKind::Tip => "Laporan / Report",
+        SubmissionKind::FollowUp => "Tambahan informasi / Follow-up",
+    };
+    let (id, day) = (safe_text::line(&r.id), safe_text::line(&s.day));
+    let mut md = format!("# {kind}\n\n- Kasus / Case: `{id}`\n- Tanggal / Day: {day}\n- Status: {}\n", r.status.id());
+    if !m.category.is_empty() {
+        md += &format!("- Kategori / Category: {}\n", safe_text::line(&m.category));
+    }
+    let f = &m.fields;
+    for (label, value) in [
+        ("Apa / What", &f.what),
+        ("Siapa / Who", &f.who),
+        ("Di mana / Where", &f.where_),
+        ("Kapan / When", &f.when),
+        ("Bagaimana / How", &f.how),
+        ("Keterangan / Text", &m.text),
+        ("Identitas pelapor / Reporter's identity", &m.identity),
+    ] {
+        if !value.trim().is_empty() {
+            md += &format!("\n## {label}\n\n");
+            for line in safe_text::block(value.trim_end()).lines() {
+                md += &format!("    {line}\n");
+            }
+        }
+    }
+    if !m.attachments.is_empty() {
+        md += "\n## Lampiran / Attachments\n\n";
+        for (i, a) in m.attachments.iter().enumerate() {
+            let (name, ctype) = (safe_name(&a.name, i + 1), safe_text::line(&a.content_type));
+            md += &format!("{}. `{name}` ({} bytes, {ctype})\n", i + 1, a.size);
+        }
+    }
+    md
+}
