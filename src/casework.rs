@@ -250,6 +250,8 @@ pub struct CaseRow {
     pub new: bool,
     /// Submissions set aside because they could not be opened.
     pub set_aside: usize,
+    /// The day the report was deleted on the server, if it was.
+    pub deleted: Option<String>,
 }
 
 /// Builds the table, overdue cases first, then the oldest. Pure: `today` is
@@ -270,7 +272,8 @@ pub fn table(
             let feedback = created + time::Duration::days(90);
             let acknowledged = c.timeline.iter().any(|e| e.status != Status::Received);
             let feedback_given = c.timeline.iter().any(|e| !matches!(e.status, Status::Received | Status::Verifying));
-            let closed = c.status == Status::Closed;
+            // A closed case, or one deleted on the server, has no deadline left.
+            let closed = c.status == Status::Closed || c.deleted.is_some();
             let overdue = !closed && ((!acknowledged && today > ack) || (!feedback_given && today > feedback));
             Some(CaseRow {
                 id: c.id.clone(),
@@ -284,10 +287,14 @@ pub fn table(
                 overdue,
                 new: new.contains(&c.id),
                 set_aside: set_aside(&c.id),
+                deleted: c.deleted.clone(),
             })
         })
         .collect();
-    rows.sort_by(|a, b| b.overdue.cmp(&a.overdue).then(b.age_days.cmp(&a.age_days)));
+    // Overdue first, deleted last, the oldest first within each.
+    rows.sort_by(|a, b| {
+        b.overdue.cmp(&a.overdue).then(a.deleted.is_some().cmp(&b.deleted.is_some())).then(b.age_days.cmp(&a.age_days))
+    });
     rows
 }
 
@@ -308,6 +315,7 @@ mod tests {
             reply_recipient: String::new(),
             submissions: Vec::new(),
             messages: Vec::new(),
+            deleted: None,
         }
     }
 

@@ -71,6 +71,10 @@ pub struct IndexReport {
     /// investigators too, so that every colleague sees the conversation).
     #[serde(default)]
     pub messages: Vec<IndexMessage>,
+    /// Set by `decrypt` in a case folder's `case.json` once a bundle says the
+    /// report was deleted on the server (the day); never in a bundle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted: Option<String>,
 }
 
 /// What an investigator sent the reporter: a reply, or a note with a status.
@@ -189,6 +193,7 @@ fn report_entry(r: &Report, messages: Vec<IndexMessage>) -> IndexReport {
             })
             .collect(),
         messages,
+        deleted: None,
     }
 }
 

@@ -411,3 +411,84 @@ fn keygen_asks_for_the_passphrase_twice_and_refuses_a_typo() {
     assert!(o.status.success(), "{o:?}");
     assert!(fs::read(good.join("identity.txt")).unwrap().starts_with(b"age-encryption.org/v1"));
 }
+
+/// After a first pull, an incremental pull carries status changes, replies,
+/// notes and deletions, not only new submissions; every investigator's case
+/// folder shows the whole conversation with who signed what; a deleted case
+/// is marked and loses its deadlines.
+#[test]
+fn every_change_reaches_the_offline_machine_and_colleagues_see_the_conversation() {
+    let env = Env::new();
+    let ani = env.identity.parent().unwrap().to_path_buf();
+    let (sign, transfer) = (key(&ani, "signing.key"), key(&ani, "transfer.key"));
+    fs::write(
+        env.keys.join("investigators.txt"),
+        format!("{} sign ani\n{} transfer ani-laptop\n", sign.public().to_text(), transfer.public().to_text()),
+    )
+    .unwrap();
+    let budi = add_investigator(&env, "budi");
+    let s = Server::start(&env, &[]);
+    let tip = |what: &str| {
+        let r = client().post(s.url("/api/v1/reports")).json(&serde_json::json!({ "what": what })).send().unwrap();
+        r.json::<serde_json::Value>().unwrap()["receipt"].as_str().unwrap().to_string()
+    };
+    let (kept, doomed) = (tip("pungli di loket"), tip("laporan yang akan dihapus"));
+    let b1 = env.path("b1.tar");
+    let cursor = pull(&s, &ani.join("transfer.key"), &b1, "0");
+    let (ani_cases, budi_cases) = (env.path("cases-ani"), env.path("cases-budi"));
+    decrypt(&b1, &ani.join("identity.txt"), &ani_cases);
+    decrypt(&b1, &budi.join("identity.txt"), &budi_cases);
+    let case_of = |dir: &Path, needle: &str| {
+        fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| common::files_under(p).iter().any(|f| fs::read_to_string(f).is_ok_and(|t| t.contains(needle))))
+            .map(|p| p.file_name().unwrap().to_str().unwrap().to_string())
+            .unwrap()
+    };
+    let (kept_id, doomed_id) = (case_of(&ani_cases, "pungli di loket"), case_of(&ani_cases, "akan dihapus"));
+
+    // Ani acts on one case, Budi deletes the other; nothing new is submitted.
+    let c = ani_cases.to_str().unwrap();
+    let sk = ani.join("signing.key");
+    let sk = sk.to_str().unwrap();
+    ok(&run_with_stdin(
+        &["case", "--cases", c, "--key", sk, "status", &kept_id, "needs_info", "--note"],
+        "Mohon foto.",
+    ));
+    ok(&run_with_stdin(&["case", "--cases", c, "--key", sk, "reply", &kept_id], "Terima kasih atas laporannya."));
+    ok(&push(&s, &ani.join("transfer.key"), &ani_cases.join("actions.jsonl")));
+    let bc = budi_cases.to_str().unwrap();
+    let bk = budi.join("signing.key");
+    ok(&run_with_stdin(&["case", "--cases", bc, "--key", bk.to_str().unwrap(), "delete", &doomed_id], ""));
+    ok(&push(&s, &budi.join("transfer.key"), &budi_cases.join("actions.jsonl")));
+    assert_eq!(api_status(&s, &doomed).0, 404);
+    assert_eq!(api_status(&s, &kept).1["status"], "needs_info");
+
+    // Budi pulls only what changed since the first pull.
+    let b2 = env.path("b2.tar");
+    pull(&s, &budi.join("transfer.key"), &b2, &cursor);
+    let out = ok(&common::decrypt(&b2, &budi.join("identity.txt"), &budi_cases));
+    assert!(out.contains("2 reply(ies) and status note(s)") && out.contains("1 case(s) deleted"), "{out}");
+    let case: serde_json::Value =
+        serde_json::from_slice(&fs::read(budi_cases.join(&kept_id).join("case.json")).unwrap()).unwrap();
+    assert_eq!(case["status"], "needs_info");
+    let talk = fs::read_to_string(budi_cases.join(&kept_id).join("conversation.md")).unwrap();
+    for want in ["Laporan / Report", "Mohon foto.", "Terima kasih atas laporannya.", "Oleh / By: ani", "needs_info"] {
+        assert!(talk.contains(want), "{want:?} missing from:\n{talk}");
+    }
+    assert!(talk.find("Mohon foto.") < talk.find("Terima kasih atas"), "in the order they were applied:\n{talk}");
+    let gone = fs::read_to_string(budi_cases.join(&doomed_id).join("conversation.md")).unwrap();
+    assert!(gone.contains("Deleted on the server"), "{gone}");
+    let table = ok(&env.run(&["cases", "--dir", bc]));
+    let row = |id: &str| table.lines().find(|l| l.starts_with(id)).unwrap().to_string();
+    assert!(row(&kept_id).contains("needs_info"), "{table}");
+    assert!(row(&doomed_id).contains("deleted") && !row(&doomed_id).contains("OVERDUE"), "{table}");
+    // A second run of the same bundle changes nothing and fails on nothing.
+    let again = ok(&common::decrypt(&b2, &budi.join("identity.txt"), &budi_cases));
+    assert!(!again.contains("reply(ies)"), "{again}");
+    // Nothing of the conversation reached the server's disk in the clear.
+    s.stop();
+    assert_eq!(common::found_under(&env.data, b"Terima kasih atas laporannya"), None);
+}

@@ -147,19 +147,30 @@ pub fn cases(dir: &Path) -> Result<()> {
     for r in rows {
         let mark = |done: bool, day: &str| if done { format!("{day} ok") } else { day.to_string() };
         let set_aside = format!("{} set aside", r.set_aside);
-        let note = [(r.overdue, "OVERDUE"), (r.new, "new"), (r.set_aside > 0, set_aside.as_str())]
-            .iter()
-            .filter(|(b, _)| *b)
-            .map(|(_, s)| *s)
-            .collect::<Vec<_>>();
+        let deleted = format!("deleted on the server {}", line(r.deleted.as_deref().unwrap_or("")));
+        let note = [
+            (r.overdue, "OVERDUE"),
+            (r.new, "new"),
+            (r.set_aside > 0, set_aside.as_str()),
+            (r.deleted.is_some(), &deleted),
+        ]
+        .iter()
+        .filter(|(b, _)| *b)
+        .map(|(_, s)| *s)
+        .collect::<Vec<_>>();
+        // A deleted case has no deadline left to show.
+        let (ack, feedback) = match r.deleted {
+            Some(_) => ("-".to_string(), "-".to_string()),
+            None => (mark(r.acknowledged, &r.ack_due), mark(r.feedback_given, &r.feedback_due)),
+        };
         println!(
             "{:<32}  {:<13}  {:<10}  {:>4}  {:<14}  {:<14}  {}",
             line(&r.id),
-            r.status.id(),
+            if r.deleted.is_some() { "deleted" } else { r.status.id() },
             line(&r.created),
             r.age_days,
-            mark(r.acknowledged, &r.ack_due),
-            mark(r.feedback_given, &r.feedback_due),
+            ack,
+            feedback,
             note.join(" ")
         );
     }
@@ -313,6 +324,12 @@ pub fn decrypt_cmd(bundle: &Path, identity: &Path, out: &Path) -> Result<()> {
         if s.skipped > 0 { format!(" ({} already there, skipped)", s.skipped) } else { String::new() },
         s.set_aside
     );
+    if s.messages > 0 || s.deleted > 0 {
+        println!(
+            "{} reply(ies) and status note(s) added to the conversations; {} case(s) deleted on the server, marked so.",
+            s.messages, s.deleted
+        );
+    }
     if s.set_aside > 0 {
         return Err(SetAside(s.set_aside).into());
     }

@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::DecryptError;
 use crate::actions::{AuditEntry, Chain};
-use crate::export::{report_path, Index, IndexReport, AUDIT_PATH, INDEX_FORMAT, INDEX_PATH};
+use crate::export::{deleted_path, report_path, Deletion, Index, IndexReport, AUDIT_PATH, INDEX_FORMAT, INDEX_PATH};
 use crate::keyset::KeySet;
 
 /// The largest `index.json` accepted (it holds a few ids and recipients).
@@ -104,6 +104,27 @@ pub(super) fn report_id(path: &str) -> Result<Option<&str>, DecryptError> {
     }
 }
 
+/// The report id of a `deleted/<id>.json` path; `None` for other paths.
+pub(super) fn deleted_id(path: &str) -> Result<Option<&str>, DecryptError> {
+    let Some(rest) = path.strip_prefix("deleted/") else { return Ok(None) };
+    match rest.strip_suffix(".json") {
+        Some(id) if is_hex_id(id) => Ok(Some(id)),
+        _ => Err(DecryptError::Format(format!("bad deletion entry name {path:?}"))),
+    }
+}
+
+/// Reads a deletion entry (a few bytes) and checks it names `id` and a day.
+pub(super) fn read_deletion(entry: &mut impl Read, size: u64, id: &str) -> Result<Deletion, DecryptError> {
+    let path = deleted_path(id);
+    let raw = read_bounded(entry, size, 4096, &path)?;
+    let d: Deletion = serde_json::from_slice(&raw).map_err(|e| DecryptError::Format(format!("{path}: {e}")))?;
+    let day_ok = d.day.len() == 10 && d.day.bytes().all(|b| b.is_ascii_digit() || b == b'-');
+    if d.id != id || !day_ok {
+        return Err(DecryptError::Format(format!("{path} is malformed")));
+    }
+    Ok(d)
+}
+
 /// A report or blob id as export writes it: 32 lower-case hex digits.
 /// Report ids name folders, so nothing else passes.
 pub(super) fn is_hex_id(id: &str) -> bool {
@@ -134,6 +155,13 @@ pub(super) fn read_report(
         }
         if let Some(bad) = std::iter::once(&s.manifest).chain(&s.attachments).find(|b| !is_blob_path(b)) {
             return Err(DecryptError::Format(format!("{path}: bad blob name {bad:?}")));
+        }
+    }
+    for m in &report.messages {
+        // Messages from before they had a log position (0) come in a full export.
+        let in_range = (index.since < m.seq && m.seq <= index.cursor) || (m.seq == 0 && index.since == 0);
+        if !in_range || !is_blob_path(&m.blob) {
+            return Err(DecryptError::Format(format!("{path}: message {} is outside the bundle's range", m.seq)));
         }
     }
     Ok(report)

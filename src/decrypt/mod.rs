@@ -19,12 +19,15 @@ use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
+use zeroize::Zeroizing;
+
 use crate::crypto::Identities;
 use crate::export::{IndexReport, IndexSubmission, AUDIT_PATH};
 use crate::model::{Manifest, SubmissionKind};
 
 mod batch;
 mod bundle;
+mod conversation;
 mod names;
 mod open;
 mod quarantine;
@@ -32,6 +35,7 @@ mod quarantine;
 use crate::private_fs::{create_new, make_dir};
 use batch::{write_new, Batch, CaseList};
 pub use bundle::{read_bundle_index, read_bundle_reports, verify_bundle_log, LogCheck};
+pub use conversation::{CONVERSATION_FILE, MESSAGES_DIR};
 pub use names::safe_name;
 use open::{copy_plain, Copy};
 pub use open::{markdown, read_manifest};
@@ -77,8 +81,13 @@ pub struct DecryptSummary {
     pub files: usize,
     /// Submissions already present from an earlier run and skipped.
     pub skipped: usize,
-    /// Submissions that could not be opened, set aside in `quarantine/`.
+    /// Submissions, replies and notes that could not be opened, set aside
+    /// in `quarantine/`.
     pub set_aside: usize,
+    /// Replies and status notes written.
+    pub messages: usize,
+    /// Cases marked as deleted on the server.
+    pub deleted: usize,
 }
 
 /// Decrypts every blob of `bundle` into case folders under `out`.
@@ -103,6 +112,12 @@ pub fn decrypt(bundle: impl Read, ids: &Identities, out: &Path) -> Result<Decryp
             let mut entry = bundle::checked(entry)?;
             let path = entry.path()?.to_string_lossy().into_owned();
             if path == AUDIT_PATH {
+                continue;
+            }
+            if let Some(id) = bundle::deleted_id(&path)? {
+                let size = entry.header().size()?;
+                let deletion = bundle::read_deletion(&mut entry, size, id)?;
+                run.deleted(&deletion.id, &deletion.day)?;
                 continue;
             }
             match bundle::report_id(&path)? {
@@ -160,6 +175,9 @@ struct Case {
     open: Option<Open>,
     /// Set once the case's id is in `last-run.json`.
     touched: bool,
+    /// Submission folders and message files this run wrote, not yet under
+    /// their final names (messages with their Markdown), for the conversation.
+    staged: Vec<(String, Option<String>)>,
 }
 
 /// A submission whose manifest has been read.
@@ -178,13 +196,21 @@ enum Open {
 }
 
 impl Case {
-    /// The tar path of the next blob, if the report has one more.
+    /// The tar path of the next blob, if the report has one more: the
+    /// submissions' blobs, then the replies' and notes'.
     fn expected(&self) -> Option<&str> {
-        let s = self.report.submissions.get(self.sub)?;
+        let Some(s) = self.report.submissions.get(self.sub) else {
+            return self.message().map(|m| m.blob.as_str());
+        };
         match self.blob {
             0 => Some(&s.manifest),
             i => s.attachments.get(i - 1).map(String::as_str),
         }
+    }
+
+    /// The reply or note whose blob comes next, once the submissions' are in.
+    fn message(&self) -> Option<&crate::export::IndexMessage> {
+        self.report.messages.get(self.sub.checked_sub(self.report.submissions.len())?)
     }
 }
 
@@ -199,19 +225,78 @@ impl Run<'_> {
         let json = serde_json::to_vec_pretty(&report).map_err(io::Error::other)?;
         self.batch.replace_file(&dir.join("case.json"), &json)?;
         self.summary.cases += 1;
-        self.case = Some(Case { report, dir, sub: 0, blob: 0, open: None, touched: false });
+        self.case = Some(Case { report, dir, sub: 0, blob: 0, open: None, touched: false, staged: Vec::new() });
         Ok(())
     }
 
-    /// Checks that every blob of the current report came.
+    /// Checks that every blob of the current report came, then writes its
+    /// conversation anew.
     fn end_case(&mut self) -> Result<(), DecryptError> {
-        match self.case.take() {
-            Some(c) => match c.expected() {
-                Some(missing) => Err(DecryptError::Format(format!("{missing} of report {} is missing", c.report.id))),
-                None => Ok(()),
-            },
-            None => Ok(()),
+        let Some(c) = self.case.take() else { return Ok(()) };
+        if let Some(missing) = c.expected() {
+            return Err(DecryptError::Format(format!("{missing} of report {} is missing", c.report.id)));
         }
+        let md = conversation::render(&c.dir, &c.report, &c.staged);
+        self.batch.replace_file(&c.dir.join(CONVERSATION_FILE), md.as_bytes())?;
+        Ok(())
+    }
+
+    /// Marks a case deleted on the server: its folder stays (the
+    /// investigators' record), `case.json` and the conversation say so, and
+    /// `peluit cases` shows it without deadlines.
+    fn deleted(&mut self, id: &str, day: &str) -> Result<(), DecryptError> {
+        self.end_case()?;
+        self.skipping = false;
+        let dir = self.out.join(id);
+        let Ok(raw) = fs::read(dir.join("case.json")) else { return Ok(()) };
+        let Ok(mut report) = serde_json::from_slice::<IndexReport>(&raw) else { return Ok(()) };
+        if report.deleted.as_deref() == Some(day) {
+            return Ok(());
+        }
+        report.deleted = Some(day.to_string());
+        let json = serde_json::to_vec_pretty(&report).map_err(io::Error::other)?;
+        self.batch.replace_file(&dir.join("case.json"), &json)?;
+        let md = conversation::render(&dir, &report, &[]);
+        self.batch.replace_file(&dir.join(CONVERSATION_FILE), md.as_bytes())?;
+        self.touched.push(id)?;
+        self.summary.deleted += 1;
+        Ok(())
+    }
+
+    /// Decrypts a reply or status note into `messages/`, once; one that does
+    /// not open is set aside like a submission.
+    fn message(&mut self, path: &str, entry: &mut impl Read) -> Result<(), DecryptError> {
+        let Some(case) = self.case.as_mut() else { return Ok(()) };
+        let Some(m) = case.message().cloned() else { return Ok(()) };
+        case.sub += 1;
+        let name = conversation::message_file(&m);
+        let file = case.dir.join(MESSAGES_DIR).join(&name);
+        if file.exists() {
+            return Ok(());
+        }
+        match conversation::read_message(self.ids, entry, path) {
+            Ok(text) => {
+                let md = Zeroizing::new(conversation::message_markdown(&m, &text));
+                make_dir(&case.dir.join(MESSAGES_DIR))?;
+                self.batch.replace_file(&file, md.as_bytes())?;
+                case.staged.push((name, Some(md.to_string())));
+                self.summary.messages += 1;
+            }
+            Err(why) => {
+                let text = format!(
+                    "Disisihkan: pesan ini tidak dapat dibuka. / Set aside: this message could not be opened.\n\n\
+                     Case: {}\nMessage: {} ({})\nReason: {}\n",
+                    case.report.id,
+                    m.seq,
+                    m.blob,
+                    crate::safe_text::line(&why)
+                );
+                let reason = quarantine::reason_path(&case.dir, &name.replace(".md", ""));
+                quarantine::set_aside(&mut self.batch, &reason, &text)?;
+                self.summary.set_aside += 1;
+            }
+        }
+        self.touch()
     }
 
     /// Sets aside a report whose entry is over its limit, and the blobs
@@ -267,6 +352,9 @@ impl Run<'_> {
                 case.report.id,
                 case.expected().unwrap_or("none")
             )));
+        }
+        if case.sub >= case.report.submissions.len() {
+            return self.message(path, entry);
         }
         if case.blob == 0 {
             self.manifest(path, entry)?;
@@ -348,10 +436,9 @@ impl Run<'_> {
         let written = match case.open.take() {
             Some(Open::Write { dir, .. }) => {
                 let done = dir.with_extension("");
-                quarantine::clear(&quarantine::reason_path(
-                    &case.dir,
-                    &done.file_name().unwrap_or_default().to_string_lossy(),
-                ))?;
+                let name = done.file_name().unwrap_or_default().to_string_lossy().into_owned();
+                quarantine::clear(&quarantine::reason_path(&case.dir, &name))?;
+                case.staged.push((name, None));
                 self.batch.stage(dir, done)?;
                 self.summary.submissions += 1;
                 true

@@ -80,6 +80,7 @@ fn report_of(r: &Recipients, id: &str, subs: Vec<(u64, Manifest, Vec<Vec<u8>>)>)
         reply_recipient: "age1reply".into(),
         submissions,
         messages: Vec::new(),
+        deleted: None,
     };
     let mut out = vec![(format!("reports/{id}.json"), serde_json::to_vec(&entry).unwrap_or_default())];
     out.extend(blobs);
@@ -131,9 +132,12 @@ fn reports_decrypt_one_at_a_time_and_a_rerun_skips_them() {
     ));
     entries.extend(report(&r, B, &[(5, "tip b", &[("bukti.jpg", b"one"), ("bukti.jpg", b"two")])]));
     let s = decrypt(tar(&entries).as_slice(), &ids, &out).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(s, DecryptSummary { cases: 2, submissions: 3, files: 4, skipped: 0, set_aside: 0 });
+    assert_eq!(
+        s,
+        DecryptSummary { cases: 2, submissions: 3, files: 4, skipped: 0, set_aside: 0, ..Default::default() }
+    );
     assert_eq!(names(&out), vec![A, B, DEPLOYMENT_FILE, LAST_RUN_FILE]);
-    assert_eq!(names(&out.join(A)), vec!["000000000003-tip", "000000000007-followup", "case.json"]);
+    assert_eq!(names(&out.join(A)), vec!["000000000003-tip", "000000000007-followup", "case.json", CONVERSATION_FILE]);
     let files = out.join(A).join("000000000003-tip").join("files");
     assert_eq!(names(&files), vec!["bashrc", "bukti.jpg"]);
     assert_eq!(fs::read(files.join("bashrc")).unwrap_or_default(), b"x=1");
@@ -149,7 +153,10 @@ fn reports_decrypt_one_at_a_time_and_a_rerun_skips_them() {
     assert_eq!(last, vec![A, B]);
     // The same bundle again: everything is there already.
     let again = decrypt(tar(&entries).as_slice(), &ids, &out).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(again, DecryptSummary { cases: 2, submissions: 0, files: 0, skipped: 3, set_aside: 0 });
+    assert_eq!(
+        again,
+        DecryptSummary { cases: 2, submissions: 0, files: 0, skipped: 3, set_aside: 0, ..Default::default() }
+    );
     assert_eq!(fs::read(out.join(LAST_RUN_FILE)).unwrap_or_default(), b"[]");
     assert_eq!(names(&files), vec!["bashrc", "bukti.jpg"]);
 }
@@ -234,8 +241,11 @@ fn a_report_twice_in_one_bundle_lands_once() {
     entries.extend(a.iter().cloned());
     entries.extend(a.iter().cloned());
     let s = decrypt(tar(&entries).as_slice(), &ids, &out).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(s, DecryptSummary { cases: 2, submissions: 1, files: 1, skipped: 1, set_aside: 0 });
-    assert_eq!(names(&out.join(A)), vec!["000000000003-tip", "case.json"]);
+    assert_eq!(
+        s,
+        DecryptSummary { cases: 2, submissions: 1, files: 1, skipped: 1, set_aside: 0, ..Default::default() }
+    );
+    assert_eq!(names(&out.join(A)), vec!["000000000003-tip", "case.json", CONVERSATION_FILE]);
     assert_eq!(names(&out.join(A).join("000000000003-tip").join("files")), vec!["a.txt"]);
 }
 
@@ -251,11 +261,11 @@ fn a_wrong_identity_sets_everything_aside() {
     make_dir(&out.join(A).join("000000000003-tip.partial").join("files")).unwrap_or_else(|e| panic!("{e}"));
     let s = decrypt(tar(&entries).as_slice(), &other, &out).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((s.submissions, s.set_aside), (0, 1));
-    assert_eq!(names(&out.join(A)), vec!["case.json", QUARANTINE_DIR]);
+    assert_eq!(names(&out.join(A)), vec!["case.json", CONVERSATION_FILE, QUARANTINE_DIR]);
     // With the right identity the submission lands and its reason goes.
     let s = decrypt(tar(&entries).as_slice(), &right, &out).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((s.submissions, s.set_aside), (1, 0));
-    assert_eq!(names(&out.join(A)), vec!["000000000003-tip", "case.json"]);
+    assert_eq!(names(&out.join(A)), vec!["000000000003-tip", "case.json", CONVERSATION_FILE]);
 }
 
 #[test]
@@ -271,7 +281,7 @@ fn leftovers_of_an_interrupted_run_are_replaced() {
     let mut entries = head(INDEX_FORMAT, 0, 9);
     entries.extend(report(&r, A, &[(3, "tip a", &[("a.txt", b"whole")])]));
     decrypt(tar(&entries).as_slice(), &ids, &out).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(names(&out.join(A)), vec!["000000000003-tip", "case.json"]);
+    assert_eq!(names(&out.join(A)), vec!["000000000003-tip", "case.json", CONVERSATION_FILE]);
     let file = out.join(A).join("000000000003-tip").join("files").join("a.txt");
     assert_eq!(fs::read(file).unwrap_or_default(), b"whole");
     assert_eq!(names(&out), vec![A, DEPLOYMENT_FILE, LAST_RUN_FILE]);
@@ -324,14 +334,17 @@ fn a_submission_that_cannot_be_opened_is_set_aside_and_the_rest_written() {
     entries.extend(d);
     let s = decrypt(tar(&entries).as_slice(), &ids, &out).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((s.submissions, s.files, s.set_aside), (3, 1, 3), "{s:?}");
-    assert_eq!(names(&out.join(A)), vec!["000000000003-tip", "000000000006-followup", "case.json", QUARANTINE_DIR]);
+    assert_eq!(
+        names(&out.join(A)),
+        vec!["000000000003-tip", "000000000006-followup", "case.json", CONVERSATION_FILE, QUARANTINE_DIR]
+    );
     assert_eq!(names(&out.join(A).join(QUARANTINE_DIR)), vec!["000000000004-followup.txt"]);
     let reason = fs::read_to_string(out.join(A).join(QUARANTINE_DIR).join("000000000004-followup.txt"));
     let reason = reason.unwrap_or_default();
     assert!(reason.contains("cannot decrypt") && reason.contains(&entries_path(&entries, 5)), "{reason}");
-    assert_eq!(names(&out.join(B)), vec!["case.json", QUARANTINE_DIR]);
-    assert_eq!(names(&out.join(C)), vec!["000000000008-tip", "case.json"]);
-    assert_eq!(names(&out.join(D)), vec!["case.json", QUARANTINE_DIR]);
+    assert_eq!(names(&out.join(B)), vec!["case.json", CONVERSATION_FILE, QUARANTINE_DIR]);
+    assert_eq!(names(&out.join(C)), vec!["000000000008-tip", "case.json", CONVERSATION_FILE]);
+    assert_eq!(names(&out.join(D)), vec!["case.json", CONVERSATION_FILE, QUARANTINE_DIR]);
     assert_eq!(names(&out.join(D).join(QUARANTINE_DIR)), vec!["000000000009-tip.txt"]);
     let last: Vec<String> =
         serde_json::from_slice(&fs::read(out.join(LAST_RUN_FILE)).unwrap_or_default()).unwrap_or_default();
@@ -370,7 +383,7 @@ fn a_manifest_or_an_entry_over_the_limit_is_set_aside() {
     assert!(reason.unwrap_or_default().contains("more than"));
     let reason = fs::read_to_string(out.join(B).join(QUARANTINE_DIR).join("entry.txt")).unwrap_or_default();
     assert!(reason.contains("more than"), "{reason}");
-    assert_eq!(names(&out.join(C)), vec!["000000000008-tip", "case.json"]);
+    assert_eq!(names(&out.join(C)), vec!["000000000008-tip", "case.json", CONVERSATION_FILE]);
 }
 
 #[test]

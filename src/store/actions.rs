@@ -108,9 +108,20 @@ impl Store {
                 None => None,
             });
         }
-        // Log positions are drawn inside: no export may fix its cursor
-        // between drawing one and committing it (see `with_next_seq`).
+        // Log positions are drawn before the transaction (sled's id
+        // generator must not run inside one), under the turn that keeps an
+        // export from fixing its cursor between drawing and committing them
+        // (see `with_next_seq`). Unused ones (a retry, a skipped action) are
+        // gaps, which the log allows.
         let _turn = self.seq_turn.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let seqs = actions.iter().map(|_| self.next_seq()).collect::<Result<Vec<u64>, StoreError>>();
+        let seqs = match seqs {
+            Ok(s) => s,
+            Err(e) => {
+                self.discard_all(blobs.iter().flatten());
+                return Err(e.into());
+            }
+        };
         let trees = (&self.reports, &self.lookup, &self.log, &self.nonces, &self.audit, &self.meta);
         let result = trees.transaction(|(reports, lookup, log, nonces, audit, meta)| {
             let fail = |f: TxFail| Abort::Abort(f);
@@ -121,7 +132,7 @@ impl Store {
             };
             let mut purged = Vec::new();
             let mut skipped = Vec::new();
-            for (i, (a, blob)) in actions.iter().zip(&blobs).enumerate() {
+            for (i, ((a, blob), &seq)) in actions.iter().zip(&blobs).zip(&seqs).enumerate() {
                 let p = &a.payload;
                 // A nonce is drawn at random for each signed action, so a
                 // known one is this very action again: applied once, it is
@@ -137,7 +148,6 @@ impl Store {
                     .map_err(|e| fail(TxFail::Store(StoreError::Corrupt(e.to_string()))))?;
                 // Every change takes a place in the export log, so that an
                 // incremental export carries it to the offline machine.
-                let seq = self.next_seq().map_err(|e| fail(TxFail::Store(e)))?;
                 let (day, by) = (today.to_string(), a.signer.clone());
                 match &p.kind {
                     ActionKind::Status { status, .. } => {
