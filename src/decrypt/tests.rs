@@ -370,6 +370,10 @@ fn a_manifest_or_an_entry_over_the_limit_is_set_aside() {
     let reason = fs::read_to_string(out.join(B).join(QUARANTINE_DIR).join("entry.txt")).unwrap_or_default();
     assert!(reason.contains("more than"), "{reason}");
     assert_eq!(names(&out.join(C)), vec!["000000000008-tip", "case.json"]);
+    // `pull` counts the reports of such a bundle without failing on it.
+    let mut read = Vec::new();
+    let n = read_bundle_reports(io::Cursor::new(tar(&entries)), |r| read.push(r.id)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((n, read), (3, vec![A.to_string(), C.to_string()]));
 }
 
 #[test]
