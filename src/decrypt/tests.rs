@@ -399,3 +399,17 @@ fn report_md_cannot_be_forged_from_inside() {
     assert!(md.contains("\n    Budi\n") && md.contains("\\u{1b}[2K"), "{md}");
     assert!(!md.contains('\u{1b}') && !md.contains('\r') && !md.contains('\u{202e}'), "{md}");
 }
+
+#[test]
+fn a_damaged_bundle_fails_but_keeps_what_was_complete() {
+    let (ids, r) = keys();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let out = dir.path().join("cases");
+    let mut entries = head(INDEX_FORMAT, 0, 9);
+    entries.extend(report(&r, A, &[(3, "tip a", &[("a.txt", b"a")])]));
+    let b = report(&r, B, &[(5, "tip b", &[("b.txt", b"b")])]);
+    entries.extend([b[0].clone(), b[1].clone()]);
+    assert!(format_error(&entries, &ids, &out).contains("is missing"));
+    assert_eq!(names(&out.join(A)), vec!["000000000003-tip", "case.json"]);
+    assert!(!out.join(B).join("000000000005-tip").exists());
+}
