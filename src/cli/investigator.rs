@@ -300,9 +300,26 @@ pub fn export_cmd(data: &Path, out: &Path, since: u64) -> Result<()> {
 
 /// `decrypt` finished but set submissions aside: "done with problems",
 /// exit status [`SetAside::EXIT`], apart from a failure (1).
-#[derive(Debug, thiserror::Error)]
-#[error("{0} submission(s) could not be opened and were set aside: read quarantine/*.txt in their case folders")]
-pub struct SetAside(pub usize);
+#[derive(Debug)]
+pub struct SetAside {
+    /// How many were set aside.
+    pub n: usize,
+    /// True when nothing opened at all: most likely the wrong identity.
+    pub none_opened: bool,
+}
+
+impl std::fmt::Display for SetAside {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.none_opened {
+            write!(f, "cannot decrypt any of the {} submission(s) with this identity: is it the right one? ", self.n)?;
+        } else {
+            write!(f, "{} submission(s) could not be opened. ", self.n)?;
+        }
+        write!(f, "Set aside, with the reason in quarantine/*.txt of their case folders")
+    }
+}
+
+impl std::error::Error for SetAside {}
 
 impl SetAside {
     /// The exit status of a decrypt that is done with problems.
@@ -331,7 +348,7 @@ pub fn decrypt_cmd(bundle: &Path, identity: &Path, out: &Path) -> Result<()> {
         );
     }
     if s.set_aside > 0 {
-        return Err(SetAside(s.set_aside).into());
+        return Err(SetAside { n: s.set_aside, none_opened: s.submissions + s.skipped == 0 }.into());
     }
     Ok(())
 }

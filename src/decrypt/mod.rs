@@ -129,18 +129,17 @@ pub fn decrypt(bundle: impl Read, ids: &Identities, out: &Path) -> Result<Decryp
                 None => run.blob(&path, &mut entry)?,
             }
         }
-        Ok(())
+        run.end_case()
     };
-    match each() {
-        Ok(()) => run.finish(),
-        Err(e) => {
-            // What was complete before the failure lands; the submission in
-            // progress stays `.partial` and the next run replaces it.
-            let _ = run.batch.commit();
-            let _ = run.touched.finish();
-            Err(e)
-        }
-    }
+    let result = each();
+    // Even after a failure, what was complete lands; a submission in
+    // progress stays `.partial`, and the next run replaces it.
+    let committed = run.batch.commit();
+    let listed = run.touched.finish();
+    result?;
+    committed?;
+    listed?;
+    Ok(run.summary)
 }
 
 /// One decryption run: the output, the batch, and the current case only.
@@ -451,14 +450,6 @@ impl Run<'_> {
             self.touch()?;
         }
         Ok(())
-    }
-
-    /// Checks the last report, commits the last batch and writes `last-run.json`.
-    fn finish(mut self) -> Result<DecryptSummary, DecryptError> {
-        self.end_case()?;
-        self.batch.commit()?;
-        self.touched.finish()?;
-        Ok(self.summary)
     }
 }
 

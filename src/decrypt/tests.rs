@@ -384,6 +384,10 @@ fn a_manifest_or_an_entry_over_the_limit_is_set_aside() {
     let reason = fs::read_to_string(out.join(B).join(QUARANTINE_DIR).join("entry.txt")).unwrap_or_default();
     assert!(reason.contains("more than"), "{reason}");
     assert_eq!(names(&out.join(C)), vec!["000000000008-tip", "case.json", CONVERSATION_FILE]);
+    // `pull` counts the reports of such a bundle without failing on it.
+    let mut read = Vec::new();
+    let n = read_bundle_reports(io::Cursor::new(tar(&entries)), |r| read.push(r.id)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((n, read), (3, vec![A.to_string(), C.to_string()]));
 }
 
 #[test]
@@ -408,4 +412,18 @@ fn report_md_cannot_be_forged_from_inside() {
     assert_eq!((starting("- Status:"), starting("- Kasus / Case:"), starting("## Identitas")), (1, 1, 0), "{md}");
     assert!(md.contains("\n    Budi\n") && md.contains("\\u{1b}[2K"), "{md}");
     assert!(!md.contains('\u{1b}') && !md.contains('\r') && !md.contains('\u{202e}'), "{md}");
+}
+
+#[test]
+fn a_damaged_bundle_fails_but_keeps_what_was_complete() {
+    let (ids, r) = keys();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let out = dir.path().join("cases");
+    let mut entries = head(INDEX_FORMAT, 0, 9);
+    entries.extend(report(&r, A, &[(3, "tip a", &[("a.txt", b"a")])]));
+    let b = report(&r, B, &[(5, "tip b", &[("b.txt", b"b")])]);
+    entries.extend([b[0].clone(), b[1].clone()]);
+    assert!(format_error(&entries, &ids, &out).contains("is missing"));
+    assert_eq!(names(&out.join(A)), vec!["000000000003-tip", "case.json", CONVERSATION_FILE]);
+    assert!(!out.join(B).join("000000000005-tip").exists());
 }
