@@ -31,21 +31,10 @@ pub fn message_file(m: &IndexMessage) -> String {
     format!("{:012}-{}.md", m.seq, if m.status.is_some() { "note" } else { "reply" })
 }
 
-/// Decrypts a sealed reply or note and strips its padding; the error is
-/// the reason to set it aside.
+/// Decrypts a sealed reply or note and strips its padding; the error is the
+/// reason to set it aside.
 pub fn read_message(ids: &Identities, entry: &mut impl Read, path: &str) -> Result<Zeroizing<String>, String> {
-    let reader = ids.open(entry).map_err(|e| format!("cannot decrypt {path} ({e})"))?;
-    let mut plain = Zeroizing::new(Vec::new());
-    reader
-        .take(MAX_MESSAGE + 1)
-        .read_to_end(&mut plain)
-        .map_err(|e| format!("cannot decrypt {path} ({e}): the file is damaged"))?;
-    if plain.len() as u64 > MAX_MESSAGE {
-        return Err(format!("{path}: more than the {MAX_MESSAGE} bytes a message may have"));
-    }
-    let text = std::str::from_utf8(&plain).map_err(|_| format!("{path}: not UTF-8"))?;
-    let reply: ReplyText =
-        serde_json::from_str(text.trim_end_matches([' ', '\0'])).map_err(|e| format!("{path}: {e}"))?;
+    let reply: ReplyText = super::open::open_padded_json(ids, entry, path, "the message", MAX_MESSAGE)?;
     Ok(Zeroizing::new(reply.text.clone()))
 }
 

@@ -50,16 +50,28 @@ pub(super) fn copy_plain(
 /// Decrypts a manifest and strips its padding; the error is the reason to
 /// set its submission aside.
 pub fn read_manifest(ids: &Identities, entry: &mut impl Read, path: &str) -> Result<Manifest, String> {
+    open_padded_json(ids, entry, path, "the manifest", MAX_MANIFEST)
+}
+
+/// Decrypts a sealed JSON document padded with spaces (a manifest, a reply
+/// or a note) of at most `max` bytes, and parses it; the error says why.
+pub(super) fn open_padded_json<T: serde::de::DeserializeOwned>(
+    ids: &Identities,
+    entry: &mut impl Read,
+    path: &str,
+    what: &str,
+    max: u64,
+) -> Result<T, String> {
     let reader = ids.open(entry).map_err(|e: CryptoError| format!("cannot decrypt {path} ({e})"))?;
     let mut plain = Zeroizing::new(Vec::new());
     reader
-        .take(MAX_MANIFEST + 1)
+        .take(max + 1)
         .read_to_end(&mut plain)
         .map_err(|e| format!("cannot decrypt {path} ({e}): the file is damaged"))?;
-    if plain.len() as u64 > MAX_MANIFEST {
-        return Err(format!("{path}: the manifest is more than the {MAX_MANIFEST} bytes allowed"));
+    if plain.len() as u64 > max {
+        return Err(format!("{path}: {what} is more than the {max} bytes allowed"));
     }
-    let text = std::str::from_utf8(&plain).map_err(|_| format!("{path}: the manifest is not UTF-8"))?;
+    let text = std::str::from_utf8(&plain).map_err(|_| format!("{path}: {what} is not UTF-8"))?;
     serde_json::from_str(text.trim_end_matches([' ', '\0'])).map_err(|e| format!("{path}: {e}"))
 }
 
