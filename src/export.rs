@@ -109,7 +109,7 @@ fn blob_path(b: &BlobRef) -> String {
 }
 
 /// The entry of a report whose submissions are already those of the range.
-fn report_entry(r: &Report) -> IndexReport {
+pub fn report_entry(r: &Report) -> IndexReport {
     IndexReport {
         id: r.id.clone(),
         created: r.created.clone(),

@@ -16,13 +16,18 @@ use crate::ServeArgs;
 pub fn serve(a: ServeArgs) -> Result<()> {
     let limits = Limits {
         max_body: a.max_body_mib.saturating_mul(1024 * 1024),
-        max_files: a.max_files,
+        max_files: usize::from(a.max_files),
         max_field: Limits::default().max_field,
         header_timeout: std::time::Duration::from_secs(a.header_timeout),
         request_deadline: std::time::Duration::from_secs(a.request_deadline),
         max_connections: a.max_connections,
         action_max_age: std::time::Duration::from_secs(a.action_max_age_days * 86_400),
         body_idle_timeout: std::time::Duration::from_secs(a.body_idle_timeout),
+        min_upload_rate: a.min_upload_kib.saturating_mul(1024),
+        transfer_rate: a.transfer_rate,
+        transfer_burst: a.transfer_burst,
+        max_uploads: a.max_uploads.unwrap_or(a.max_in_flight / 4).max(1),
+        max_followups: a.max_followups,
         submit_rate: a.submit_rate,
         submit_burst: a.submit_burst,
         lookup_rate: a.lookup_rate,
@@ -85,6 +90,12 @@ pub fn start(target: Target, data: &Path, keys_dir: &Path, limits: Limits, site:
         );
     }
     app.published = published;
+    // Transfer requests signed at or before the start second are refused
+    // (see server/investigators.rs); listening only once that second is
+    // over means no request signed after the listening line is.
+    while server::now_unix() <= app.started {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     let app = Arc::new(app);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {

@@ -35,15 +35,14 @@ pub struct Applied {
     pub head: String,
 }
 
-/// Removes a report's record, lookup key and log entries: afterwards its
-/// receipt answers like one never issued.
+/// Removes a report's record, lookup key, follow-ups and log entries:
+/// afterwards its receipt answers like one never issued. Returns the
+/// follow-ups stored apart from the record (their blobs go too).
 fn unlink(
-    reports: &TransactionalTree,
-    lookup: &TransactionalTree,
-    log: &TransactionalTree,
+    (reports, lookup, log, followups): (&TransactionalTree, &TransactionalTree, &TransactionalTree, &TransactionalTree),
     id: &[u8; 16],
     r: &Report,
-) -> Result<(), UnabortableTransactionError> {
+) -> Result<Vec<crate::model::Submission>, UnabortableTransactionError> {
     reports.remove(&id[..])?;
     if let Some(k) = crypto::unhex::<32>(&r.lookup) {
         lookup.remove(&k[..])?;
@@ -51,7 +50,7 @@ fn unlink(
     for s in &r.submissions {
         log.remove(&s.seq.to_be_bytes()[..])?;
     }
-    Ok(())
+    super::followups::unlink_followups(followups, log, id)
 }
 
 /// Failure inside the transaction: an action error or a store error.
@@ -97,8 +96,8 @@ impl Store {
                 None => None,
             });
         }
-        let trees = (&self.reports, &self.lookup, &self.log, &self.nonces, &self.audit, &self.meta);
-        let result = trees.transaction(|(reports, lookup, log, nonces, audit, meta)| {
+        let trees = (&self.reports, &self.lookup, &self.log, &self.nonces, &self.audit, &self.meta, &self.followups);
+        let result = trees.transaction(|(reports, lookup, log, nonces, audit, meta, followups)| {
             let fail = |f: TxFail| Abort::Abort(f);
             let (mut n, mut prev) = match meta.get("audit_head")? {
                 Some(v) => serde_json::from_slice::<(u64, String)>(&v)
@@ -129,7 +128,8 @@ impl Store {
                     ActionKind::Delete => {}
                 }
                 if p.kind == ActionKind::Delete {
-                    unlink(reports, lookup, log, &id, &r)?;
+                    let apart = unlink((reports, lookup, log, followups), &id, &r)?;
+                    r.submissions.extend(apart);
                     purged.push(r);
                 } else {
                     let json =
@@ -180,9 +180,10 @@ impl Store {
     /// is durable) its blobs.
     pub fn purge(&self, r: &Report) -> Result<(), StoreError> {
         let id = crypto::unhex::<16>(&r.id).ok_or_else(|| StoreError::Corrupt("report id".into()))?;
-        (&self.reports, &self.lookup, &self.log)
-            .transaction(|(reports, lookup, log)| {
-                unlink(reports, lookup, log, &id, r)?;
+        (&self.reports, &self.lookup, &self.log, &self.followups)
+            .transaction(|(reports, lookup, log, followups)| {
+                // `r` was read with its follow-ups: their blobs go below.
+                unlink((reports, lookup, log, followups), &id, r)?;
                 Ok::<(), Abort<StoreError>>(())
             })
             .map_err(tx_error)?;
