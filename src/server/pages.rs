@@ -141,6 +141,36 @@ fn render(t: &impl Template, status: StatusCode) -> Response {
     }
 }
 
+/// The HTML of a page that holds a receipt or decrypted text: zeroized
+/// when the response body is dropped, once it has been sent.
+struct SecretHtml(Vec<u8>);
+
+impl AsRef<[u8]> for SecretHtml {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl Drop for SecretHtml {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
+
+/// [`render`] for a page that holds a receipt or decrypted text.
+fn render_secret(t: &impl Template, status: StatusCode) -> Response {
+    match t.render() {
+        Ok(html) => {
+            let body = Body::from(axum::body::Bytes::from_owner(SecretHtml(html.into_bytes())));
+            (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "template error");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
 /// `GET /`.
 pub async fn home(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap) -> Response {
     let t = app.catalog.tr(lang_from(&uri, &headers));
@@ -204,7 +234,7 @@ pub fn receipt_page(app: &App, lang: Lang, code: &str) -> Response {
         code,
         feedback_days: app.site.feedback_days.to_string(),
     };
-    render(&page, StatusCode::OK)
+    render_secret(&page, StatusCode::OK)
 }
 
 /// `GET /status`.
@@ -234,7 +264,7 @@ pub fn status_page(
         status_help,
         files_limit: files_limit(app, t),
     };
-    render(&page, error.map_or(StatusCode::OK, HttpError::status))
+    render_secret(&page, error.map_or(StatusCode::OK, HttpError::status))
 }
 
 /// The view with every day written out ("26 November 2026"): easier to
