@@ -90,12 +90,6 @@ pub fn start(target: Target, data: &Path, keys_dir: &Path, limits: Limits, site:
         );
     }
     app.published = published;
-    // Transfer requests signed at or before the start second are refused
-    // (see server/investigators.rs); listening only once that second is
-    // over means no request signed after the listening line is.
-    while server::now_unix() <= app.started {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
     let app = Arc::new(app);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {

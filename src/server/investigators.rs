@@ -3,9 +3,11 @@
 //! and `GET /api/v1/export?since=N` (pull a bundle of ciphertext).
 //! A transfer key can do nothing else: it cannot sign actions or read tips.
 //! The key, time and nonce are checked before a byte of a body is read.
-//! Nonces are remembered in memory for the time window; a request signed at
-//! or before the second the server started is refused, so that a request
-//! captured before a restart cannot be replayed after it.
+//! Nonces are remembered in memory for the time window; a request signed
+//! before the second the server started is refused, so that a request
+//! captured before a restart cannot be replayed after it (systemd restarts
+//! the service 5 s after it stops, so no request the last run accepted was
+//! signed in the second this one started).
 
 use std::io::{self, Write};
 use std::sync::Arc;
@@ -39,13 +41,13 @@ fn unauthorized() -> Response {
 }
 
 /// What the header alone shows: a registered transfer key, a time inside
-/// the window and after the server started, and a nonce not seen yet.
+/// the window and not before the server started, and a nonce not seen yet.
 fn header_ok(app: &App, headers: &HeaderMap) -> Option<transfer::Auth> {
     let auth =
         headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| transfer::parse(v).ok())?;
     let window = app.limits.transfer_window.as_secs();
     transfer::check_header(&auth, &app.keys, now_unix(), window).ok()?;
-    if auth.time <= app.started {
+    if auth.time < app.started {
         return None;
     }
     let seen = app.seen_transfers.lock().ok()?;

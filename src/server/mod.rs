@@ -176,8 +176,8 @@ pub struct App {
     pub published: Option<SignedKeySet>,
     /// Transfer nonces seen within the time window (replay protection).
     pub seen_transfers: Mutex<HashMap<String, u64>>,
-    /// Unix second the server started: transfer requests signed at or
-    /// before it are refused (their nonces were in the last run's memory).
+    /// Unix second the server started: transfer requests signed before it
+    /// are refused (their nonces were in the last run's memory only).
     pub started: u64,
     /// Global submission rate limit.
     pub submit_bucket: limit::Bucket,
