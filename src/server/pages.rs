@@ -141,29 +141,41 @@ fn render(t: &impl Template, status: StatusCode) -> Response {
     }
 }
 
-/// The HTML of a page that holds a receipt or decrypted text: zeroized
-/// when the response body is dropped, once it has been sent.
-struct SecretHtml(Vec<u8>);
+/// A response body that holds a receipt or decrypted text: zeroized when
+/// it is dropped, once it has been sent.
+struct SecretBody(Vec<u8>);
 
-impl AsRef<[u8]> for SecretHtml {
+impl AsRef<[u8]> for SecretBody {
     fn as_ref(&self) -> &[u8] {
         &self.0
     }
 }
 
-impl Drop for SecretHtml {
+impl Drop for SecretBody {
     fn drop(&mut self) {
         zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
+
+/// A response whose body is zeroized once sent.
+fn secret_response(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Response {
+    let body = Body::from(axum::body::Bytes::from_owner(SecretBody(body)));
+    (status, [(header::CONTENT_TYPE, content_type)], body).into_response()
+}
+
+/// A JSON answer that holds a receipt or decrypted text, zeroized once sent.
+pub fn secret_json(status: StatusCode, value: &serde_json::Value) -> Response {
+    let mut body = Vec::new();
+    match serde_json::to_writer(&mut body, value) {
+        Ok(()) => secret_response(status, "application/json", body),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }
 
 /// [`render`] for a page that holds a receipt or decrypted text.
 fn render_secret(t: &impl Template, status: StatusCode) -> Response {
     match t.render() {
-        Ok(html) => {
-            let body = Body::from(axum::body::Bytes::from_owner(SecretHtml(html.into_bytes())));
-            (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
-        }
+        Ok(html) => secret_response(status, "text/html; charset=utf-8", html.into_bytes()),
         Err(e) => {
             tracing::error!(error = %e, "template error");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()

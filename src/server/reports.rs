@@ -9,12 +9,11 @@ use std::sync::Arc;
 use axum::extract::multipart::{Field, MultipartRejection};
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{header, HeaderMap, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::response::Response;
 use serde::Deserialize;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use super::pages::{error_for, lang_from, receipt_page, submit_page};
+use super::pages::{error_for, lang_from, receipt_page, secret_json, submit_page};
 use super::parts::Parts;
 use super::{today, App, HttpError};
 use crate::intake::{Intake, IntakeError};
@@ -90,8 +89,12 @@ pub async fn submit_api(State(app): State<Arc<App>>, req: Request) -> Response {
     };
     match result {
         Ok(receipt) => {
-            let body = serde_json::json!({ "receipt": receipt.grouped().as_str(), "status": "received" });
-            (StatusCode::CREATED, Json(body)).into_response()
+            let mut body = serde_json::json!({ "receipt": receipt.grouped().as_str(), "status": "received" });
+            let resp = secret_json(StatusCode::CREATED, &body);
+            if let Some(serde_json::Value::String(code)) = body.get_mut("receipt") {
+                code.zeroize();
+            }
+            resp
         }
         Err(e) => error_for(&app, true, crate::i18n::Lang::En, e),
     }

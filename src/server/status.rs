@@ -15,7 +15,7 @@ use axum::{Form, Json};
 use serde::Deserialize;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use super::pages::{error_for, lang_from, status_label, status_page, StatusView};
+use super::pages::{error_for, lang_from, secret_json, status_label, status_page, StatusView};
 use super::parts::Parts;
 use super::reports::{new_intake, read_parts, read_text};
 use super::{today, App, HttpError};
@@ -262,7 +262,7 @@ pub async fn status_api(State(app): State<Arc<App>>, body: Result<Json<ReceiptBo
                 "replies": replies,
                 "followups": r.submissions.len() - 1,
             });
-            (StatusCode::OK, Json(body)).into_response()
+            secret_json(StatusCode::OK, &body)
         }
         Err(e) => error_for(&app, true, Lang::En, e),
     }
