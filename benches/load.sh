@@ -2,8 +2,11 @@
 # Load test of the release server on 127.0.0.1 only: durable tips per second,
 # status checks per second, one large upload against the reference `age`
 # binary, peak RSS under parallel uploads, the same rates with many stored
-# reports, and export/decrypt time and memory. Prints one table; every figure
-# is the median of $RUNS runs. docs/PERFORMANCE.md has the figures and analysis.
+# reports, export/decrypt time and memory, and two attacks: peak RSS while
+# 8 connections each push 200 MiB at the lookup routes and as a multipart
+# part header, and GET / latency while slow bodies hold every upload slot.
+# Prints one table; every figure is the median of $RUNS runs.
+# docs/PERFORMANCE.md has the figures and analysis.
 #
 #   bash benches/load.sh            # full run (about an hour on 2 cores)
 #   QUICK=1 bash benches/load.sh    # small counts, a few minutes
@@ -13,7 +16,9 @@
 # STORED (reports seeded for the "many stored" rates), EXPORT_N (reports for
 # export/decrypt; EXPORT_N/10 is measured too, to show how memory scales),
 # WORK (scratch folder, removed at the end unless KEEP=1), PHASES (any of
-# "rates upload rss export stored ab"; default all but ab), SERVE_EXTRA (more flags for
+# "rates upload rss export stored hostile slow ab"; default all but ab),
+# HOSTILE_MIB (what each attacking connection tries to push), SLOW_UPLOADS
+# (the upload slots held by slow bodies), SERVE_EXTRA (more flags for
 # `peluit serve`, e.g. "--cache-mib 512"), BIN (the peluit binary to measure;
 # default the release build), AB_BINS, AB_KIND, AB_ROUNDS, AB_DATA (phase
 # "ab", not in the default: builds taking turns, see below). With KEEP=1 and the same
@@ -34,7 +39,9 @@ fi
 CONNS=${CONNS:-32}
 WARMUP=${WARMUP:-5}
 PARALLEL=${PARALLEL:-8}
-PHASES=${PHASES:-rates upload rss export stored}
+PHASES=${PHASES:-rates upload rss export stored hostile slow}
+HOSTILE_MIB=${HOSTILE_MIB:-200}
+SLOW_UPLOADS=${SLOW_UPLOADS:-8}
 phase() { [[ " $PHASES " == *" $1 "* ]]; }
 TARGET=127.0.0.1
 umask 077
@@ -115,6 +122,8 @@ for k in submit_empty status_empty submit_full status_full; do
 done
 for k in export_small export_large decrypt_small decrypt_large; do R[${k}_s]=n/a R[${k}_mib]=n/a; done
 for k in upload age hwm hwm_idle par_rate seed_rate bundle_large; do R[$k]=n/a; done
+for k in status api_status part; do R[hostile_$k]=n/a R[hostile_${k}_idle]=n/a; done
+for k in slow_home_p50 slow_home_max slow_tip slow_lookup slow_refused; do R[$k]=n/a; done
 du_big=n/a small=$((EXPORT_N / 10))
 
 # --- build and keys ----------------------------------------------------------
@@ -347,7 +356,127 @@ rate submit_full "$WORK/submit.lua" /api/v1/reports
 stop_server
 fi
 
-# --- 6. builds taking turns (only when asked: PHASES=ab) -----------------------------
+# --- 6. hostile bodies: peak RSS ----------------------------------------------------
+# Eight connections at once each try to push HOSTILE_MIB MiB, chunked (no
+# declared length, so the server must read to find out), at POST /status,
+# POST /api/v1/status, and as one multipart part header that never ends.
+cat >"$WORK/hostile.py" <<'EOF'
+import socket, sys, threading
+host, port, path, kind, mib = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5])
+ctype = {"form": "application/x-www-form-urlencoded", "json": "application/json",
+         "part": "multipart/form-data; boundary=B"}[kind]
+first = {"form": b"receipt=", "json": b'{"receipt": "',
+         "part": b'--B\r\nContent-Disposition: form-data; name="file"; filename="'}[kind]
+chunk = b"10000\r\n" + b"a" * 65536 + b"\r\n"
+answers = []
+def one():
+    s = socket.create_connection((host, port))
+    s.settimeout(30)
+    s.sendall(("POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\nTransfer-Encoding: chunked\r\n\r\n"
+               % (path, ctype)).encode() + b"%x\r\n%s\r\n" % (len(first), first))
+    try:
+        for _ in range(mib * 16):
+            s.sendall(chunk)
+    except OSError:
+        pass
+    try:
+        answers.append(s.recv(64).split(b"\r\n")[0].decode())
+    except OSError as e:
+        answers.append("no answer: %s" % e)
+    s.close()
+threads = [threading.Thread(target=one) for _ in range(8)]
+for t in threads: t.start()
+for t in threads: t.join()
+print(" / ".join(sorted(set(answers))))
+EOF
+if phase hostile; then
+busy_check
+for target in "status /status form" "api_status /api/v1/status json" "part /api/v1/reports part"; do
+    read -r key path kind <<<"$target"
+    hwm=() idle=()
+    for run in $(seq 1 "$RUNS"); do
+        rm -rf "$WORK/data-hostile"
+        start_server "$WORK/data-hostile"
+        idle+=("$(vm_hwm_kib)")
+        hp=${BASE#http://}
+        out=$(timeout 900 python3 "$WORK/hostile.py" "${hp%:*}" "${hp##*:}" "$path" "$kind" "$HOSTILE_MIB")
+        hwm+=("$(vm_hwm_kib)")
+        log "hostile $path run $run: answers '$out', VmHWM ${hwm[-1]} KiB (after start ${idle[-1]} KiB)"
+        curl -sf -o /dev/null "$BASE/" || die "the server stopped answering after the $path attack"
+        stop_server
+    done
+    R[hostile_$key]=$(calc "$(median "${hwm[@]}") / 1024" 1)
+    R[hostile_${key}_idle]=$(calc "$(median "${idle[@]}") / 1024" 1)
+done
+rm -rf "$WORK/data-hostile"
+fi
+
+# --- 7. slow bodies holding every upload slot ------------------------------------------
+# SLOW_UPLOADS uploads send one byte every 5 s: far below the minimum rate,
+# but the first check of it is a window (60 s) away. One more upload must
+# get 503; GET /, a small tip and a lookup must still answer.
+cat >"$WORK/slow.py" <<'EOF'
+import socket, sys, time
+host, port, n, hold = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+head = ("POST /api/v1/reports HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=B\r\n"
+        "Content-Length: 104857600\r\n\r\n--B\r\nContent-Disposition: form-data; name=\"file\"; "
+        "filename=\"slow\"\r\n\r\n").encode()
+conns = []
+for _ in range(n):
+    s = socket.create_connection((host, port))
+    s.sendall(head)
+    conns.append(s)
+print("holding", flush=True)
+end = time.time() + hold
+while time.time() < end:
+    time.sleep(5)
+    for s in conns:
+        try:
+            s.sendall(b"x")
+        except OSError:
+            pass
+EOF
+if phase slow; then
+busy_check
+rm -rf "$WORK/data-slow" "$WORK/receipts.txt"
+saved=("${SERVE_FLAGS[@]}")
+SERVE_FLAGS+=(--max-uploads "$SLOW_UPLOADS")
+start_server "$WORK/data-slow"
+SERVE_FLAGS=("${saved[@]}")
+collect_receipts 1
+hp=${BASE#http://}
+python3 "$WORK/slow.py" "${hp%:*}" "${hp##*:}" "$SLOW_UPLOADS" 50 >"$WORK/slow.out" &
+slow_pid=$!
+for _ in $(seq 1 100); do grep -q holding "$WORK/slow.out" 2>/dev/null && break; sleep 0.1; done
+sleep 1
+R[slow_refused]=$(curl -s -o /dev/null --max-time 10 -w '%{http_code}' -H 'Transfer-Encoding: chunked' \
+    -F "file=@$WORK/tip.json;filename=extra" "$BASE/api/v1/reports")
+homes=()
+for _ in $(seq 1 $((RUNS * 10))); do
+    out=$(curl -s -o /dev/null --max-time 10 -w '%{time_total} %{http_code}' "$BASE/")
+    [ "${out#* }" = 200 ] || die "GET / answered ${out#* } while slow uploads held every slot"
+    homes+=("$(calc "${out% *} * 1000" 1)")
+done
+R[slow_home_p50]=$(median "${homes[@]}")
+R[slow_home_max]=$(printf '%s\n' "${homes[@]}" | sort -g | tail -1)
+R[slow_tip]=$(curl -s -o /dev/null --max-time 10 -w '%{http_code}' -H 'Content-Type: application/json' \
+    --data-binary "@$WORK/tip.json" "$BASE/api/v1/reports")
+R[slow_lookup]=$(python3 - "$BASE" "$WORK/receipts.txt" <<'EOF'
+import json, sys, urllib.request
+receipt = open(sys.argv[2]).readline().strip()
+req = urllib.request.Request(sys.argv[1] + "/api/v1/status", data=json.dumps({"receipt": receipt}).encode(),
+                             headers={"Content-Type": "application/json"}, method="POST")
+print(urllib.request.urlopen(req, timeout=10).status)
+EOF
+)
+log "slow uploads: one more upload ${R[slow_refused]}, GET / p50 ${R[slow_home_p50]} ms, max ${R[slow_home_max]} ms, small tip ${R[slow_tip]}, lookup ${R[slow_lookup]}"
+kill "$slow_pid" 2>/dev/null || true
+wait "$slow_pid" 2>/dev/null || true
+stop_server
+rm -rf "$WORK/data-slow" "$WORK/slow.out"
+fi
+
+# --- 8. builds taking turns (only when asked: PHASES=ab) -----------------------------
 # Builds compared in separate runs differ by the machine's hour as much as by
 # their code, so here AB_BINS (two or more peluit binaries) take turns on one
 # data folder for AB_ROUNDS rounds, each start measured like any rate above.
@@ -404,6 +533,10 @@ Medians of $RUNS runs (after a ${WARMUP} s warm-up run for each rate). Server: r
 | export of $EXPORT_N reports: time, peak RSS | ${R[export_large_s]} s, ${R[export_large_mib]} MiB (bundle ${R[bundle_large]} MiB) | constant memory (< 1.25 x the small one) | $(verdict "${R[export_large_mib]} < 1.25 * ${R[export_small_mib]}") |
 | decrypt of $small reports: time, peak RSS | ${R[decrypt_small_s]} s, ${R[decrypt_small_mib]} MiB | | |
 | decrypt of $EXPORT_N reports: time, peak RSS | ${R[decrypt_large_s]} s, ${R[decrypt_large_mib]} MiB | constant memory (< 1.25 x the small one) | $(verdict "${R[decrypt_large_mib]} < 1.25 * ${R[decrypt_small_mib]}") |
+| peak RSS, 8 x $HOSTILE_MIB MiB chunked at POST /status | ${R[hostile_status]} MiB (${R[hostile_status_idle]} after start) | < 64 MiB | $(verdict "${R[hostile_status]} < 64") |
+| peak RSS, 8 x $HOSTILE_MIB MiB chunked at POST /api/v1/status | ${R[hostile_api_status]} MiB (${R[hostile_api_status_idle]} after start) | < 64 MiB | $(verdict "${R[hostile_api_status]} < 64") |
+| peak RSS, 8 x $HOSTILE_MIB MiB as a multipart part header | ${R[hostile_part]} MiB (${R[hostile_part_idle]} after start) | < 64 MiB | $(verdict "${R[hostile_part]} < 64") |
+| GET / p50 / max, $SLOW_UPLOADS slow uploads hold every upload slot | ${R[slow_home_p50]} / ${R[slow_home_max]} ms (one more upload: ${R[slow_refused]}, small tip: ${R[slow_tip]}, lookup: ${R[slow_lookup]}) | < 1000 ms | $(verdict "${R[slow_home_max]} < 1000") |
 
 PHASES="$PHASES". Measurements that started while compilers, fuzzers or browsers ran: $BUSY of $PHASE_COUNT.
 Errors (non-2xx answers + socket errors over all runs): tips empty ${R[submit_empty_errors]}, tips stored ${R[submit_full_errors]}, status empty ${R[status_empty_errors]}, status stored ${R[status_full_errors]}.

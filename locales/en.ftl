@@ -150,6 +150,7 @@ error-empty = The report is empty. Fill in at least one field or attach a file.
 error-category = Choose a kind of wrongdoing from the list.
 error-field-too-long = One of the fields is too long. Shorten it, or send it as an attached file.
 error-too-many-files = Too many attachments in one report. Send some now, and the rest as an addition on the Check a report page.
+error-too-many-followups = This report has received the most additions allowed. To tell us more, send a new report and mention this one in it.
 error-too-large = The submission is too large. Send smaller files now, and the rest as an addition on the Check a report page.
 error-bad-request = The submission could not be read. Please try again.
 error-not-found = Page not found.

@@ -151,6 +151,7 @@ error-empty = Laporan masih kosong. Isi setidaknya satu kolom atau lampirkan ber
 error-category = Pilih jenis pelanggaran dari daftar.
 error-field-too-long = Salah satu isian terlalu panjang. Persingkat, atau kirim sebagai berkas lampiran.
 error-too-many-files = Terlalu banyak lampiran dalam satu laporan. Kirim sebagian sekarang, dan sisanya sebagai tambahan lewat halaman Cek status.
+error-too-many-followups = Laporan ini sudah menerima tambahan sebanyak yang diizinkan. Untuk menyampaikan lebih banyak, kirim laporan baru dan sebutkan laporan ini di dalamnya.
 error-too-large = Kiriman terlalu besar. Kirim berkas yang lebih kecil sekarang, dan sisanya sebagai tambahan lewat halaman Cek status.
 error-bad-request = Kiriman tidak dapat dibaca. Silakan coba lagi.
 error-not-found = Halaman tidak ditemukan.

@@ -173,7 +173,7 @@ fn messages(r: &Report, since: u64, cursor: u64) -> Vec<(IndexMessage, &BlobRef)
 }
 
 /// The entry of a report whose submissions are already those of the range.
-fn report_entry(r: &Report, messages: Vec<IndexMessage>) -> IndexReport {
+pub fn report_entry(r: &Report, messages: Vec<IndexMessage>) -> IndexReport {
     IndexReport {
         id: r.id.clone(),
         created: r.created.clone(),

@@ -9,10 +9,13 @@
 
 use std::io::Write;
 
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::crypto::{self, CryptoError, Pad, Recipients, Sealer};
-use crate::model::{AttachmentInfo, BlobRef, Manifest, SealedBy, Submission, SubmissionKind, MANIFEST_FORMAT};
+use crate::model::{
+    bounded_file_name, known_content_type, AttachmentInfo, BlobRef, Manifest, SealedBy, Submission, SubmissionKind,
+    MANIFEST_FORMAT, MAX_MANIFEST_BYTES,
+};
 use crate::store::{BlobWriter, Store, StoreError};
 
 /// What a submission may hold (configurable; see `Limits` in the server).
@@ -36,6 +39,9 @@ pub enum IntakeError {
     /// A text field over the limit.
     #[error("a field is too long")]
     FieldTooLong,
+    /// A manifest over [`MAX_MANIFEST_BYTES`].
+    #[error("the report's description is too large")]
+    ManifestTooLarge,
     /// More attachments than allowed.
     #[error("too many attachments")]
     TooManyFiles,
@@ -99,6 +105,8 @@ impl FileSink {
 pub struct SealedSink {
     /// Bytes held until the header has been checked.
     head: Vec<u8>,
+    /// Bytes received so far.
+    len: u64,
     /// Set once the header is checked and `head` was stored.
     checked: bool,
     /// Where the ciphertext goes.
@@ -110,6 +118,10 @@ pub struct SealedSink {
 impl SealedSink {
     /// Stores the next piece of ciphertext.
     pub fn write(&mut self, chunk: &[u8]) -> Result<(), IntakeError> {
+        self.len += chunk.len() as u64;
+        if self.is_manifest && self.len > MAX_MANIFEST_BYTES {
+            return Err(IntakeError::ManifestTooLarge);
+        }
         if self.checked {
             self.writer.write_all(chunk)?;
             return Ok(());
@@ -201,7 +213,8 @@ impl Intake {
             return Err(IntakeError::FieldTooLong);
         }
         self.set_mode(SealedBy::Server)?;
-        let value = value.replace("\r\n", "\n");
+        // The text as received is zeroized once normalised.
+        let value = Zeroizing::new(value).replace("\r\n", "\n");
         let f = &mut self.manifest.fields;
         let slot = match name {
             "category" => &mut self.manifest.category,
@@ -214,6 +227,7 @@ impl Intake {
             "identity" => &mut self.manifest.identity,
             _ => return Err(IntakeError::UnknownField),
         };
+        slot.zeroize();
         *slot = value;
         Ok(())
     }
@@ -226,13 +240,16 @@ impl Intake {
         Ok(())
     }
 
-    /// Starts sealing a plaintext file.
+    /// Starts sealing a plaintext file. The name is cut to its limit and the
+    /// content type reduced to a registered one (see [`bounded_file_name`]
+    /// and [`known_content_type`]).
     pub fn begin_file(&mut self, name: &str, content_type: &str) -> Result<FileSink, IntakeError> {
         self.set_mode(SealedBy::Server)?;
         self.count_file()?;
         let writer = self.new_blob()?;
         let sealer = Sealer::new(&self.recipients, writer)?;
-        let info = AttachmentInfo { name: name.to_string(), size: 0, content_type: content_type.to_string() };
+        let info =
+            AttachmentInfo { name: bounded_file_name(name), size: 0, content_type: known_content_type(content_type) };
         Ok(FileSink { sealer, info })
     }
 
@@ -256,7 +273,7 @@ impl Intake {
             self.count_file()?;
         }
         let writer = self.new_blob()?;
-        Ok(SealedSink { head: Vec::new(), checked: false, writer, is_manifest })
+        Ok(SealedSink { head: Vec::new(), len: 0, checked: false, writer, is_manifest })
     }
 
     /// Finishes a client-sealed part.
@@ -326,6 +343,9 @@ impl Intake {
             SubmissionKind::FollowUp => "followup".into(),
         };
         let json = Zeroizing::new(serde_json::to_vec(&self.manifest).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+        if json.len() as u64 > MAX_MANIFEST_BYTES {
+            return Err(IntakeError::ManifestTooLarge);
+        }
         let writer = self.new_blob()?;
         let mut sealer = Sealer::new(&self.recipients, writer)?;
         sealer.write_all(&json)?;
@@ -357,5 +377,46 @@ impl Drop for Intake {
             // to, and `peluit check` lists any that a crash leaves behind.
             let _ = self.store.discard_blob(id);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn intake(dir: &std::path::Path) -> Intake {
+        let id = age::x25519::Identity::generate();
+        let recipients = Recipients::parse(&id.to_public().to_string()).unwrap_or_else(|e| panic!("{e}"));
+        let store = Store::open(dir).unwrap_or_else(|e| panic!("{e}"));
+        Intake::new(store, recipients, PartLimits { max_files: 20, max_field: 100 * 1024 })
+    }
+
+    #[test]
+    fn names_and_content_types_are_bounded_where_they_enter() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let mut i = intake(dir.path());
+        let long = format!("{}.pdf", "n".repeat(17 << 20));
+        let sink = i.begin_file(&long, "text/plain\r\nStatus: closed").unwrap_or_else(|e| panic!("{e}"));
+        i.end_file(sink).unwrap_or_else(|e| panic!("{e}"));
+        let a = &i.manifest().attachments[0];
+        assert!(a.name.len() <= crate::model::MAX_FILE_NAME && a.name.ends_with(".pdf"));
+        assert_eq!(a.content_type, "application/octet-stream");
+    }
+
+    #[test]
+    fn a_client_sealed_manifest_over_the_limit_is_refused_as_it_streams() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let mut i = intake(dir.path());
+        let mut sink = i.begin_sealed(true).unwrap_or_else(|e| panic!("{e}"));
+        let mut plain = Vec::new();
+        let id = age::x25519::Identity::generate();
+        let r = Recipients::parse(&id.to_public().to_string()).unwrap_or_else(|e| panic!("{e}"));
+        let mut s = Sealer::new(&r, &mut plain).unwrap_or_else(|e| panic!("{e}"));
+        s.write_all(&vec![b' '; 64 * 1024]).unwrap_or_else(|e| panic!("{e}"));
+        drop(s.finish(Pad::Spaces));
+        sink.write(&plain).unwrap_or_else(|e| panic!("{e}"));
+        let chunk = vec![0u8; 1 << 20];
+        let refused = (0..9).find_map(|_| sink.write(&chunk).err());
+        assert!(matches!(refused, Some(IntakeError::ManifestTooLarge)), "{refused:?}");
     }
 }

@@ -303,9 +303,9 @@ struct ServeArgs {
     /// Largest request body, in MiB.
     #[arg(long, default_value_t = 256)]
     max_body_mib: u64,
-    /// Most attachments per submission.
-    #[arg(long, default_value_t = 20)]
-    max_files: usize,
+    /// Most attachments per submission (at most 100).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..=100))]
+    max_files: u16,
     /// Seconds allowed for request headers.
     #[arg(long, default_value_t = 10)]
     header_timeout: u64,
@@ -315,9 +315,14 @@ struct ServeArgs {
     /// Most open connections.
     #[arg(long, default_value_t = 1024)]
     max_connections: usize,
-    /// Seconds a request body may stay silent.
-    #[arg(long, default_value_t = 60)]
+    /// Seconds a request body may stay silent; also the window over which
+    /// its rate is averaged.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     body_idle_timeout: u64,
+    /// KiB per second a request body must average over each window; a
+    /// slower upload is cut (0: only silence counts).
+    #[arg(long, default_value_t = 4)]
+    min_upload_kib: u64,
     /// Submissions per second, all clients together (0: unlimited).
     #[arg(long, default_value_t = 2000)]
     submit_rate: u32,
@@ -330,9 +335,22 @@ struct ServeArgs {
     /// Burst of lookups above the rate.
     #[arg(long, default_value_t = 20000)]
     lookup_burst: u32,
-    /// Requests handled at once; more are answered 503 at once.
+    /// Transfer-key pushes per second, all investigators together (0: unlimited).
+    #[arg(long, default_value_t = 10)]
+    transfer_rate: u32,
+    /// Burst of transfer-key pushes above the rate.
+    #[arg(long, default_value_t = 20)]
+    transfer_burst: u32,
+    /// Pages, lookups and small tips handled at once; more are answered 503 at once.
     #[arg(long, default_value_t = 512)]
     max_in_flight: usize,
+    /// Uploads handled at once, in a pool apart from pages (default: a
+    /// quarter of --max-in-flight); more are answered 503 at once.
+    #[arg(long)]
+    max_uploads: Option<usize>,
+    /// Most follow-ups one report may receive.
+    #[arg(long, default_value_t = peluit::store::MAX_FOLLOWUPS)]
+    max_followups: u32,
     /// Days after closing when a report is purged (0: never).
     #[arg(long, default_value_t = 365)]
     retention_days: u32,

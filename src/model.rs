@@ -11,6 +11,18 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 /// Format tag of the sealed manifest JSON.
 pub const MANIFEST_FORMAT: &str = "peluit-manifest/1";
 
+/// Largest manifest the server accepts, sealed by itself (JSON before
+/// padding) or by the client (ciphertext, never shorter than its plaintext):
+/// half of what `decrypt` reads, so that padding never takes it over.
+pub const MAX_MANIFEST_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Longest attachment name kept, in bytes (the common file-system limit).
+pub const MAX_FILE_NAME: usize = 255;
+
+/// Top-level media types (RFC 6838): a claimed content type must use one.
+const MEDIA_TYPES: [&str; 9] =
+    ["application", "audio", "font", "image", "message", "model", "multipart", "text", "video"];
+
 /// Where a report stands (DESIGN.md, "Statuses and categories").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -297,6 +309,44 @@ pub struct Manifest {
     pub attachments: Vec<AttachmentInfo>,
 }
 
+/// A file name cut to [`MAX_FILE_NAME`] bytes on a character boundary,
+/// keeping a short extension (`.pdf`) so the investigator can still open it.
+pub fn bounded_file_name(name: &str) -> String {
+    if name.len() <= MAX_FILE_NAME {
+        return name.to_string();
+    }
+    let ext = name.rsplit_once('.').map(|(_, e)| e).filter(|e| !e.is_empty() && e.len() <= 16 && !e.contains('/'));
+    let keep = MAX_FILE_NAME - ext.map_or(0, |e| e.len() + 1);
+    let mut cut = keep;
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    match ext {
+        Some(e) => format!("{}.{e}", &name[..cut]),
+        None => name[..cut].to_string(),
+    }
+}
+
+/// A claimed media type reduced to `type/subtype` (lower case, parameters
+/// dropped) when it is well formed with a registered top-level type;
+/// anything else becomes `application/octet-stream`. Empty stays empty.
+pub fn known_content_type(claimed: &str) -> String {
+    let essence = claimed.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if essence.is_empty() {
+        return String::new();
+    }
+    // RFC 6838 restricted-name: a letter or digit, then up to 126 of these.
+    let name_ok = |n: &str| {
+        n.len() <= 127
+            && n.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+            && n.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
+    };
+    match essence.split_once('/') {
+        Some((t, sub)) if MEDIA_TYPES.contains(&t) && name_ok(sub) => essence,
+        _ => "application/octet-stream".into(),
+    }
+}
+
 impl Manifest {
     /// True when the reporter sent nothing at all.
     pub fn is_empty(&self) -> bool {
@@ -316,6 +366,29 @@ mod tests {
             assert_eq!(json, format!("\"{}\"", s.id()));
         }
         assert_eq!(Status::from_id("open"), None);
+    }
+
+    #[test]
+    fn file_names_are_bounded_and_keep_their_extension() {
+        assert_eq!(bounded_file_name("faktur.pdf"), "faktur.pdf");
+        let long = format!("{}.pdf", "é".repeat(300));
+        let cut = bounded_file_name(&long);
+        assert!(cut.len() <= MAX_FILE_NAME && cut.ends_with("é.pdf"), "{cut}");
+        let no_ext = "a".repeat(17 << 20);
+        assert_eq!(bounded_file_name(&no_ext).len(), MAX_FILE_NAME);
+        let odd = format!("{}.{}", "b".repeat(300), "x".repeat(40));
+        assert_eq!(bounded_file_name(&odd).len(), MAX_FILE_NAME);
+    }
+
+    #[test]
+    fn content_types_come_from_the_registered_set() {
+        assert_eq!(known_content_type("application/PDF; name=x"), "application/pdf");
+        assert_eq!(known_content_type("image/svg+xml"), "image/svg+xml");
+        assert_eq!(known_content_type(""), "");
+        for bad in ["text/plain\nStatus: closed", "evil/type", "text/", "text/pl ain", "x\u{1b}[2J/a"] {
+            assert_eq!(known_content_type(bad), "application/octet-stream", "{bad:?}");
+        }
+        assert_eq!(known_content_type(&format!("text/{}", "a".repeat(200))), "application/octet-stream");
     }
 
     #[test]

@@ -85,12 +85,24 @@ pub fn verify(
     now: u64,
     window: u64,
 ) -> Result<(), TransferError> {
+    check_header(auth, keys, now, window)?;
+    check_signature(auth, method, path, body)
+}
+
+/// What can be checked before the body is read: a registered transfer key
+/// and a time inside the window.
+pub fn check_header(auth: &Auth, keys: &KeySet, now: u64, window: u64) -> Result<(), TransferError> {
     if !keys.get(&auth.key).is_some_and(|i| i.role == Role::Transfer) {
         return Err(TransferError::Key);
     }
     if now.abs_diff(auth.time) > window {
         return Err(TransferError::Time);
     }
+    Ok(())
+}
+
+/// The signature over the request, body included.
+pub fn check_signature(auth: &Auth, method: &str, path: &str, body: &[u8]) -> Result<(), TransferError> {
     if !auth.key.verify(TRANSFER_CONTEXT, message(method, path, body, auth.time, &auth.nonce).as_bytes(), &auth.sig) {
         return Err(TransferError::Signature);
     }

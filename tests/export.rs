@@ -57,7 +57,9 @@ fn tip(store: &Store, r: &Recipients, i: usize) -> String {
 
 /// Adds a follow-up to report `id`.
 fn follow_up(store: &Store, r: &Recipients, id: &str, text: &str) {
-    store.append_submission(id, submission(store, r, SubmissionKind::FollowUp, text, &[])).unwrap();
+    store
+        .append_submission(id, submission(store, r, SubmissionKind::FollowUp, text, &[]), peluit::store::MAX_FOLLOWUPS)
+        .unwrap();
 }
 
 /// Runs `peluit export`; returns the printed cursor.

@@ -181,7 +181,7 @@ pub fn reply_identity(receipt: &Receipt) -> ReplyIdentity {
         let _ = okm.fill(&mut scalar[..]);
     }
     let encoded = bech32::encode("age-secret-key-", scalar.to_base32(), bech32::Variant::Bech32)
-        .map(|s| Zeroizing::new(s.to_uppercase()));
+        .map(|s| Zeroizing::new(Zeroizing::new(s).to_uppercase()));
     let identity = encoded
         .ok()
         .and_then(|s| age::x25519::Identity::from_str(&s).ok())

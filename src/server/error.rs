@@ -84,6 +84,7 @@ impl From<StoreError> for HttpError {
     fn from(e: StoreError) -> Self {
         // The operator's log learns that storage failed, and nothing else.
         match e {
+            StoreError::FollowUpLimit => return HttpError::Invalid("too_many_followups", "error-too-many-followups"),
             StoreError::Full => warn_full_at_most_once_a_minute(),
             e => tracing::error!(error = %e, "storage error"),
         }
@@ -113,6 +114,7 @@ impl From<IntakeError> for HttpError {
             IntakeError::Empty => HttpError::Invalid("empty", "error-empty"),
             IntakeError::Category => HttpError::Invalid("category", "error-category"),
             IntakeError::FieldTooLong => HttpError::Invalid("field_too_long", "error-field-too-long"),
+            IntakeError::ManifestTooLarge => HttpError::TooLarge,
             IntakeError::TooManyFiles => HttpError::Invalid("too_many_files", "error-too-many-files"),
             IntakeError::UnknownField => HttpError::Invalid("unknown_field", "error-bad-request"),
             IntakeError::Mixed => HttpError::Invalid("mixed_sealing", "error-bad-request"),

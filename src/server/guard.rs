@@ -1,6 +1,10 @@
-//! Edge middleware: security headers on every response (errors included), an
-//! early 413 from `Content-Length`, global rate limits (429), load shedding
-//! (503), a body idle timeout and a whole-request deadline.
+//! Edge middleware. Around every request: security headers (errors
+//! included), a whole-request deadline, and a slot in the pages pool for
+//! requests without a body. Around every POST route, with the limits
+//! declared beside it in [`super::routes`]: an early 413 from
+//! `Content-Length`, its rate-limit bucket (429), a slot in its in-flight
+//! pool (503), and a body that is cut when it grows past the route's limit or
+//! arrives slower than the minimum rate.
 
 use std::sync::Arc;
 
@@ -10,9 +14,9 @@ use axum::http::{header, HeaderName, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::idle::IdleBody;
+use super::body::{Cut, Gauge, GuardedBody, Pace};
+use super::routes::RouteLimits;
 use super::{pages, App, HttpError};
-
 /// The headers DESIGN.md asks for. No HSTS: behind an onion it means nothing,
 /// and on a clearnet deployment the TLS terminator sets it.
 const HEADERS: [(&str, &str); 9] = [
@@ -35,45 +39,18 @@ const HEADERS: [(&str, &str); 9] = [
 
 /// Runs around every request.
 pub async fn edge(State(app): State<Arc<App>>, req: Request<Body>, next: Next) -> Response {
-    let too_large = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-        .is_some_and(|n| n > app.limits.max_body);
-    let bucket = match (req.method(), req.uri().path()) {
-        (&Method::POST, "/submit" | "/api/v1/reports" | "/status/add") => Some(&app.submit_bucket),
-        (&Method::POST, "/status" | "/api/v1/status") => Some(&app.lookup_bucket),
-        _ => None,
-    };
-    let permit = app.in_flight.clone().try_acquire_owned();
-    let mut resp = if too_large {
-        // Refuse before reading a byte of the body, and close the connection
-        // so the client cannot keep streaming into it.
-        let mut r = pages::error_response(&app, &req, HttpError::TooLarge);
-        r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
-        r
-    } else if bucket.is_some_and(|b| !b.take(std::time::Instant::now())) {
-        let mut r = pages::error_response(&app, &req, HttpError::RateLimited);
-        r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        r
-    } else if permit.is_err() {
+    // A POST takes its slot in its route's layer, from the pool its body
+    // belongs to; anything else is a page.
+    let permit = (req.method() != Method::POST).then(|| app.pages.clone().try_acquire_owned());
+    let mut resp = if matches!(permit, Some(Err(_))) {
         // Shed load instead of queueing without bound.
-        let mut r = pages::error_response(&app, &req, HttpError::Busy);
-        r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        r
+        retry_later(pages::error_response(&app, &req, HttpError::Busy))
     } else {
         let api = req.uri().path().starts_with("/api/");
         let lang = pages::lang_of(&req);
-        let idle = app.limits.body_idle_timeout;
-        let req = req.map(|b| Body::new(IdleBody::new(b, idle)));
         match tokio::time::timeout(app.limits.request_deadline, next.run(req)).await {
             Ok(r) => r,
-            Err(_) => {
-                let mut r = pages::error_for(&app, api, lang, HttpError::Timeout);
-                r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
-                r
-            }
+            Err(_) => closing(pages::error_for(&app, api, lang, HttpError::Timeout)),
         }
     };
     let h = resp.headers_mut();
@@ -83,4 +60,62 @@ pub async fn edge(State(app): State<Arc<App>>, req: Request<Body>, next: Next) -
     h.remove(header::SERVER);
     h.remove(header::DATE);
     resp.into_response()
+}
+
+/// The state of one POST route's layer.
+#[derive(Clone)]
+pub struct RouteState {
+    /// The application.
+    pub app: Arc<App>,
+    /// The route's limits.
+    pub limits: RouteLimits,
+}
+
+/// Runs around every POST route.
+pub async fn route(State(r): State<RouteState>, req: Request<Body>, next: Next) -> Response {
+    let (app, limits) = (&r.app, r.limits);
+    let declared =
+        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limits.body) {
+        // Refuse before reading a byte of the body, and close the connection
+        // so the client cannot keep streaming into it.
+        return closing(pages::error_response(app, &req, HttpError::TooLarge));
+    }
+    if !app.bucket(limits.bucket).take(std::time::Instant::now()) {
+        return retry_later(pages::error_response(app, &req, HttpError::RateLimited));
+    }
+    // A body that may be large, or whose size is not declared, is an upload:
+    // uploads cannot take the slots of pages, lookups and small tips.
+    let upload = limits.files && declared.is_none_or(|n| n > app.limits.text_body());
+    let pool = if upload { &app.uploads } else { &app.pages };
+    let Ok(_permit) = pool.clone().try_acquire_owned() else {
+        return retry_later(pages::error_response(app, &req, HttpError::Busy));
+    };
+    let api = req.uri().path().starts_with("/api/");
+    let lang = pages::lang_of(&req);
+    let gauge = Arc::new(Gauge::default());
+    let pace =
+        Pace { max_bytes: limits.body, min_rate: app.limits.min_upload_rate, window: app.limits.body_idle_timeout };
+    let g = gauge.clone();
+    let mut req = req.map(move |b| Body::new(GuardedBody::new(b, pace, g)));
+    req.extensions_mut().insert(gauge.clone());
+    let resp = next.run(req).await;
+    // Whatever the handler made of a cut body, the client learns why.
+    match gauge.cut() {
+        Some(Cut::TooLarge) => closing(pages::error_for(app, api, lang, HttpError::TooLarge)),
+        Some(Cut::TooSlow) => closing(pages::error_for(app, api, lang, HttpError::Timeout)),
+        None => resp,
+    }
+}
+
+/// Adds `Connection: close`: the rest of the body is not read.
+fn closing(mut r: Response) -> Response {
+    r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    r
+}
+
+/// Adds `Retry-After: 1`.
+fn retry_later(mut r: Response) -> Response {
+    r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    r
 }

@@ -2,17 +2,24 @@
 //! transfer key: `POST /api/v1/actions` (push an actions file signed offline)
 //! and `GET /api/v1/export?since=N` (pull a bundle of ciphertext).
 //! A transfer key can do nothing else: it cannot sign actions or read tips.
+//! The key, time and nonce are checked before a byte of a body is read.
+//! Nonces are remembered in memory for the time window; a request signed
+//! before the second the server started is refused, so that a request
+//! captured before a restart cannot be replayed after it (systemd restarts
+//! the service 5 s after it stops, so no request the last run accepted was
+//! signed in the second this one started).
 
 use std::io::{self, Write};
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use tokio::sync::mpsc;
 
+use super::routes::MAX_ACTIONS_BODY;
 use super::{now_unix, today, App};
 use crate::actions::{self, Policy};
 use crate::export;
@@ -33,18 +40,28 @@ fn unauthorized() -> Response {
     refuse(StatusCode::UNAUTHORIZED, "unauthorized", "a valid transfer-key signature is required")
 }
 
-/// Checks the transfer signature, time window and nonce.
-fn authorized(app: &App, headers: &HeaderMap, method: &str, path: &str, body: &[u8]) -> bool {
-    let Some(auth) =
-        headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| transfer::parse(v).ok())
-    else {
-        return false;
-    };
-    let now = now_unix();
+/// What the header alone shows: a registered transfer key, a time inside
+/// the window and not before the server started, and a nonce not seen yet.
+fn header_ok(app: &App, headers: &HeaderMap) -> Option<transfer::Auth> {
+    let auth =
+        headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| transfer::parse(v).ok())?;
     let window = app.limits.transfer_window.as_secs();
-    if transfer::verify(&auth, &app.keys, method, path, body, now, window).is_err() {
+    transfer::check_header(&auth, &app.keys, now_unix(), window).ok()?;
+    if auth.time < app.started {
+        return None;
+    }
+    let seen = app.seen_transfers.lock().ok()?;
+    (!seen.contains_key(&auth.nonce)).then_some(auth)
+}
+
+/// Checks the signature over the request, then takes the nonce (a second
+/// request with it, even one racing this one, is refused).
+fn authorized(app: &App, auth: &transfer::Auth, method: &str, path: &str, body: &[u8]) -> bool {
+    if transfer::check_signature(auth, method, path, body).is_err() {
         return false;
     }
+    let now = now_unix();
+    let window = app.limits.transfer_window.as_secs();
     let Ok(mut seen) = app.seen_transfers.lock() else { return false };
     seen.retain(|_, t| now.abs_diff(*t) <= window);
     seen.len() < MAX_SEEN && seen.insert(auth.nonce.clone(), auth.time).is_none()
@@ -61,9 +78,16 @@ pub async fn published_keys(State(app): State<Arc<App>>) -> Response {
     }
 }
 
-/// `POST /api/v1/actions`.
-pub async fn push_actions(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
-    if !authorized(&app, &headers, "POST", "/api/v1/actions", &body) {
+/// `POST /api/v1/actions`: the header is checked before the body is read.
+pub async fn push_actions(State(app): State<Arc<App>>, req: Request) -> Response {
+    let Some(auth) = header_ok(&app, req.headers()) else {
+        return unauthorized();
+    };
+    let limit = usize::try_from(MAX_ACTIONS_BODY).unwrap_or(usize::MAX);
+    let Ok(body) = axum::body::to_bytes(req.into_body(), limit).await else {
+        return refuse(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "the actions file is too large");
+    };
+    if !authorized(&app, &auth, "POST", "/api/v1/actions", &body) {
         return unauthorized();
     }
     let Ok(text) = std::str::from_utf8(&body) else {
@@ -98,7 +122,7 @@ pub async fn push_actions(State(app): State<Arc<App>>, headers: HeaderMap, body:
 /// `GET /api/v1/export?since=N`: streams a bundle, generated as it is sent.
 pub async fn pull_export(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri) -> Response {
     let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/api/v1/export");
-    if !authorized(&app, &headers, "GET", path, b"") {
+    if !header_ok(&app, &headers).is_some_and(|auth| authorized(&app, &auth, "GET", path, b"")) {
         return unauthorized();
     }
     let since = uri

@@ -3,13 +3,15 @@
 //!
 //! Never logs request metadata: no address, user agent, receipt or content.
 
+mod body;
 mod error;
 mod guard;
-mod idle;
 mod investigators;
 mod limit;
 mod pages;
+mod parts;
 mod reports;
+mod routes;
 mod status;
 
 use std::collections::HashMap;
@@ -18,9 +20,6 @@ use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
-use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
@@ -37,6 +36,7 @@ use crate::published::SignedKeySet;
 use crate::store::Store;
 
 pub use error::HttpError;
+pub use routes::router;
 
 /// Limits at the edge. Defaults protect a small machine; all are flags.
 #[derive(Clone, Copy, Debug)]
@@ -51,8 +51,12 @@ pub struct Limits {
     pub header_timeout: Duration,
     /// Time allowed for a whole request, body included.
     pub request_deadline: Duration,
-    /// Longest silence allowed while a request body arrives.
+    /// Longest silence allowed while a request body arrives, and the window
+    /// over which its rate is averaged.
     pub body_idle_timeout: Duration,
+    /// Bytes per second a request body must average over each window
+    /// (0: only the silence counts).
+    pub min_upload_rate: u64,
     /// Submissions per second, all clients together (0: unlimited).
     pub submit_rate: u32,
     /// Burst of submissions allowed above the rate.
@@ -61,8 +65,17 @@ pub struct Limits {
     pub lookup_rate: u32,
     /// Burst of lookups allowed above the rate.
     pub lookup_burst: u32,
-    /// Requests handled at once; more get 503 at once.
+    /// Transfer-key requests (`POST /api/v1/actions`) per second (0: unlimited).
+    pub transfer_rate: u32,
+    /// Burst of transfer-key requests allowed above the rate.
+    pub transfer_burst: u32,
+    /// Pages, lookups and small tips handled at once; more get 503 at once.
     pub max_in_flight: usize,
+    /// Uploads (bodies over the text limit, or of undeclared size) handled
+    /// at once, in a pool of their own; more get 503 at once.
+    pub max_uploads: usize,
+    /// Most follow-ups one report may receive.
+    pub max_followups: u32,
     /// Most open connections; more are closed at once (load shedding).
     pub max_connections: usize,
     /// Oldest signed action accepted (older ones are stale).
@@ -87,11 +100,16 @@ impl Default for Limits {
             header_timeout: Duration::from_secs(10),
             request_deadline: Duration::from_secs(30 * 60),
             body_idle_timeout: Duration::from_secs(60),
+            min_upload_rate: 4 * 1024,
             submit_rate: 2000,
             submit_burst: 4000,
             lookup_rate: 10_000,
             lookup_burst: 20_000,
+            transfer_rate: 10,
+            transfer_burst: 20,
             max_in_flight: 512,
+            max_uploads: 128,
+            max_followups: crate::store::MAX_FOLLOWUPS,
             max_connections: 1024,
             action_max_age: Duration::from_secs(14 * 24 * 3600),
             transfer_window: Duration::from_secs(300),
@@ -106,6 +124,13 @@ impl Limits {
     /// The part of the limits the intake enforces.
     pub fn parts(&self) -> PartLimits {
         PartLimits { max_files: self.max_files, max_field: self.max_field }
+    }
+
+    /// The largest JSON tip: every text field at its limit, and room for the
+    /// JSON around them. A body no larger is a small tip, served from the
+    /// pages pool.
+    pub fn text_body(&self) -> u64 {
+        (self.max_field as u64).saturating_mul(8).saturating_add(16 * 1024)
     }
 }
 
@@ -151,12 +176,19 @@ pub struct App {
     pub published: Option<SignedKeySet>,
     /// Transfer nonces seen within the time window (replay protection).
     pub seen_transfers: Mutex<HashMap<String, u64>>,
+    /// Unix second the server started: transfer requests signed before it
+    /// are refused (their nonces were in the last run's memory only).
+    pub started: u64,
     /// Global submission rate limit.
     pub submit_bucket: limit::Bucket,
     /// Global lookup rate limit.
     pub lookup_bucket: limit::Bucket,
-    /// Requests in flight (load shedding).
-    pub in_flight: Arc<Semaphore>,
+    /// Global transfer-request rate limit.
+    pub transfer_bucket: limit::Bucket,
+    /// Pages, lookups and small tips in flight (load shedding).
+    pub pages: Arc<Semaphore>,
+    /// Uploads in flight, apart so they cannot take the pages' slots.
+    pub uploads: Arc<Semaphore>,
 }
 
 impl App {
@@ -174,11 +206,23 @@ impl App {
             keys,
             published: None,
             seen_transfers: Mutex::new(HashMap::new()),
+            started: now_unix(),
             submit_bucket: limit::Bucket::new(limits.submit_rate, limits.submit_burst, now),
             lookup_bucket: limit::Bucket::new(limits.lookup_rate, limits.lookup_burst, now),
-            in_flight: Arc::new(Semaphore::new(limits.max_in_flight)),
+            transfer_bucket: limit::Bucket::new(limits.transfer_rate, limits.transfer_burst, now),
+            pages: Arc::new(Semaphore::new(limits.max_in_flight)),
+            uploads: Arc::new(Semaphore::new(limits.max_uploads)),
             limits,
         })
+    }
+
+    /// The bucket a route draws from.
+    fn bucket(&self, kind: routes::BucketKind) -> &limit::Bucket {
+        match kind {
+            routes::BucketKind::Submit => &self.submit_bucket,
+            routes::BucketKind::Lookup => &self.lookup_bucket,
+            routes::BucketKind::Transfer => &self.transfer_bucket,
+        }
     }
 }
 
@@ -188,32 +232,6 @@ pub enum Listener {
     Tcp(TcpListener),
     /// A Unix socket (for Tor: no TCP port at all).
     Unix(UnixListener),
-}
-
-/// Largest actions file accepted over HTTP.
-const MAX_ACTIONS_BODY: usize = 32 * 1024 * 1024;
-
-/// Builds the router with every route and layer.
-pub fn router(app: Arc<App>) -> Router {
-    let body_limit = usize::try_from(app.limits.max_body).unwrap_or(usize::MAX);
-    Router::new()
-        .route("/", get(pages::home))
-        .route("/submit", get(pages::submit_form).post(reports::submit_form))
-        .route("/status", get(pages::status_form).post(status::status_form))
-        .route("/status/add", post(status::followup_form))
-        .route("/about", get(pages::about))
-        .route("/style.css", get(pages::stylesheet))
-        .route("/api/v1/reports", post(reports::submit_api))
-        .route("/api/v1/status", post(status::status_api))
-        .route("/api/v1/openapi.json", get(pages::openapi))
-        .route("/api/v1/actions", post(investigators::push_actions).layer(DefaultBodyLimit::max(MAX_ACTIONS_BODY)))
-        .route("/api/v1/export", get(investigators::pull_export))
-        .route("/api/v1/keys", get(investigators::published_keys))
-        .route("/api/v1/followups", post(status::followup_api))
-        .fallback(pages::not_found)
-        .layer(DefaultBodyLimit::max(body_limit))
-        .layer(axum::middleware::from_fn_with_state(app.clone(), guard::edge))
-        .with_state(app)
 }
 
 /// Serves until `shutdown` completes, then lets open requests finish.
@@ -297,7 +315,7 @@ async fn serve_one<S>(
     builder: &auto::Builder<TokioExecutor>,
     watcher: hyper_util::server::graceful::Watcher,
     stream: S,
-    svc: TowerToHyperService<Router>,
+    svc: TowerToHyperService<axum::Router>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {

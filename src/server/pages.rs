@@ -141,6 +141,48 @@ fn render(t: &impl Template, status: StatusCode) -> Response {
     }
 }
 
+/// A response body that holds a receipt or decrypted text: zeroized when
+/// it is dropped, once it has been sent.
+struct SecretBody(Vec<u8>);
+
+impl AsRef<[u8]> for SecretBody {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl Drop for SecretBody {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
+
+/// A response whose body is zeroized once sent.
+fn secret_response(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Response {
+    let body = Body::from(axum::body::Bytes::from_owner(SecretBody(body)));
+    (status, [(header::CONTENT_TYPE, content_type)], body).into_response()
+}
+
+/// A JSON answer that holds a receipt or decrypted text, zeroized once sent.
+pub fn secret_json(status: StatusCode, value: &serde_json::Value) -> Response {
+    let mut body = Vec::new();
+    match serde_json::to_writer(&mut body, value) {
+        Ok(()) => secret_response(status, "application/json", body),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+/// [`render`] for a page that holds a receipt or decrypted text.
+fn render_secret(t: &impl Template, status: StatusCode) -> Response {
+    match t.render() {
+        Ok(html) => secret_response(status, "text/html; charset=utf-8", html.into_bytes()),
+        Err(e) => {
+            tracing::error!(error = %e, "template error");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
 /// `GET /`.
 pub async fn home(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap) -> Response {
     let t = app.catalog.tr(lang_from(&uri, &headers));
@@ -204,7 +246,7 @@ pub fn receipt_page(app: &App, lang: Lang, code: &str) -> Response {
         code,
         feedback_days: app.site.feedback_days.to_string(),
     };
-    render(&page, StatusCode::OK)
+    render_secret(&page, StatusCode::OK)
 }
 
 /// `GET /status`.
@@ -234,7 +276,7 @@ pub fn status_page(
         status_help,
         files_limit: files_limit(app, t),
     };
-    render(&page, error.map_or(StatusCode::OK, HttpError::status))
+    render_secret(&page, error.map_or(StatusCode::OK, HttpError::status))
 }
 
 /// The view with every day written out ("26 November 2026"): easier to

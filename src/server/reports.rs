@@ -7,14 +7,14 @@
 use std::sync::Arc;
 
 use axum::extract::multipart::{Field, MultipartRejection};
-use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::extract::{FromRequest, Request, State};
 use axum::http::{header, HeaderMap, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::response::Response;
 use serde::Deserialize;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use super::pages::{error_for, lang_from, receipt_page, submit_page};
+use super::pages::{error_for, lang_from, receipt_page, secret_json, submit_page};
+use super::parts::Parts;
 use super::{today, App, HttpError};
 use crate::intake::{Intake, IntakeError};
 use crate::model::SubmissionKind;
@@ -47,7 +47,7 @@ pub async fn submit_form(
     State(app): State<Arc<App>>,
     uri: Uri,
     headers: HeaderMap,
-    multipart: Result<Multipart, MultipartRejection>,
+    multipart: Result<Parts, MultipartRejection>,
 ) -> Response {
     let lang = lang_from(&uri, &headers);
     let mut intake = new_intake(&app);
@@ -74,16 +74,12 @@ pub async fn submit_api(State(app): State<Arc<App>>, req: Request) -> Response {
         req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
     let mut intake = new_intake(&app);
     let read = if ctype.starts_with("multipart/form-data") {
-        match Multipart::from_request(req, &()).await {
+        match Parts::from_request(req, &()).await {
             Ok(mp) => read_parts(&app, &mut intake, mp, true).await,
             Err(_) => Err(HttpError::BadRequest),
         }
     } else if ctype.starts_with("application/json") {
-        match Json::<ApiTip>::from_request(req, &()).await {
-            Ok(Json(tip)) => json_fields(&mut intake, &tip),
-            Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(HttpError::TooLarge),
-            Err(_) => Err(HttpError::BadRequest),
-        }
+        read_json(&mut intake, req, app.limits.text_body()).await
     } else {
         Err(HttpError::BadRequest)
     };
@@ -93,8 +89,12 @@ pub async fn submit_api(State(app): State<Arc<App>>, req: Request) -> Response {
     };
     match result {
         Ok(receipt) => {
-            let body = serde_json::json!({ "receipt": receipt.grouped().as_str(), "status": "received" });
-            (StatusCode::CREATED, Json(body)).into_response()
+            let mut body = serde_json::json!({ "receipt": receipt.grouped().as_str(), "status": "received" });
+            let resp = secret_json(StatusCode::CREATED, &body);
+            if let Some(serde_json::Value::String(code)) = body.get_mut("receipt") {
+                code.zeroize();
+            }
+            resp
         }
         Err(e) => error_for(&app, true, crate::i18n::Lang::En, e),
     }
@@ -105,20 +105,34 @@ pub fn new_intake(app: &App) -> Intake {
     Intake::new(app.store.clone(), app.recipients.clone(), app.limits.parts())
 }
 
-/// Copies the JSON fields into the intake.
-fn json_fields(intake: &mut Intake, tip: &ApiTip) -> Result<(), HttpError> {
+/// Reads a JSON tip of at most `limit` bytes into the intake; the raw body
+/// is zeroized once parsed.
+async fn read_json(intake: &mut Intake, req: Request, limit: u64) -> Result<(), HttpError> {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let body = axum::body::to_bytes(req.into_body(), limit).await.map_err(|_| HttpError::TooLarge)?;
+    let mut raw = Vec::from(body);
+    let parsed = serde_json::from_slice::<ApiTip>(&raw);
+    raw.zeroize();
+    match parsed {
+        Ok(tip) => json_fields(intake, tip),
+        Err(_) => Err(HttpError::BadRequest),
+    }
+}
+
+/// Moves the JSON fields into the intake (the tip is zeroized as it drops).
+fn json_fields(intake: &mut Intake, mut tip: ApiTip) -> Result<(), HttpError> {
     let pairs = [
-        ("category", &tip.category),
-        ("what", &tip.what),
-        ("who", &tip.who),
-        ("where", &tip.where_),
-        ("when", &tip.when),
-        ("how", &tip.how),
-        ("text", &tip.text),
-        ("identity", &tip.identity),
+        ("category", &mut tip.category),
+        ("what", &mut tip.what),
+        ("who", &mut tip.who),
+        ("where", &mut tip.where_),
+        ("when", &mut tip.when),
+        ("how", &mut tip.how),
+        ("text", &mut tip.text),
+        ("identity", &mut tip.identity),
     ];
     for (name, value) in pairs {
-        intake.text(name, value.clone())?;
+        intake.text(name, std::mem::take(value))?;
     }
     Ok(())
 }
@@ -129,7 +143,7 @@ fn json_fields(intake: &mut Intake, tip: &ApiTip) -> Result<(), HttpError> {
 /// connection closes shows a network error instead of the page that says
 /// what went wrong. The body limit and timeouts bound that reading as they
 /// bound any upload.
-pub async fn read_parts(app: &App, intake: &mut Intake, mut mp: Multipart, sealed_ok: bool) -> Result<(), HttpError> {
+pub async fn read_parts(app: &App, intake: &mut Intake, mut mp: Parts, sealed_ok: bool) -> Result<(), HttpError> {
     let result = read_each(app, intake, &mut mp, sealed_ok).await;
     if matches!(result, Err(HttpError::Busy | HttpError::Invalid(..))) {
         while let Ok(Some(mut field)) = mp.next_field().await {
@@ -140,26 +154,38 @@ pub async fn read_parts(app: &App, intake: &mut Intake, mut mp: Multipart, seale
 }
 
 /// The parts, one by one, until the end or the first refusal.
-async fn read_each(app: &App, intake: &mut Intake, mp: &mut Multipart, sealed_ok: bool) -> Result<(), HttpError> {
+async fn read_each(app: &App, intake: &mut Intake, mp: &mut Parts, sealed_ok: bool) -> Result<(), HttpError> {
     while let Some(mut field) = mp.next_field().await? {
-        let name = field.name().unwrap_or("").to_string();
-        match name.as_str() {
-            "file" => read_file(intake, &mut field).await?,
-            "sealed_manifest" | "sealed_file" if sealed_ok => {
-                let mut sink = intake.begin_sealed(name == "sealed_manifest")?;
-                while let Some(chunk) = field.chunk().await? {
-                    sink.write(&chunk)?;
-                }
-                intake.end_sealed(sink)?;
-            }
-            // The language travels in the query; a stray field is ignored.
-            "lang" => while field.chunk().await?.is_some() {},
-            n if Intake::is_text_field(n) => {
-                let value = read_text(&mut field, app.limits.max_field).await?;
-                intake.text(n, value)?;
-            }
-            _ => return Err(IntakeError::UnknownField.into()),
+        let result = read_one(app, intake, &mut field, sealed_ok).await;
+        if matches!(result, Err(HttpError::Busy | HttpError::Invalid(..))) {
+            // The rest of a refused part is read here, so that the next
+            // part's headers are all the parser reads under their cap.
+            while let Ok(Some(_)) = field.chunk().await {}
         }
+        result?;
+    }
+    Ok(())
+}
+
+/// One part.
+async fn read_one(app: &App, intake: &mut Intake, field: &mut Field<'_>, sealed_ok: bool) -> Result<(), HttpError> {
+    let name = field.name().unwrap_or("").to_string();
+    match name.as_str() {
+        "file" => read_file(intake, field).await?,
+        "sealed_manifest" | "sealed_file" if sealed_ok => {
+            let mut sink = intake.begin_sealed(name == "sealed_manifest")?;
+            while let Some(chunk) = field.chunk().await? {
+                sink.write(&chunk)?;
+            }
+            intake.end_sealed(sink)?;
+        }
+        // The language travels in the query; a stray field is ignored.
+        "lang" => while field.chunk().await?.is_some() {},
+        n if Intake::is_text_field(n) => {
+            let value = read_text(field, app.limits.max_field).await?;
+            intake.text(n, value)?;
+        }
+        _ => return Err(IntakeError::UnknownField.into()),
     }
     Ok(())
 }

@@ -8,14 +8,15 @@ use std::sync::Arc;
 
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::rejection::{FormRejection, JsonRejection};
-use axum::extract::{Multipart, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::{Form, Json};
 use serde::Deserialize;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use super::pages::{error_for, lang_from, status_label, status_page, StatusView};
+use super::pages::{error_for, lang_from, secret_json, status_label, status_page, StatusView};
+use super::parts::Parts;
 use super::reports::{new_intake, read_parts, read_text};
 use super::{today, App, HttpError};
 use crate::crypto;
@@ -105,7 +106,7 @@ pub async fn followup_form(
     State(app): State<Arc<App>>,
     uri: Uri,
     headers: HeaderMap,
-    multipart: Result<Multipart, MultipartRejection>,
+    multipart: Result<Parts, MultipartRejection>,
 ) -> Response {
     let lang = lang_from(&uri, &headers);
     match add_followup(&app, multipart, false).await {
@@ -141,7 +142,7 @@ impl From<HttpError> for Refused {
 /// Reads the receipt, streams the rest into an intake, seals and appends it.
 async fn add_followup(
     app: &App,
-    multipart: Result<Multipart, MultipartRejection>,
+    multipart: Result<Parts, MultipartRejection>,
     sealed_ok: bool,
 ) -> Result<(Report, Receipt), Refused> {
     let mut mp = multipart.map_err(|_| HttpError::BadRequest)?;
@@ -173,7 +174,7 @@ async fn add_followup(
 async fn append(
     app: &App,
     intake: &mut crate::intake::Intake,
-    mp: Multipart,
+    mp: Parts,
     sealed_ok: bool,
     report: &Report,
 ) -> Result<(), HttpError> {
@@ -185,7 +186,7 @@ async fn append(
         return Err(IntakeError::Empty.into());
     }
     let sub = intake.seal(SubmissionKind::FollowUp, &today(), &[])?;
-    app.store.append_submission(&report.id, sub)?;
+    app.store.append_submission(&report.id, sub, app.limits.max_followups)?;
     intake.mark_committed();
     app.store.durable().await?;
     Ok(())
@@ -193,7 +194,7 @@ async fn append(
 
 /// `POST /api/v1/followups`: the same as `/status/add` for programs; the
 /// parts after the receipt may be sealed by the client.
-pub async fn followup_api(State(app): State<Arc<App>>, multipart: Result<Multipart, MultipartRejection>) -> Response {
+pub async fn followup_api(State(app): State<Arc<App>>, multipart: Result<Parts, MultipartRejection>) -> Response {
     match add_followup(&app, multipart, true).await {
         Ok((r, _)) => (
             StatusCode::CREATED,
@@ -261,7 +262,7 @@ pub async fn status_api(State(app): State<Arc<App>>, body: Result<Json<ReceiptBo
                 "replies": replies,
                 "followups": r.submissions.len() - 1,
             });
-            (StatusCode::OK, Json(body)).into_response()
+            secret_json(StatusCode::OK, &body)
         }
         Err(e) => error_for(&app, true, Lang::En, e),
     }

@@ -38,15 +38,14 @@ pub struct Applied {
     pub head: String,
 }
 
-/// Removes a report's record, lookup key and log entries: afterwards its
-/// receipt answers like one never issued.
+/// Removes a report's record, lookup key, follow-ups and log entries:
+/// afterwards its receipt answers like one never issued. Returns the
+/// follow-ups stored apart from the record (their blobs go too).
 fn unlink(
-    reports: &TransactionalTree,
-    lookup: &TransactionalTree,
-    log: &TransactionalTree,
+    (reports, lookup, log, followups): (&TransactionalTree, &TransactionalTree, &TransactionalTree, &TransactionalTree),
     id: &[u8; 16],
     r: &Report,
-) -> Result<(), UnabortableTransactionError> {
+) -> Result<Vec<crate::model::Submission>, UnabortableTransactionError> {
     reports.remove(&id[..])?;
     if let Some(k) = crypto::unhex::<32>(&r.lookup) {
         lookup.remove(&k[..])?;
@@ -54,7 +53,7 @@ fn unlink(
     for seq in r.log_positions() {
         log.remove(&seq.to_be_bytes()[..])?;
     }
-    Ok(())
+    super::followups::unlink_followups(followups, log, id)
 }
 
 /// The export log value that records a deletion: the report's id and the
@@ -122,8 +121,8 @@ impl Store {
                 return Err(e.into());
             }
         };
-        let trees = (&self.reports, &self.lookup, &self.log, &self.nonces, &self.audit, &self.meta);
-        let result = trees.transaction(|(reports, lookup, log, nonces, audit, meta)| {
+        let trees = (&self.reports, &self.lookup, &self.log, &self.nonces, &self.audit, &self.meta, &self.followups);
+        let result = trees.transaction(|(reports, lookup, log, nonces, audit, meta, followups)| {
             let fail = |f: TxFail| Abort::Abort(f);
             let (mut n, mut prev) = match meta.get("audit_head")? {
                 Some(v) => serde_json::from_slice::<(u64, String)>(&v)
@@ -162,7 +161,8 @@ impl Store {
                     ActionKind::Delete => {}
                 }
                 if p.kind == ActionKind::Delete {
-                    unlink(reports, lookup, log, &id, &r)?;
+                    let apart = unlink((reports, lookup, log, followups), &id, &r)?;
+                    r.submissions.extend(apart);
                     log.insert(&seq.to_be_bytes()[..], tombstone(&id, today))?;
                     purged.push(r);
                 } else {
@@ -226,9 +226,10 @@ impl Store {
     pub fn purge(&self, r: &Report, today: &str) -> Result<(), StoreError> {
         let id = crypto::unhex::<16>(&r.id).ok_or_else(|| StoreError::Corrupt("report id".into()))?;
         self.with_next_seq(|seq| {
-            (&self.reports, &self.lookup, &self.log)
-                .transaction(|(reports, lookup, log)| {
-                    unlink(reports, lookup, log, &id, r)?;
+            (&self.reports, &self.lookup, &self.log, &self.followups)
+                .transaction(|(reports, lookup, log, followups)| {
+                    // `r` was read with its follow-ups: their blobs go below.
+                    unlink((reports, lookup, log, followups), &id, r)?;
                     log.insert(&seq.to_be_bytes()[..], tombstone(&id, today))?;
                     Ok::<(), Abort<StoreError>>(())
                 })

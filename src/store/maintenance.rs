@@ -128,6 +128,7 @@ impl Store {
             ("log", &self.log),
             ("nonces", &self.nonces),
             ("audit", &self.audit),
+            ("followups", &self.followups),
         ] {
             let t = db.open_tree(name)?;
             for item in tree.iter() {

@@ -5,8 +5,8 @@
 //! `blobs` (blob id ‖ chunk number → ciphertext of a small blob), `log`
 //! (sequence → report id, for incremental export), `meta` (deployment id and
 //! secret, current recipients, audit head), `nonces` (applied action nonces),
-//! `audit` (the hash-chained log of applied actions). Larger blobs are files
-//! in `files/` (see [`blobs`]).
+//! `audit` (the hash-chained log of applied actions), `followups` (see
+//! [`followups`]). Larger blobs are files in `files/` (see [`blobs`]).
 //! A blob is written first and is invisible until a record that names it
 //! commits in one transaction; a crash in between leaves only unreferenced
 //! ciphertext, which `check` reports and `compact` drops.
@@ -16,7 +16,7 @@ use std::path::Path;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
-use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
+use sled::transaction::TransactionError;
 
 use crate::crypto::{self, DeploymentSecret, LookupKey};
 use crate::flusher::Flusher;
@@ -24,9 +24,11 @@ use crate::model::{Report, Submission};
 
 mod actions;
 mod blobs;
+mod followups;
 mod maintenance;
 pub use actions::{Applied, ApplyError};
 pub use blobs::{BlobReader, BlobWriter, CHUNK, FILES_DIR};
+pub use followups::MAX_FOLLOWUPS;
 pub use maintenance::CheckReport;
 
 /// sled's page cache by default (command-line tools; the server has `--cache-mib`).
@@ -50,6 +52,9 @@ pub enum StoreError {
     /// A record could not be decoded: the database is damaged.
     #[error("damaged record: {0}")]
     Corrupt(String),
+    /// The report has received the most follow-ups allowed.
+    #[error("the report has received the most follow-ups allowed")]
+    FollowUpLimit,
 }
 
 impl From<sled::Error> for StoreError {
@@ -129,6 +134,8 @@ pub struct Store {
     nonces: sled::Tree,
     /// position (u64 BE) → audit entry JSON.
     audit: sled::Tree,
+    /// Follow-ups, each under its own key (see [`followups`]).
+    followups: sled::Tree,
     /// Group commit.
     flusher: Flusher,
     /// HMAC key for lookup keys.
@@ -189,6 +196,7 @@ impl Store {
             log: db.open_tree("log")?,
             nonces: db.open_tree("nonces")?,
             audit: db.open_tree("audit")?,
+            followups: db.open_tree("followups")?,
             meta,
             db,
             flusher,
@@ -281,33 +289,14 @@ impl Store {
     }
 
     /// Appends a submission to an existing report (a follow-up), under a
-    /// fresh sequence number (whatever `sub.seq` held is replaced).
-    pub fn append_submission(&self, report_id: &str, mut sub: Submission) -> Result<(), StoreError> {
+    /// fresh sequence number (whatever `sub.seq` held is replaced), unless
+    /// the report has received `max` follow-ups already.
+    pub fn append_submission(&self, report_id: &str, mut sub: Submission, max: u32) -> Result<(), StoreError> {
         let id = crypto::unhex::<16>(report_id).ok_or_else(|| StoreError::Corrupt("report id".into()))?;
         self.with_next_seq(|seq| {
             sub.seq = seq;
-            self.append_with_seq(&id, &sub)
+            self.append_followup(&id, &sub, max)
         })
-    }
-
-    /// The transaction of [`Store::append_submission`].
-    fn append_with_seq(&self, id: &[u8; 16], sub: &Submission) -> Result<(), StoreError> {
-        let seq = sub.seq;
-        (&self.reports, &self.log)
-            .transaction(|(reports, log)| {
-                let raw = reports.get(id)?.ok_or_else(|| {
-                    ConflictableTransactionError::Abort(StoreError::Corrupt("report vanished".into()))
-                })?;
-                let mut report: Report = serde_json::from_slice(&raw)
-                    .map_err(|e| ConflictableTransactionError::Abort(StoreError::Corrupt(e.to_string())))?;
-                report.submissions.push(sub.clone());
-                let json = serde_json::to_vec(&report)
-                    .map_err(|e| ConflictableTransactionError::Abort(StoreError::Corrupt(e.to_string())))?;
-                reports.insert(&id[..], json)?;
-                log.insert(&seq.to_be_bytes()[..], &id[..])?;
-                Ok(())
-            })
-            .map_err(tx_error)
     }
 
     /// Waits until every earlier write is on disk (group commit).
@@ -331,7 +320,7 @@ impl Store {
     /// Reads one report record by its raw id bytes.
     fn report_by_raw_id(&self, id: &[u8]) -> Result<Option<Report>, StoreError> {
         match self.reports.get(id)? {
-            Some(raw) => serde_json::from_slice(&raw).map(Some).map_err(|e| StoreError::Corrupt(e.to_string())),
+            Some(raw) => self.parse_report(id, &raw).map(Some),
             None => Ok(None),
         }
     }
@@ -415,11 +404,18 @@ impl Store {
         Ok((reports, cursor))
     }
 
+    /// A record read from the `reports` tree, with its follow-ups.
+    fn parse_report(&self, id: &[u8], raw: &[u8]) -> Result<Report, StoreError> {
+        let mut report: Report = serde_json::from_slice(raw).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.attach_followups(id, &mut report)?;
+        Ok(report)
+    }
+
     /// Every report record (for `check`).
     pub fn all_reports(&self) -> impl Iterator<Item = Result<Report, StoreError>> + '_ {
-        self.reports.iter().values().map(|v| {
-            let v = v?;
-            serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt(e.to_string()))
+        self.reports.iter().map(|item| {
+            let (id, raw) = item?;
+            self.parse_report(&id, &raw)
         })
     }
 }
@@ -569,7 +565,7 @@ mod tests {
         assert_eq!((all.len(), cursor), (1, s1.seq));
         assert!(store.changed_since(cursor).map(|(r, _)| r.is_empty()).unwrap_or(false));
         let s2 = submission(&store, 0, SubmissionKind::FollowUp);
-        store.append_submission(&report.id, s2.clone()).unwrap_or_else(|e| panic!("{e}"));
+        store.append_submission(&report.id, s2.clone(), MAX_FOLLOWUPS).unwrap_or_else(|e| panic!("{e}"));
         let (changed, c2) = store.changed_since(cursor).unwrap_or_else(|e| panic!("{e}"));
         assert!(c2 > cursor, "the store numbers the follow-up after everything before it");
         let s2 = Submission { seq: c2, ..s2 };
@@ -601,7 +597,7 @@ mod tests {
         };
         let follow_up = |id: &str| {
             store
-                .append_submission(id, submission(&store, 0, SubmissionKind::FollowUp))
+                .append_submission(id, submission(&store, 0, SubmissionKind::FollowUp), MAX_FOLLOWUPS)
                 .unwrap_or_else(|e| panic!("{e}"));
             store.last_seq().unwrap_or(0)
         };
