@@ -8,7 +8,8 @@ mod common;
 
 use std::fs;
 
-use common::{client, ok, receipt_from_html, Env, Server};
+use common::{client, ok, receipt_from_html, run_with_stdin, Env, Server};
+use peluit::crypto::ed25519::SecretKey;
 use peluit::i18n::{Catalog, Lang};
 use reqwest::blocking::multipart::{Form, Part};
 
@@ -104,6 +105,36 @@ fn an_empty_report_and_an_empty_follow_up_say_what_is_true() {
         let page = unescape(&r.text().unwrap());
         assert!(page.contains(&msg(lang, "error-empty-followup")), "{page}");
         assert!(!page.contains(&msg(lang, "error-empty")), "the follow-up form has one field, not several");
+    }
+}
+
+#[test]
+fn a_needs_info_note_is_where_the_status_help_says_it_is() {
+    let env = Env::new();
+    let signing = env.identity.parent().unwrap().join("signing.key");
+    let sign = SecretKey::parse(&fs::read_to_string(&signing).unwrap()).unwrap();
+    fs::write(env.keys.join("investigators.txt"), format!("{} sign ani\n", sign.public().to_text())).unwrap();
+    let s = Server::start(&env, &[]);
+    let page = client().post(s.url("/submit")).multipart(Form::new().text("what", "x")).send().unwrap();
+    let code = receipt_from_html(&page.text().unwrap());
+    s.stop();
+    let cases = env.export_and_decrypt(&env.identity, "cases");
+    let id = fs::read_dir(&cases).unwrap().flatten().find(|e| e.path().is_dir()).unwrap().file_name();
+    let note = "Kapan persisnya kejadian itu?";
+    let (c, k) = (cases.to_str().unwrap(), signing.to_str().unwrap());
+    ok(&run_with_stdin(
+        &["case", "--cases", c, "--key", k, "status", id.to_str().unwrap(), "needs_info", "--note"],
+        note,
+    ));
+    let (data, keys) = (env.data.to_str().unwrap(), env.keys.to_str().unwrap());
+    ok(&env.run(&["apply", "--data", data, "--keys", keys, cases.join("actions.jsonl").to_str().unwrap()]));
+    let s = Server::start(&env, &[]);
+    for lang in Lang::ALL {
+        let page = unescape(&status_form(&s, lang, &code).1);
+        let help = msg(lang, "status-help-needs_info");
+        assert!(page.contains(&help) && page.contains(note), "{page}");
+        let history = msg(lang, "status-timeline").to_lowercase();
+        assert!(help.to_lowercase().contains(&history), "the help points at the {history}, where the note is");
     }
 }
 
