@@ -46,7 +46,7 @@ pub enum KeyError {
     #[error("{1} already names a key in {0}: choose another --name (each investigator's actions are logged under it)")]
     NameTaken(PathBuf, String),
     /// A name that cannot stand on an investigators.txt line.
-    #[error("the name {0:?} is empty or has spaces or `#`: use letters, digits, `-`, `_` or `.`")]
+    #[error("the name {0:?} is empty or has spaces or `#`: give --name with letters, digits, `-`, `_` or `.`")]
     BadName(String),
 }
 
@@ -102,14 +102,21 @@ pub fn server_lines(keys: &NewKeys, name: &str) -> (String, String) {
     (recipient, investigators)
 }
 
-/// Refuses a name that `DIR/investigators.txt` already uses (for the signing
-/// or the transfer key), or that would not parse back as one name. Run before
-/// any key is made, so a refused name leaves nothing behind.
-pub fn check_new_name(server_keys: &Path, name: &str) -> Result<(), KeyError> {
+/// Refuses a name that would not read back as one name on an
+/// `investigators.txt` line.
+pub fn check_name(name: &str) -> Result<(), KeyError> {
     let simple = |c: char| c.is_alphanumeric() || matches!(c, '-' | '_' | '.');
     if name.is_empty() || !name.chars().all(simple) {
         return Err(KeyError::BadName(name.to_string()));
     }
+    Ok(())
+}
+
+/// Refuses a name that `DIR/investigators.txt` already uses (for the signing
+/// or the transfer key), or that `check_name` refuses. Run before any key is
+/// made, so a refused name leaves nothing behind.
+pub fn check_new_name(server_keys: &Path, name: &str) -> Result<(), KeyError> {
+    check_name(name)?;
     let set = load_keyset(server_keys)?;
     let taken = [name.to_string(), format!("{name}-transfer")];
     match set.all().iter().find(|i| taken.contains(&i.name)) {

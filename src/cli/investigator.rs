@@ -22,8 +22,9 @@ use crate::{CaseAction, CaseArgs, RemoteArgs};
 pub fn keygen(out: &Path, name: Option<&str>, server_keys: Option<&Path>, protect: bool) -> Result<()> {
     let folder = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let name = name.map_or(folder, str::to_string);
-    if let Some(dir) = server_keys {
-        keys::check_new_name(dir, &name)?;
+    match server_keys {
+        Some(dir) => keys::check_new_name(dir, &name)?,
+        None => keys::check_name(&name)?,
     }
     let pass = if protect {
         let p = passphrase().context("a passphrase is needed (PELUIT_PASSPHRASE or a terminal)")?;
