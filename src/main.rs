@@ -398,24 +398,3 @@ fn run(cmd: Command) -> Result<()> {
         Command::Decrypt { bundle, identity, out } => investigator::decrypt_cmd(&bundle, &identity, &out),
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use clap::CommandFactory;
-
-    /// Every subcommand appears in `peluit --help` under exactly one heading.
-    #[test]
-    fn every_subcommand_is_in_one_help_group() {
-        let listed: Vec<&str> = crate::cli::help::GROUPS.iter().flat_map(|(_, names)| names.iter().copied()).collect();
-        let cmd = crate::Cli::command();
-        let mut names: Vec<&str> = cmd.get_subcommands().map(|c| c.get_name()).collect();
-        let mut sorted = listed.clone();
-        names.sort_unstable();
-        sorted.sort_unstable();
-        assert_eq!(names, sorted, "each subcommand once: {listed:?}");
-        let help = crate::cli::help::command::<crate::Cli>().render_help().to_string();
-        let at = |name: &str| help.find(&format!("\n  {name} ")).unwrap_or_else(|| panic!("{name} missing:\n{help}"));
-        assert!(at("demo") < at("keygen") && at("keygen") < at("serve") && at("serve") < at("submit"));
-        assert!(at("submit") < at("pull") && at("pull") < at("decrypt") && at("decrypt") < at("push"));
-    }
-}

@@ -41,3 +41,26 @@ pub fn parse<C: CommandFactory + FromArgMatches>() -> C {
     let matches = command::<C>().get_matches();
     C::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::{command, GROUPS};
+
+    /// Every subcommand appears in `peluit --help` under exactly one heading.
+    #[test]
+    fn every_subcommand_is_in_one_help_group() {
+        let listed: Vec<&str> = GROUPS.iter().flat_map(|(_, names)| names.iter().copied()).collect();
+        let cmd = crate::Cli::command();
+        let mut names: Vec<&str> = cmd.get_subcommands().map(|c| c.get_name()).collect();
+        let mut sorted = listed.clone();
+        names.sort_unstable();
+        sorted.sort_unstable();
+        assert_eq!(names, sorted, "each subcommand once: {listed:?}");
+        let help = command::<crate::Cli>().render_help().to_string();
+        let at = |name: &str| help.find(&format!("\n  {name} ")).unwrap_or_else(|| panic!("{name} missing:\n{help}"));
+        assert!(at("demo") < at("keygen") && at("keygen") < at("serve") && at("serve") < at("submit"));
+        assert!(at("submit") < at("pull") && at("pull") < at("decrypt") && at("decrypt") < at("push"));
+    }
+}
