@@ -95,7 +95,7 @@ status-help-received = Your report is recorded and waiting to be examined.
 status-help-verifying = The investigators are checking that your report is complete.
 status-help-reviewing = The investigators are studying what your report says.
 status-help-investigating = Your report is being followed up.
-status-help-needs_info = The investigators need more information from you. Read the replies below, then send an addition with the form at the end of the page.
+status-help-needs_info = The investigators need more information from you. Their question is in the history below (and in the replies, if any). Send your answer with the form at the end of the page.
 status-help-forwarded = Your report has been passed to the authority competent to handle it.
 status-help-closed = The handling of this report is finished.
 
@@ -147,6 +147,8 @@ error-title = Something went wrong
 error-typo = That code looks mistyped. Please check your code.
 error-unknown = Unknown code. Please check your code; a deleted report cannot be found either.
 error-empty = The report is empty. Fill in at least one field or attach a file.
+error-empty-followup = The message is empty. Write a message or attach a file.
+error-receipt-empty = Enter your receipt code.
 error-category = Choose a kind of wrongdoing from the list.
 error-field-too-long = One of the fields is too long. Shorten it, or send it as an attached file.
 error-too-many-files = Too many attachments in one report. Send some now, and the rest as an addition on the Check a report page.
@@ -158,3 +160,21 @@ error-busy = The service is busy or its storage is full. Your report has not bee
 error-timeout = The submission took too long. Please try again.
 error-rate = Too many requests right now. Please try again in a moment.
 back = Back to the home page
+
+# The reporter's command line (`peluit submit`, `peluit check`).
+cli-bad-server = The server address "{ $url }" must start with http:// or https://, for example http://ADDRESS.onion
+cli-keyset-refused = The server's keys could not be confirmed. Your report has not been sent.
+cli-not-sent = Your report was not sent. Nothing was stored on the server; please try again.
+cli-check-failed = The status could not be fetched from the server.
+cli-sent = Your report was encrypted on this computer and has been received.
+cli-check-later = To see the status later, run: { $command } (the code is asked for, never typed on the command line)
+cli-category-ask = Type a number or a name from the list (just Enter = Other)
+cli-category-unknown = The category "{ $got }" is not on the list. Choose one of: { $list }
+cli-identity-ask = Type "yes" to give your identity, or press Enter to stay anonymous
+cli-review-title = Check your report before it is sent:
+cli-review-blank = (empty)
+cli-review-anonymous = (not given: an anonymous report)
+cli-review-file = Attachment
+cli-review-ask = Send this report? Type "yes" to send, or press Enter to cancel
+cli-cancelled = The report was not sent. Nothing was stored, on this computer or on the server.
+cli-message-ask = Message for the investigators (end with Ctrl-D):

@@ -96,7 +96,7 @@ status-help-received = Laporan Anda sudah tercatat dan menunggu diperiksa.
 status-help-verifying = Pemeriksa sedang memeriksa kelengkapan laporan Anda.
 status-help-reviewing = Pemeriksa sedang menelaah isi laporan Anda.
 status-help-investigating = Laporan Anda sedang ditindaklanjuti.
-status-help-needs_info = Pemeriksa membutuhkan informasi tambahan dari Anda. Bacalah balasan di bawah, lalu kirim tambahan dengan formulir di akhir halaman.
+status-help-needs_info = Pemeriksa membutuhkan informasi tambahan dari Anda. Pertanyaan mereka ada di Riwayat di bawah (dan di balasan, jika ada). Kirim jawaban Anda dengan formulir di akhir halaman.
 status-help-forwarded = Laporan Anda sudah diteruskan ke instansi yang berwenang menanganinya.
 status-help-closed = Penanganan laporan ini sudah selesai.
 
@@ -148,6 +148,8 @@ error-title = Ada masalah
 error-typo = Kode itu tampaknya salah ketik. Periksa kembali kode Anda.
 error-unknown = Kode tidak dikenal. Periksa kembali kode Anda; laporan yang sudah dihapus juga tidak dapat ditemukan.
 error-empty = Laporan masih kosong. Isi setidaknya satu kolom atau lampirkan berkas.
+error-empty-followup = Pesan masih kosong. Tulis pesan atau lampirkan berkas.
+error-receipt-empty = Masukkan kode tanda terima Anda.
 error-category = Pilih jenis pelanggaran dari daftar.
 error-field-too-long = Salah satu isian terlalu panjang. Persingkat, atau kirim sebagai berkas lampiran.
 error-too-many-files = Terlalu banyak lampiran dalam satu laporan. Kirim sebagian sekarang, dan sisanya sebagai tambahan lewat halaman Cek status.
@@ -159,3 +161,21 @@ error-busy = Layanan sedang sibuk atau penyimpanan penuh. Laporan Anda belum ter
 error-timeout = Kiriman terlalu lama. Silakan coba lagi.
 error-rate = Terlalu banyak permintaan saat ini. Silakan coba lagi sebentar lagi.
 back = Kembali ke beranda
+
+# The reporter's command line (`peluit submit`, `peluit check`).
+cli-bad-server = Alamat server "{ $url }" harus diawali http:// atau https://, misalnya http://ALAMAT.onion
+cli-keyset-refused = Kunci server tidak dapat dipastikan. Laporan Anda belum dikirim.
+cli-not-sent = Laporan Anda belum terkirim. Tidak ada yang tersimpan di server; silakan coba lagi.
+cli-check-failed = Status tidak dapat diambil dari server.
+cli-sent = Laporan Anda sudah dienkripsi di komputer ini dan sudah diterima.
+cli-check-later = Untuk melihat status nanti, jalankan: { $command } (kode ditanyakan, tidak pernah ditulis di baris perintah)
+cli-category-ask = Ketik nomor atau nama dari daftar (Enter saja = Lainnya)
+cli-category-unknown = Jenis pelanggaran "{ $got }" tidak ada dalam daftar. Pilih salah satu: { $list }
+cli-identity-ask = Ketik "ya" untuk mengisi identitas, atau tekan Enter untuk tetap anonim
+cli-review-title = Periksa laporan Anda sebelum dikirim:
+cli-review-blank = (kosong)
+cli-review-anonymous = (tidak diisi: laporan anonim)
+cli-review-file = Lampiran
+cli-review-ask = Kirim laporan ini? Ketik "ya" untuk mengirim, atau tekan Enter untuk membatalkan
+cli-cancelled = Laporan tidak dikirim. Tidak ada yang tersimpan, di komputer ini maupun di server.
+cli-message-ask = Pesan untuk pemeriksa (akhiri dengan Ctrl-D):

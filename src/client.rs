@@ -26,6 +26,26 @@ pub enum ClientError {
     /// Writing the bundle failed.
     #[error("{0}")]
     Io(#[from] io::Error),
+    /// `--server` is not an http(s) URL.
+    #[error(transparent)]
+    Url(#[from] BadServerUrl),
+}
+
+/// A `--server` that is not an `http://` or `https://` URL (a missing scheme
+/// would otherwise surface as reqwest's "relative URL without a base").
+#[derive(Debug, thiserror::Error)]
+#[error("--server {0:?} must start with http:// or https://, e.g. http://ADDRESS.onion")]
+pub struct BadServerUrl(pub String);
+
+/// The server's base URL without a trailing slash; refuses anything that is
+/// not an absolute http(s) URL. Shared by the investigators' and the
+/// reporters' clients.
+pub fn server_base(server: &str) -> Result<String, BadServerUrl> {
+    let base = server.trim().trim_end_matches('/');
+    match reqwest::Url::parse(base) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => Ok(base.to_string()),
+        _ => Err(BadServerUrl(server.to_string())),
+    }
 }
 
 /// A peluit server seen from an investigator's machine.
@@ -53,7 +73,7 @@ pub fn http_client(proxy: Option<&str>) -> reqwest::Result<reqwest::blocking::Cl
 impl Remote {
     /// A client for `server`, through `proxy` when given.
     pub fn new(server: &str, proxy: Option<&str>) -> Result<Remote, ClientError> {
-        Ok(Remote { base: server.trim_end_matches('/').to_string(), http: http_client(proxy)? })
+        Ok(Remote { base: server_base(server)?, http: http_client(proxy)? })
     }
 
     /// A fresh authorization header for a request.

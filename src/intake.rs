@@ -322,12 +322,9 @@ impl Intake {
         }
         match kind {
             SubmissionKind::Tip => {
-                if self.manifest.category.is_empty() {
-                    self.manifest.category = "lainnya".into();
-                }
-                if !categories.contains(&self.manifest.category) {
-                    return Err(IntakeError::Category);
-                }
+                let id =
+                    crate::model::tip_category(&self.manifest.category, categories).ok_or(IntakeError::Category)?;
+                self.manifest.category = id.to_string();
             }
             SubmissionKind::FollowUp => self.manifest.category.clear(),
         }

@@ -66,6 +66,12 @@ pub enum KeyError {
     /// investigators.txt is not valid.
     #[error("{0}: {1}")]
     KeySet(PathBuf, crate::keyset::KeySetError),
+    /// The name is already used by a key in investigators.txt.
+    #[error("{1} already names a key in {0}: choose another --name (each investigator's actions are logged under it)")]
+    NameTaken(PathBuf, String),
+    /// A name that cannot stand on an investigators.txt line.
+    #[error("the name {0:?} is empty or has spaces or `#`: give --name with letters, digits, `-`, `_` or `.`")]
+    BadName(String),
 }
 
 /// What `keygen` made.
@@ -109,6 +115,79 @@ pub fn keygen(dir: &Path, now: &str, passphrase: Option<&str>) -> Result<NewKeys
         }
     }
     Ok(NewKeys { identity: dir.join(IDENTITY_FILE), recipient, signing: signing.public(), transfer: transfer.public() })
+}
+
+/// The lines `keygen` adds to the server's key files: the `age1…` recipient
+/// and the two Ed25519 keys, named `NAME` and `NAME-transfer`.
+pub fn server_lines(keys: &NewKeys, name: &str) -> (String, String) {
+    let recipient = format!("# {name}\n{}\n", keys.recipient);
+    let investigators =
+        format!("{} sign {name}\n{} transfer {name}-transfer\n", keys.signing.to_text(), keys.transfer.to_text());
+    (recipient, investigators)
+}
+
+/// Refuses a name that would not read back as one name on an
+/// `investigators.txt` line.
+pub fn check_name(name: &str) -> Result<(), KeyError> {
+    let simple = |c: char| c.is_alphanumeric() || matches!(c, '-' | '_' | '.');
+    if name.is_empty() || !name.chars().all(simple) {
+        return Err(KeyError::BadName(name.to_string()));
+    }
+    Ok(())
+}
+
+/// Refuses a name that `DIR/investigators.txt` already uses (for the signing
+/// or the transfer key), or that `check_name` refuses. Run before any key is
+/// made, so a refused name leaves nothing behind.
+pub fn check_new_name(server_keys: &Path, name: &str) -> Result<(), KeyError> {
+    check_name(name)?;
+    let set = load_keyset(server_keys)?;
+    let taken = [name.to_string(), format!("{name}-transfer")];
+    match set.all().iter().find(|i| taken.contains(&i.name)) {
+        Some(i) => Err(KeyError::NameTaken(server_keys.join(INVESTIGATORS_FILE), i.name.clone())),
+        None => Ok(()),
+    }
+}
+
+/// Appends a new investigator's lines to `DIR/recipients.txt` and
+/// `DIR/investigators.txt` (public keys only; created when missing).
+pub fn add_to_server_keys(server_keys: &Path, keys: &NewKeys, name: &str) -> Result<(), KeyError> {
+    fs::create_dir_all(server_keys).map_err(|e| KeyError::Write(server_keys.to_path_buf(), e))?;
+    let (recipient, investigators) = server_lines(keys, name);
+    for (file, text) in [(RECIPIENTS_FILE, recipient), (INVESTIGATORS_FILE, investigators)] {
+        let path = server_keys.join(file);
+        fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|()| f.sync_all()))
+            .map_err(|e| KeyError::Write(path, e))?;
+    }
+    Ok(())
+}
+
+/// Signs the recipients in `recipients_file` for `deployment` and writes the
+/// key set the server publishes (`keyset.json`) to `out`; returns how many
+/// recipients it holds. Shared by `peluit keys sign` and the demo.
+pub fn sign_keyset(
+    recipients_file: &Path,
+    deployment: &str,
+    key: &SecretKey,
+    now: u64,
+    out: &Path,
+) -> Result<usize, KeyError> {
+    let text = fs::read_to_string(recipients_file).map_err(|e| KeyError::Read(recipients_file.to_path_buf(), e))?;
+    let recipients = Recipients::parse(&text).map_err(|e| KeyError::Invalid(recipients_file.to_path_buf(), e))?;
+    let payload = crate::published::KeySetPayload {
+        v: 1,
+        deployment: deployment.to_string(),
+        recipients: recipients.to_strings(),
+        time: now,
+    };
+    let set = crate::published::sign(key, &payload);
+    let json = serde_json::to_vec_pretty(&set).map_err(|e| KeyError::Write(out.to_path_buf(), e.into()))?;
+    fs::write(out, json).map_err(|e| KeyError::Write(out.to_path_buf(), e))?;
+    Ok(payload.recipients.len())
 }
 
 /// Reads a key file's text, asking `passphrase` for one when the file is
@@ -182,6 +261,18 @@ mod tests {
         assert!(keys.recipient.starts_with("age1"));
         assert_ne!(keys.signing, keys.transfer);
         assert!(matches!(keygen(dir.path(), "x", None), Err(KeyError::Exists(_))));
+        let server = dir.path().join("server-keys");
+        check_new_name(&server, "ani").unwrap_or_else(|e| panic!("{e}"));
+        add_to_server_keys(&server, &keys, "ani").unwrap_or_else(|e| panic!("{e}"));
+        assert!(load_recipients(&server).is_ok());
+        assert_eq!(load_keyset(&server).map(|s| s.all().len()).unwrap_or(0), 2);
+        for taken in ["ani", "ani-transfer"] {
+            assert!(matches!(check_new_name(&server, taken), Err(KeyError::NameTaken(_, _))), "{taken}");
+        }
+        check_new_name(&server, "budi").unwrap_or_else(|e| panic!("{e}"));
+        for bad in ["", "ani rahma", "a#b"] {
+            assert!(matches!(check_new_name(&server, bad), Err(KeyError::BadName(_))), "{bad:?}");
+        }
         let signing = read_secret_text(&dir.path().join(SIGNING_FILE), || None).unwrap_or_default();
         assert_eq!(SecretKey::parse(&signing).map(|k| k.public()).ok(), Some(keys.signing));
         assert_eq!(key_role(&signing), Some(crate::keyset::Role::Sign));

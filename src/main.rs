@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
-use cli::{data, investigator, reporter, serve};
+use cli::{data, demo, investigator, reporter, serve};
 
 /// mimalloc instead of glibc's malloc, which took about a fifth of the CPU of
 /// a status check on a store of a million reports (docs/PERFORMANCE.md).
@@ -34,6 +34,15 @@ enum Command {
         /// Folder for the secret key files (created 0700).
         #[arg(long)]
         out: PathBuf,
+        /// The investigator's name in investigators.txt and the audit log
+        /// (default: the name of the --out folder).
+        #[arg(long)]
+        name: Option<String>,
+        /// The folder of files for the server's keys/ folder: add this
+        /// investigator's public lines to its recipients.txt and
+        /// investigators.txt (a name already there is refused).
+        #[arg(long)]
+        server_keys: Option<PathBuf>,
         /// Protect the key files with a passphrase (asked for, or PELUIT_PASSPHRASE).
         #[arg(long)]
         passphrase: bool,
@@ -42,7 +51,7 @@ enum Command {
     Serve(ServeArgs),
     /// Try peluit: throwaway keys and a server on 127.0.0.1:8080.
     Demo {
-        /// Address to listen on.
+        /// Address to listen on (choose another port if 8080 is taken).
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
     },
@@ -102,9 +111,9 @@ enum Command {
     },
     /// Check the tamper-evident log of applied actions in a bundle.
     VerifyLog {
-        /// A bundle from `export` or `pull`.
+        /// A bundle from `pull` or `export`.
         bundle: PathBuf,
-        /// investigators.txt, to check every signature.
+        /// investigators.txt, or the keys folder holding it, to check every signature.
         #[arg(long)]
         keys: PathBuf,
         /// A head hash printed by an earlier check, which must still be in the log.
@@ -131,13 +140,13 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Decrypt a bundle into case folders (on the offline machine).
+    /// Decrypt a bundle from `pull` or `export` into case folders (on the offline machine).
     #[command(after_help = "Exit status: 0 every submission written (or already there); 3 done with problems: \
         the others were written, but some submissions could not be opened (wrong key, damaged, over a limit) \
         and were set aside, each with a reason in CASE/quarantine/; 1 failed: the bundle is damaged or could \
         not be read, or writing failed (what was complete is kept, and running it again finishes the job).")]
     Decrypt {
-        /// The bundle made by `export`.
+        /// The bundle made by `pull` (remotely, transfer key) or `export` (on the stopped server).
         bundle: PathBuf,
         /// The investigator's age identity file.
         #[arg(long)]
@@ -206,6 +215,9 @@ struct SubmitArgs {
     /// Print an empty template and stop.
     #[arg(long)]
     print_template: bool,
+    /// Language of the questions and messages: id (Bahasa Indonesia) or en.
+    #[arg(long, default_value = "id", value_parser = ["id", "en"])]
+    lang: String,
 }
 
 /// Options of `check`.
@@ -229,6 +241,9 @@ struct CheckArgs {
     /// A file to attach with --add (repeat for several).
     #[arg(long = "file")]
     files: Vec<PathBuf>,
+    /// Language of the messages: id (Bahasa Indonesia) or en.
+    #[arg(long, default_value = "id", value_parser = ["id", "en"])]
+    lang: String,
 }
 
 /// Options of `case`.
@@ -275,12 +290,13 @@ enum CaseAction {
 
 /// Options of `serve`.
 #[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("address").required(true).multiple(false)))]
 struct ServeArgs {
-    /// TCP address, e.g. 127.0.0.1:8080.
-    #[arg(long, conflicts_with = "unix", required_unless_present = "unix")]
+    /// TCP address, e.g. 127.0.0.1:8080 (or --unix).
+    #[arg(long, group = "address")]
     listen: Option<String>,
-    /// Unix socket path (for Tor).
-    #[arg(long)]
+    /// Unix socket path, for Tor (or --listen).
+    #[arg(long, group = "address")]
     unix: Option<PathBuf>,
     /// Data folder (the sled database).
     #[arg(long)]
@@ -369,7 +385,7 @@ struct ServeArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = cli::help::parse::<Cli>();
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -386,7 +402,9 @@ fn main() -> ExitCode {
 /// Dispatches one subcommand.
 fn run(cmd: Command) -> Result<()> {
     match cmd {
-        Command::Keygen { out, passphrase } => investigator::keygen(&out, passphrase),
+        Command::Keygen { out, name, server_keys, passphrase } => {
+            investigator::keygen(&out, name.as_deref(), server_keys.as_deref(), passphrase)
+        }
         Command::Case(args) => investigator::case(args),
         Command::Keys { action: KeysAction::Sign { recipients, deployment, key, out } } => {
             investigator::keys_sign(&recipients, &deployment, &key, &out)
@@ -401,7 +419,7 @@ fn run(cmd: Command) -> Result<()> {
         Command::Pull { remote, out, since } => investigator::pull(&remote, &out, since),
         Command::VerifyLog { bundle, keys, after } => investigator::verify_log(&bundle, &keys, after.as_deref()),
         Command::Serve(args) => serve::serve(args),
-        Command::Demo { listen } => serve::demo(&listen),
+        Command::Demo { listen } => demo::demo(&listen),
         Command::Export { data, out, since } => investigator::export_cmd(&data, &out, since),
         Command::Decrypt { bundle, identity, out } => investigator::decrypt_cmd(&bundle, &identity, &out),
     }

@@ -89,6 +89,18 @@ pub const DEFAULT_CATEGORIES: [&str; 10] = [
     "lainnya",
 ];
 
+/// The category a reporter who skips the question gets: "other" is the
+/// honest answer (DESIGN.md default categories).
+pub const UNSURE_CATEGORY: &str = "lainnya";
+
+/// The category a tip is filed under: an empty choice means "other"; a
+/// choice outside `categories` is refused (`None`). The web form, the API
+/// and the reporter's command line all apply this one rule.
+pub fn tip_category<'a, S: AsRef<str>>(chosen: &'a str, categories: &[S]) -> Option<&'a str> {
+    let id = if chosen.is_empty() { UNSURE_CATEGORY } else { chosen };
+    categories.iter().any(|c| c.as_ref() == id).then_some(id)
+}
+
 /// Where a sealed item came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -357,6 +369,16 @@ impl Manifest {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn categories_come_from_the_list_and_empty_means_other() {
+        assert_eq!(tip_category("suap", &DEFAULT_CATEGORIES), Some("suap"));
+        assert_eq!(tip_category("", &DEFAULT_CATEGORIES), Some(UNSURE_CATEGORY));
+        for refused in ["2", "bribery", "Suap", " suap"] {
+            assert_eq!(tip_category(refused, &DEFAULT_CATEGORIES), None, "{refused:?}");
+        }
+        assert_eq!(tip_category("", &["suap"]), None, "no silent other where it is not offered");
+    }
 
     #[test]
     fn status_ids_roundtrip() {

@@ -56,6 +56,20 @@ pub enum KeySetError {
     /// No recipients.
     #[error("the key set lists no recipient")]
     Empty,
+    /// The pin is not a fingerprint (a typo or a truncated copy).
+    #[error("malformed fingerprint {0:?}: a fingerprint is 64 hexadecimal characters; copy it again from where the organisation publishes it")]
+    MalformedPin(String),
+}
+
+/// The pin as `verify` compares it: lower-case hex, with the `:`, spaces and
+/// `-` that people copy along removed. Anything else is refused before the
+/// server is asked, so a typo is not reported as a foreign key.
+pub fn normalize_pin(pin: &str) -> Result<String, KeySetError> {
+    let p = pin.trim().to_ascii_lowercase().replace([':', ' ', '-'], "");
+    if p.len() != 64 || !p.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(KeySetError::MalformedPin(pin.to_string()));
+    }
+    Ok(p)
 }
 
 /// Signs a key set (offline).
@@ -67,7 +81,7 @@ pub fn sign(key: &SecretKey, payload: &KeySetPayload) -> SignedKeySet {
 /// Checks a key set against a pinned fingerprint and the expected deployment.
 pub fn verify(set: &SignedKeySet, pin: &str, deployment: &str) -> Result<KeySetPayload, KeySetError> {
     let key = PublicKey::parse(&set.key).ok_or(KeySetError::Malformed)?;
-    let pin = pin.trim().to_ascii_lowercase().replace([':', ' ', '-'], "");
+    let pin = normalize_pin(pin)?;
     if key.fingerprint() != pin {
         return Err(KeySetError::NotPinned { pinned: pin });
     }
@@ -115,5 +129,6 @@ mod tests {
         assert_eq!(verify(&forged, &fp, "d2"), Err(KeySetError::BadSignature));
         let empty = KeySetPayload { recipients: vec![], ..payload("d1") };
         assert_eq!(verify(&sign(&k, &empty), &fp, "d1"), Err(KeySetError::Empty));
+        assert_eq!(verify(&set, &fp[..16], "d1"), Err(KeySetError::MalformedPin(fp[..16].to_string())));
     }
 }

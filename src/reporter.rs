@@ -35,6 +35,9 @@ pub enum ReporterError {
     /// A file could not be read, or changed while it was read.
     #[error("{0}")]
     Io(#[from] io::Error),
+    /// `--server` is not an http(s) URL.
+    #[error(transparent)]
+    Url(#[from] crate::client::BadServerUrl),
 }
 
 /// Reports progress: (file name, bytes done, bytes in all).
@@ -63,12 +66,13 @@ pub struct CheckResult {
 impl ReporterClient {
     /// A client for `server`, through `proxy` (e.g. `socks5h://127.0.0.1:9050`).
     pub fn new(server: &str, proxy: Option<&str>) -> Result<ReporterClient, ReporterError> {
-        Ok(ReporterClient { base: server.trim_end_matches('/').to_string(), http: crate::client::http_client(proxy)? })
+        Ok(ReporterClient { base: crate::client::server_base(server)?, http: crate::client::http_client(proxy)? })
     }
 
     /// Fetches the key set and checks it against the pinned fingerprint (and
     /// the deployment, when the reporter knows it).
     pub fn recipients(&self, pin: &str, deployment: Option<&str>) -> Result<Recipients, ReporterError> {
+        published::normalize_pin(pin)?;
         let r = self.http.get(format!("{}/api/v1/keys", self.base)).send()?;
         let code = r.status().as_u16();
         let v: serde_json::Value = r.json().unwrap_or_default();

@@ -61,8 +61,9 @@ fn reporter_journey_in_chromium_without_javascript() {
     }
     require_tools();
     let env = Env::new();
-    // Two files at most, so that the journey can meet a refused form.
-    let server = Server::start(&env, &["--max-files", "2"]);
+    // Default limits: the screenshots show what a reporter sees. The journey
+    // reads the file limit off the form and sends one file more.
+    let server = Server::start(&env, &[]);
     let shots = std::env::var_os("PELUIT_SCREENSHOTS").map_or_else(|| env.path("screenshots"), PathBuf::from);
     let out = Command::new("node")
         .arg(browser_dir().join("journey.mjs"))

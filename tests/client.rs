@@ -9,6 +9,7 @@ use std::path::Path;
 
 use common::{ok, run_with_stdin, Env, Server};
 use peluit::crypto::ed25519::SecretKey;
+use peluit::i18n::{Catalog, Lang};
 
 /// The deployment id the server printed at start.
 fn deployment_of(s: &Server) -> String {
@@ -34,9 +35,9 @@ fn sign_keyset(env: &Env, deployment: &str, key_file: &Path) {
     ]));
 }
 
-#[test]
-fn a_cli_tip_is_sealed_before_it_leaves_and_replies_open_locally() {
-    let env = Env::new();
+/// A server that publishes a key set signed by the investigator of `env`
+/// (started, signed, restarted, as an operator does); returns it and the pin.
+fn published_server(env: &Env, vars: &[(&str, &Path)]) -> (Server, String) {
     let inv = env.identity.parent().unwrap().to_path_buf();
     let sign = SecretKey::parse(&fs::read_to_string(inv.join("signing.key")).unwrap()).unwrap();
     let transfer = SecretKey::parse(&fs::read_to_string(inv.join("transfer.key")).unwrap()).unwrap();
@@ -45,14 +46,25 @@ fn a_cli_tip_is_sealed_before_it_leaves_and_replies_open_locally() {
         format!("{} sign ani\n{} transfer ani-t\n", sign.public().to_text(), transfer.public().to_text()),
     )
     .unwrap();
-    let tmp = env.path("tmp");
-    fs::create_dir_all(&tmp).unwrap();
-    let s = Server::start_with(&env, &[], &[("TMPDIR", &tmp)]);
+    let s = Server::start_with(env, &[], vars);
     let dep = deployment_of(&s);
     s.stop();
-    sign_keyset(&env, &dep, &inv.join("signing.key"));
-    let s = Server::start_with(&env, &[], &[("TMPDIR", &tmp)]);
-    let pin = sign.public().fingerprint();
+    sign_keyset(env, &dep, &inv.join("signing.key"));
+    (Server::start_with(env, &[], vars), sign.public().fingerprint())
+}
+
+/// A message of the reporter's catalogue.
+fn msg(lang: Lang, key: &str) -> String {
+    Catalog::load().unwrap().tr(lang).get(key)
+}
+
+#[test]
+fn a_cli_tip_is_sealed_before_it_leaves_and_replies_open_locally() {
+    let env = Env::new();
+    let inv = env.identity.parent().unwrap().to_path_buf();
+    let tmp = env.path("tmp");
+    fs::create_dir_all(&tmp).unwrap();
+    let (s, pin) = published_server(&env, &[("TMPDIR", &tmp)]);
 
     // A tip with a file, from a filled-in template; the canary is everywhere.
     let canary = "CLI-CANARY-3f9e";
@@ -81,7 +93,9 @@ fn a_cli_tip_is_sealed_before_it_leaves_and_replies_open_locally() {
 
     // check: the receipt on stdin, never in argv.
     let shown = ok(&run_with_stdin(&["check", "--server", &s.base], &format!("{receipt}\n")));
-    assert!(shown.contains("Status: received"), "{shown}");
+    assert!(shown.contains(&format!("{}: {}", msg(Lang::Id, "status-current"), msg(Lang::Id, "status-received"))));
+    let shown = ok(&run_with_stdin(&["check", "--server", &s.base, "--lang", "en"], &format!("{receipt}\n")));
+    assert!(shown.contains("Current status: Received"), "{shown}");
 
     // The investigator replies through the offline flow.
     let bundle = env.path("b.tar");
@@ -126,7 +140,7 @@ fn a_cli_tip_is_sealed_before_it_leaves_and_replies_open_locally() {
         &["check", "--server", &s.base, "--add", "--pin", &pin],
         &format!("{receipt}\nTambahan {canary}\n"),
     ));
-    assert!(added.contains("additional information was encrypted"), "{added}");
+    assert!(added.contains(&msg(Lang::Id, "followup-sent")), "{added}");
 
     // The server never had the plaintext: not in its data, its temp folder or its output.
     let log = s.stop();
@@ -191,6 +205,77 @@ fn key_sets_from_another_key_or_deployment_are_refused() {
     ok(&o);
     // Nothing reached the server from the refused attempts: one report in all.
     let b = env.path("b.tar");
+    let out = ok(&env.run(&["export", "--data", env.data.to_str().unwrap(), "--out", b.to_str().unwrap()]));
+    assert!(out.contains("Exported 1 report(s)"), "{out}");
+}
+
+/// What the reporter sees of `submit` (stdout, stderr).
+fn texts(o: &std::process::Output) -> (String, String) {
+    (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+#[test]
+fn the_cli_asks_in_indonesian_offers_identity_reviews_and_checks_the_category() {
+    let env = Env::new();
+    let (s, pin) = published_server(&env, &[]);
+    let submit = ["submit", "--server", &s.base, "--pin", &pin];
+    // An unknown category is asked again, in Indonesian, with the list; a
+    // number picks from the numbered list; the identity section is offered
+    // (off unless asked for) with the form's warning; the review comes last.
+    let answers = "bribery\n2\nPetugas minta uang\nKepala seksi\nKantor camat\nMaret\nTunai\n\nya\nBudi 0812\nya\n";
+    let o = run_with_stdin(&submit, answers);
+    let (out, err) = texts(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains(&msg(Lang::Id, "identity-warning")), "{err}");
+    assert!(err.contains("\"bribery\" tidak ada dalam daftar") && err.contains("pungli, suap"), "{err}");
+    assert!(err.contains(&msg(Lang::Id, "cli-review-title")) && err.contains("Budi 0812"), "{err}");
+    assert!(err.contains("  Jenis pelanggaran: Suap\n"), "the review names the category: {err}");
+    assert!(out.contains(&msg(Lang::Id, "cli-sent")) && out.contains(&msg(Lang::Id, "receipt-write-down")), "{out}");
+    assert!(!out.contains("has been received"), "no English by default: {out}");
+    // The investigators get the category and the identity as given.
+    let bundle = env.path("b.tar");
+    let inv = env.identity.parent().unwrap();
+    let key = inv.join("transfer.key");
+    ok(&env.run(&["pull", "--server", &s.base, "--key", key.to_str().unwrap(), "--out", bundle.to_str().unwrap()]));
+    let cases = env.path("cases");
+    ok(&common::decrypt(&bundle, &env.identity, &cases));
+    let report = common::files_under(&cases).into_iter().find(|p| p.ends_with("report.json")).unwrap();
+    let report = fs::read_to_string(report).unwrap();
+    assert!(report.contains("\"suap\"") && report.contains("Budi 0812"), "{report}");
+
+    // Declining the identity and then the review sends nothing.
+    let o = run_with_stdin(&submit, "\nApa\n\n\n\n\n\n\n\n");
+    let (out, err) = texts(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(out.contains(&msg(Lang::Id, "cli-cancelled")), "{out}");
+    assert!(!out.contains(&msg(Lang::Id, "receipt-code-label")), "{out}");
+    assert!(err.contains(&msg(Lang::Id, "cli-review-anonymous")), "{err}");
+
+    // A template is checked against the same list as the form, in English with --lang en.
+    let template = env.path("t.json");
+    for bad in ["2", "bribery"] {
+        fs::write(&template, format!(r#"{{"category": "{bad}", "what": "x"}}"#)).unwrap();
+        let o =
+            run_with_stdin(&[&submit[..], &["--template", template.to_str().unwrap(), "--lang", "en"]].concat(), "");
+        let (_, err) = texts(&o);
+        assert!(!o.status.success());
+        assert!(err.contains(&format!("The category \"{bad}\" is not on the list")), "{err}");
+    }
+    // A server address without a scheme is named as such.
+    let o = run_with_stdin(&["submit", "--server", "ALAMAT.onion", "--pin", &pin, "--template", "/dev/null"], "");
+    let (_, err) = texts(&o);
+    assert!(err.contains("harus diawali http://") && !err.contains("builder error"), "{err}");
+    // A pin cut short is a malformed fingerprint, found before the server is asked.
+    let o = run_with_stdin(
+        &["submit", "--server", "http://127.0.0.1:9", "--pin", &pin[..20], "--template", "/dev/null"],
+        "",
+    );
+    let (_, err) = texts(&o);
+    assert!(err.contains("malformed fingerprint") && !err.contains("not signed by"), "{err}");
+    // One report stored in all.
+    let log = s.stop();
+    assert!(!log.contains("Budi"));
+    let b = env.path("all.tar");
     let out = ok(&env.run(&["export", "--data", env.data.to_str().unwrap(), "--out", b.to_str().unwrap()]));
     assert!(out.contains("Exported 1 report(s)"), "{out}");
 }

@@ -308,9 +308,12 @@ fn injected_markup_is_shown_as_text() {
     let sent = follow_up(&s, Lang::Id, &code, INJECTED, Some((INJECTED, b"q")));
     assert!(sent.contains("Informasi tambahan Anda sudah diterima"), "{sent}");
     assert_inert(&sent, "follow-up");
+    // A refused code comes back only as the value of its own field, as text.
     let typed = status_of(&s, Lang::Id, INJECTED);
     assert_inert(&typed, "a typed code");
-    assert!(!unescape(&typed).contains("alert(1)"), "a typed code is never echoed");
+    let value = typed.split("<input id=\"receipt\"").nth(1).unwrap().split("value=\"").nth(1).unwrap();
+    assert_eq!(unescape(value.split('"').next().unwrap()), INJECTED, "kept for correcting, escaped");
+    assert_eq!(unescape(&typed).matches("alert(1)").count(), 1, "and nowhere else on the page");
 }
 
 #[test]

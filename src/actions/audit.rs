@@ -51,8 +51,13 @@ pub enum ChainError {
     #[error("entry {0}: signature does not verify against investigators.txt")]
     Signature(u64),
     /// The log does not contain the head recorded earlier.
-    #[error("the earlier head {0} is not in this log: it was rewritten")]
+    #[error(
+        "the earlier head {0} is not in this log: check that it was copied exactly; if it was, the log was rewritten"
+    )]
     Rewritten(String),
+    /// The earlier head is not a head at all (a typo, not a rewrite).
+    #[error("{0:?} is not a head: a head is 64 hexadecimal characters, as `verify-log` printed it")]
+    MalformedHead(String),
     /// An entry's payload is not an action.
     #[error("entry {0}: not a peluit action")]
     Malformed(u64),
@@ -130,6 +135,10 @@ impl<'a> Chain<'a> {
 
     /// The number of entries and the head hash, once the earlier head came by.
     pub fn finish(self) -> Result<(u64, String), ChainError> {
+        if let Some(h) = self.earlier.filter(|h| h.len() != GENESIS.len() || !h.bytes().all(|b| b.is_ascii_hexdigit()))
+        {
+            return Err(ChainError::MalformedHead(h.to_string()));
+        }
         if !self.seen_earlier {
             return Err(ChainError::Rewritten(self.earlier.unwrap_or_default().to_string()));
         }
@@ -192,6 +201,8 @@ mod tests {
         }
         assert!(verify_chain(&rebuilt, Some(&keys), None).is_ok());
         assert_eq!(verify_chain(&rebuilt, None, Some(&second)), Err(ChainError::Rewritten(second.clone())));
+        let typo = &second[..63];
+        assert_eq!(verify_chain(&rebuilt, None, Some(typo)), Err(ChainError::MalformedHead(typo.to_string())));
         // An unregistered signer.
         assert_eq!(verify_chain(&entries, Some(&KeySet::default()), None), Err(ChainError::Signature(1)));
     }

@@ -43,7 +43,11 @@ pub fn compact(data: &Path, out: &Path) -> Result<()> {
     let r = store.compact_into(out)?;
     println!("Compacted into {}:", out.display());
     print_check(&r);
-    println!("Stop the server, move {} aside, put {} in its place, start the server,", data.display(), out.display());
+    println!(
+        "With the server still stopped, move {} aside, put {} in its place, start the server,",
+        data.display(),
+        out.display()
+    );
     println!("then destroy the old folder (see SECURITY.md: only full-disk encryption truly erases on SSDs).");
     Ok(())
 }

@@ -18,8 +18,15 @@ use peluit::{actions, decrypt, export, keys};
 use super::{load_key, new_passphrase, now, passphrase};
 use crate::{CaseAction, CaseArgs, RemoteArgs};
 
-/// `peluit keygen`.
-pub fn keygen(out: &Path, protect: bool) -> Result<()> {
+/// `peluit keygen`. The name defaults to the key folder's name, so two
+/// investigators following the same steps do not both become "investigator".
+pub fn keygen(out: &Path, name: Option<&str>, server_keys: Option<&Path>, protect: bool) -> Result<()> {
+    let folder = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = name.map_or(folder, str::to_string);
+    match server_keys {
+        Some(dir) => keys::check_new_name(dir, &name)?,
+        None => keys::check_name(&name)?,
+    }
     let pass = if protect {
         let p = new_passphrase()?;
         if p.len() < 12 {
@@ -33,12 +40,22 @@ pub fn keygen(out: &Path, protect: bool) -> Result<()> {
     println!("Keys written to {} (mode 0600). Keep this folder on the offline machine;", out.display());
     println!("copy transfer.key to the machine that runs `peluit pull` and `peluit push`.");
     println!();
-    println!("Add this line to the server's keys/recipients.txt:");
-    println!("{}", k.recipient);
-    println!();
-    println!("Add these lines to the server's keys/investigators.txt (name them as you like):");
-    println!("{} sign investigator", k.signing.to_text());
-    println!("{} transfer investigator-transfer", k.transfer.to_text());
+    let (recipient, investigators) = keys::server_lines(&k, &name);
+    match server_keys {
+        Some(dir) => {
+            keys::add_to_server_keys(dir, &k, &name)?;
+            println!("Added {name} to {}/{{recipients,investigators}}.txt:", dir.display());
+            print!("{recipient}{investigators}");
+            println!("Carry those files to the server's keys folder and restart the server.");
+        }
+        None => {
+            println!("Add this line to the server's keys/recipients.txt:");
+            print!("{recipient}");
+            println!();
+            println!("Add these lines to the server's keys/investigators.txt (or use --server-keys DIR next time):");
+            print!("{investigators}");
+        }
+    }
     println!();
     println!("Signing key fingerprint (publish it for `peluit submit --pin`): {}", k.signing.fingerprint());
     Ok(())
@@ -51,7 +68,10 @@ pub fn case(a: CaseArgs) -> Result<()> {
     let file = a.actions.unwrap_or_else(|| a.cases.join("actions.jsonl"));
     let (line, what) = match a.action {
         CaseAction::Status { id, status, note } => {
-            let s = Status::from_id(&status).with_context(|| format!("unknown status {status}"))?;
+            let s = Status::from_id(&status).with_context(|| {
+                let valid: Vec<_> = Status::ALL.iter().map(|s| s.id()).collect();
+                format!("unknown status {status}: use one of {}", valid.join(", "))
+            })?;
             let text = if note { Some(read_text_input()?) } else { None };
             (
                 book.status(&key, &id, s, text.as_deref().map(|t| t.as_str()), now())?,
@@ -122,14 +142,9 @@ pub fn tempfile_dir() -> Result<PathBuf> {
 
 /// `peluit keys sign`.
 pub fn keys_sign(recipients: &Path, deployment: &str, key: &Path, out: &Path) -> Result<()> {
-    let text = std::fs::read_to_string(recipients).with_context(|| format!("cannot read {}", recipients.display()))?;
-    let list = peluit::crypto::Recipients::parse(&text)?.to_strings();
     let key = load_key(key, Role::Sign)?;
-    let payload =
-        peluit::published::KeySetPayload { v: 1, deployment: deployment.to_string(), recipients: list, time: now() };
-    let set = peluit::published::sign(&key, &payload);
-    std::fs::write(out, serde_json::to_vec_pretty(&set)?)?;
-    println!("Signed {} recipient(s) for deployment {deployment} into {}.", payload.recipients.len(), out.display());
+    let n = keys::sign_keyset(recipients, deployment, &key, now(), out)?;
+    println!("Signed {n} recipient(s) for deployment {deployment} into {}.", out.display());
     println!("Put it in the server's keys folder as {} and restart the server.", keys::KEYSET_FILE);
     println!("Publish this fingerprint where reporters can check it: {}", key.public().fingerprint());
     Ok(())
@@ -255,8 +270,13 @@ pub fn push(r: &RemoteArgs, file: &Path) -> Result<()> {
 /// `peluit pull`.
 pub fn pull(r: &RemoteArgs, out: &Path, since: u64) -> Result<()> {
     let (server_url, proxy) = (&r.server, r.proxy.as_deref());
+    if out.exists() {
+        bail!("{} exists already: give --out a new file name (a bundle is never overwritten)", out.display());
+    }
     let key = load_key(&r.key, Role::Transfer)?;
-    let n = Remote::new(server_url, proxy)?.pull(&key, since, now(), out)?;
+    let n = Remote::new(server_url, proxy)?
+        .pull(&key, since, now(), out)
+        .with_context(|| format!("cannot pull into {}", out.display()))?;
     let index = peluit::decrypt::read_bundle_index(std::io::BufReader::new(std::fs::File::open(out)?))?;
     let reports = peluit::decrypt::read_bundle_reports(std::io::BufReader::new(std::fs::File::open(out)?), |_| ())?;
     println!("Pulled {n} bytes into {}: {reports} report(s).", out.display());
@@ -265,8 +285,16 @@ pub fn pull(r: &RemoteArgs, out: &Path, since: u64) -> Result<()> {
 }
 
 /// `peluit verify-log`.
+/// `--keys` takes investigators.txt or the keys folder holding it, like
+/// `serve --keys` and `apply --keys`.
 pub fn verify_log(bundle: &Path, keys_file: &Path, after: Option<&str>) -> Result<()> {
-    let keyset = KeySet::parse(&std::fs::read_to_string(keys_file)?)?;
+    let keyset = if keys_file.is_dir() {
+        keys::load_keyset(keys_file)?
+    } else {
+        let text =
+            std::fs::read_to_string(keys_file).with_context(|| format!("cannot read {}", keys_file.display()))?;
+        KeySet::parse(&text).with_context(|| format!("{}", keys_file.display()))?
+    };
     let file = std::io::BufReader::new(std::fs::File::open(bundle)?);
     let log = peluit::decrypt::verify_bundle_log(file, Some(&keyset), after)?;
     println!("The log of {} applied action(s) is intact; every signature verifies.", log.entries);
@@ -280,7 +308,9 @@ pub fn export_cmd(data: &Path, out: &Path, since: u64) -> Result<()> {
     if !data.is_dir() {
         bail!("{} is not a data folder", data.display());
     }
-    let store = Store::open(data).with_context(|| format!("cannot open {}", data.display()))?;
+    let store = Store::open(data).with_context(|| {
+        format!("cannot open {} (to fetch a bundle while the server runs, use `peluit pull`)", data.display())
+    })?;
     let file = peluit::private_fs::create_new(out)
         .with_context(|| format!("cannot create {} (it must not exist)", out.display()))?;
     let mut w = std::io::BufWriter::new(file);

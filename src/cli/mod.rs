@@ -3,6 +3,8 @@
 //! the terminal needs and return errors to `main`, which exits.
 
 pub mod data;
+pub mod demo;
+pub mod help;
 pub mod investigator;
 pub mod reporter;
 pub mod serve;
@@ -53,6 +55,16 @@ fn confirm_passphrase(
 /// refuses whole, and a signing key on the networked machine is a leak.
 pub fn load_key(path: &Path, role: Role) -> Result<SecretKey> {
     let text = keys::read_secret_text(path, || passphrase().map(|p| p.to_string()))?;
+    let expected = match role {
+        Role::Sign => keys::SIGNING_FILE,
+        Role::Transfer => keys::TRANSFER_FILE,
+    };
+    if text.contains("AGE-SECRET-KEY-") {
+        anyhow::bail!(
+            "{} is an age identity (it decrypts tips, for `peluit decrypt --identity`); this command needs the {expected} from the same key folder",
+            path.display()
+        );
+    }
     match (keys::key_role(&text), role) {
         (Some(Role::Transfer), Role::Sign) => anyhow::bail!(
             "{} is a transfer key: actions and key sets are signed with the signing key (signing.key)",
@@ -64,7 +76,8 @@ pub fn load_key(path: &Path, role: Role) -> Result<SecretKey> {
         ),
         _ => {}
     }
-    SecretKey::parse(&text).with_context(|| format!("{}: not a peluit key file", path.display()))
+    SecretKey::parse(&text)
+        .map_err(|_| anyhow::anyhow!("{}: not a peluit key file (this command needs {expected})", path.display()))
 }
 
 /// Unix seconds now.

@@ -1,11 +1,16 @@
-//! The reporters' commands: `submit` and `check --server`. The receipt is
-//! read without echo or from stdin, never from the command line.
+//! The reporters' commands: `submit` and `check --server`, in Bahasa
+//! Indonesia first (`--lang en`), with the same Fluent messages as the pages.
+//! The receipt is read without echo or from stdin, never from the command line.
 
-use anyhow::{bail, Context, Result};
+use std::io::BufRead;
 
-use peluit::model::Manifest;
+use anyhow::{anyhow, bail, Context, Result};
+
+use peluit::i18n::{Catalog, Lang, Tr};
+use peluit::model::Status;
+use peluit::model::{tip_category, Manifest, DEFAULT_CATEGORIES};
 use peluit::receipt::Receipt;
-use peluit::reporter::ReporterClient;
+use peluit::reporter::{ReporterClient, ReporterError};
 use peluit::safe_text::line;
 
 use crate::{CheckArgs, SubmitArgs};
@@ -23,36 +28,75 @@ pub const TEMPLATE: &str = r#"{
 }
 "#;
 
+/// The message catalogue, in the language chosen with `--lang`.
+fn catalog() -> Result<Catalog> {
+    Catalog::load().map_err(|e| anyhow!("{e}"))
+}
+
+/// The `--lang` value as a language (clap allows only `id` and `en`).
+fn lang(code: &str) -> Lang {
+    Lang::negotiate(Some(code), None)
+}
+
+/// A client for `--server`, with a plain message for a URL without a scheme.
+fn client(t: Tr<'_>, server: &str, proxy: Option<&str>) -> Result<ReporterClient> {
+    ReporterClient::new(server, proxy).map_err(|e| match e {
+        ReporterError::Url(_) => anyhow!("{}", t.arg("cli-bad-server", "url", server)),
+        e => e.into(),
+    })
+}
+
 /// `peluit submit`.
 pub fn submit(a: SubmitArgs) -> Result<()> {
     if a.print_template {
         print!("{TEMPLATE}");
         return Ok(());
     }
+    let cat = catalog()?;
+    let t = cat.tr(lang(&a.lang));
     let (Some(server_url), Some(pin)) = (a.server, a.pin) else { bail!("--server and --pin are needed") };
-    let client = ReporterClient::new(&server_url, a.proxy.as_deref())?;
-    let recipients = client.recipients(&pin, a.deployment.as_deref())?;
-    let manifest = match &a.template {
+    let client = client(t, &server_url, a.proxy.as_deref())?;
+    let recipients = client.recipients(&pin, a.deployment.as_deref()).with_context(|| t.get("cli-keyset-refused"))?;
+    let mut manifest = match &a.template {
         Some(path) => {
             let raw = zeroize::Zeroizing::new(
                 std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,
             );
             template_manifest(&raw)?
         }
-        None => ask_manifest()?,
+        None => ask_manifest(t)?,
     };
-    if manifest.is_empty() && a.files.is_empty() {
-        bail!("the report is empty: fill in at least one field or attach a file");
+    manifest.category = category(t, &manifest.category)?;
+    if manifest.is_empty() && manifest.identity.trim().is_empty() && a.files.is_empty() {
+        bail!("{}", t.get("error-empty"));
     }
-    let receipt = client.submit(&recipients, manifest, &a.files, progress_bar())?;
+    if a.template.is_none() && !review(t, &manifest, &a.files)? {
+        println!("{}", t.get("cli-cancelled"));
+        return Ok(());
+    }
+    let receipt = client.submit(&recipients, manifest, &a.files, progress_bar()).context(t.get("cli-not-sent"))?;
     eprintln!();
-    println!("Your report was encrypted on this computer and has been received.");
-    println!("Receipt code (write it down now; nobody can recover it):");
+    println!("{}", t.get("cli-sent"));
+    println!("{}", t.get("receipt-code-label"));
     println!();
     println!("    {}", line(receipt.as_str()));
     println!();
-    println!("Check it later with: peluit check --server {server_url} (the code is asked for, never typed on the command line)");
+    println!("{}", t.get("receipt-write-down"));
+    let lang_flag = if t.lang == Lang::En { " --lang en" } else { "" };
+    println!("{}", t.arg("cli-check-later", "command", &format!("peluit check --server {server_url}{lang_flag}")));
     Ok(())
+}
+
+/// The category as the form would file it: an id from the form's list, or
+/// empty for "other"; anything else is refused with the list.
+pub fn category(t: Tr<'_>, chosen: &str) -> Result<String> {
+    let chosen = chosen.trim();
+    match tip_category(chosen, &DEFAULT_CATEGORIES) {
+        Some(id) => Ok(id.to_string()),
+        None => {
+            bail!("{}", t.args("cli-category-unknown", &[("got", chosen), ("list", &DEFAULT_CATEGORIES.join(", "))]))
+        }
+    }
 }
 
 /// Reads the simple template (fields at the top level).
@@ -71,23 +115,77 @@ pub fn template_manifest(raw: &[u8]) -> Result<Manifest> {
     Ok(m)
 }
 
-/// Asks for each field in the terminal (or reads them, one per line, from stdin).
-pub fn ask_manifest() -> Result<Manifest> {
+/// One answer from the terminal (or the next line of stdin).
+fn ask(question: &str) -> Result<String> {
+    eprint!("{question}: ");
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim_end().to_string())
+}
+
+/// A yes in either language.
+fn yes(answer: &str) -> bool {
+    matches!(answer.trim().to_lowercase().as_str(), "y" | "ya" | "yes")
+}
+
+/// Asks for each field as the form does, the identity section last and
+/// off unless the reporter asks for it, with the form's warning.
+pub fn ask_manifest(t: Tr<'_>) -> Result<Manifest> {
     let mut m = Manifest::default();
-    let ask = |q: &str| -> Result<String> {
-        eprint!("{q}: ");
-        let mut line = String::new();
-        std::io::stdin().read_line(&mut line)?;
-        Ok(line.trim_end().to_string())
+    eprintln!("{}", t.get("submit-intro"));
+    eprintln!("{}", t.get("field-category"));
+    for (i, id) in DEFAULT_CATEGORIES.iter().enumerate() {
+        eprintln!("  {:>2}. {}  ({id})", i + 1, t.get(&format!("category-{id}")));
+    }
+    // Asked again until it is on the list; an empty answer (or the end of
+    // stdin) is "other", so this ends.
+    m.category = loop {
+        let answer = ask(&t.get("cli-category-ask"))?;
+        // The list on screen is numbered; a number picks from it.
+        let picked = answer.trim().parse::<usize>().ok().and_then(|n| DEFAULT_CATEGORIES.get(n.wrapping_sub(1)));
+        match category(t, picked.copied().unwrap_or(&answer)) {
+            Ok(id) => break id,
+            Err(e) => eprintln!("{e}"),
+        }
     };
-    m.category = ask("Kategori / Category (pungli, suap, gratifikasi, pemerasan, penggelapan, pengadaan, wewenang, benturan, perizinan, lainnya)")?;
-    m.fields.what = ask("Apa yang terjadi? / What happened?")?;
-    m.fields.who = ask("Siapa yang terlibat? / Who was involved?")?;
-    m.fields.where_ = ask("Di mana? / Where?")?;
-    m.fields.when = ask("Kapan? / When?")?;
-    m.fields.how = ask("Bagaimana caranya? / How?")?;
-    m.text = ask("Keterangan lain / Anything else")?;
+    m.fields.what = ask(&t.get("field-what"))?;
+    m.fields.who = ask(&t.get("field-who"))?;
+    m.fields.where_ = ask(&t.get("field-where"))?;
+    m.fields.when = ask(&t.get("field-when"))?;
+    m.fields.how = ask(&t.get("field-how"))?;
+    m.text = ask(&t.get("field-text"))?;
+    eprintln!();
+    eprintln!("{}", t.get("identity-summary"));
+    eprintln!("{}", t.get("identity-warning"));
+    if yes(&ask(&t.get("cli-identity-ask"))?) {
+        m.identity = ask(&t.get("field-identity"))?;
+    }
     Ok(m)
+}
+
+/// Shows what will be sent and asks before sending.
+fn review(t: Tr<'_>, m: &Manifest, files: &[std::path::PathBuf]) -> Result<bool> {
+    let none = t.get("cli-review-blank");
+    let shown = |v: &str| if v.trim().is_empty() { none.clone() } else { v.to_string() };
+    eprintln!();
+    eprintln!("{}", t.get("cli-review-title"));
+    eprintln!("  {}: {}", t.get("field-category"), t.get(&format!("category-{}", m.category)));
+    for (key, value) in [
+        ("field-what", &m.fields.what),
+        ("field-who", &m.fields.who),
+        ("field-where", &m.fields.where_),
+        ("field-when", &m.fields.when),
+        ("field-how", &m.fields.how),
+        ("field-text", &m.text),
+    ] {
+        eprintln!("  {} {}", t.get(key), shown(value));
+    }
+    let identity = if m.identity.trim().is_empty() { t.get("cli-review-anonymous") } else { m.identity.clone() };
+    eprintln!("  {}: {identity}", t.get("field-identity"));
+    for f in files {
+        eprintln!("  {}: {}", t.get("cli-review-file"), f.display());
+    }
+    Ok(yes(&ask(&t.get("cli-review-ask"))?))
 }
 
 /// A one-line progress display on stderr.
@@ -101,52 +199,64 @@ pub fn progress_bar() -> peluit::reporter::Progress {
 }
 
 /// Reads the receipt: without echo at a terminal, else the first line of stdin.
-pub fn read_receipt() -> Result<Receipt> {
+pub fn read_receipt(t: Tr<'_>) -> Result<Receipt> {
     use std::io::IsTerminal;
     let typed = zeroize::Zeroizing::new(if std::io::stdin().is_terminal() {
-        rpassword::prompt_password("Kode tanda terima / Receipt code: ")?
+        rpassword::prompt_password(format!("{}: ", t.get("field-receipt")))?
     } else {
         let mut line = String::new();
         std::io::stdin().read_line(&mut line)?;
         line
     });
-    Receipt::parse(&typed).map_err(|e| anyhow::anyhow!("{e}: check the code"))
+    Receipt::parse(&typed).map_err(|_| anyhow!("{}", t.get("error-typo")))
 }
 
 /// `peluit check --server`.
 pub fn check(a: CheckArgs) -> Result<()> {
+    let cat = catalog()?;
+    let t = cat.tr(lang(&a.lang));
     let server_url = a.server.context("give --server URL, or --data DIR")?;
-    let receipt = read_receipt()?;
-    let client = ReporterClient::new(&server_url, a.proxy.as_deref())?;
+    let client = client(t, &server_url, a.proxy.as_deref())?;
+    let receipt = read_receipt(t)?;
     if a.add {
         let pin = a.pin.as_deref().context("--pin is needed with --add")?;
-        let recipients = client.recipients(pin, None)?;
-        eprintln!("Pesan / Message (end with Ctrl-D):");
+        let recipients = client.recipients(pin, None).with_context(|| t.get("cli-keyset-refused"))?;
+        eprintln!("{}", t.get("cli-message-ask"));
         let mut text = zeroize::Zeroizing::new(String::new());
         std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)?;
         if text.trim().is_empty() && a.files.is_empty() {
-            bail!("nothing to add: write a message or attach a file");
+            bail!("{}", t.get("error-empty-followup"));
         }
-        client.add(&receipt, &recipients, text.trim_end(), &a.files, progress_bar())?;
+        client.add(&receipt, &recipients, text.trim_end(), &a.files, progress_bar()).context(t.get("cli-not-sent"))?;
         eprintln!();
-        println!("Your additional information was encrypted on this computer and has been received.");
+        println!("{}", t.get("followup-sent"));
     }
-    let c = client.check(&receipt)?;
+    let c = client.check(&receipt).context(t.get("cli-check-failed"))?;
     // Everything below came from the server (replies from investigators,
-    // through it): shown escaped, never obeyed by the terminal.
-    println!("Status: {}   (submitted {})", line(&c.status), line(&c.created));
-    println!("Timeline:");
+    // through it): shown escaped, never obeyed by the terminal. A status id
+    // this version does not know is shown as the server sent it.
+    let label =
+        |id: &str| Status::from_id(id).map_or_else(|| line(id).into_owned(), |s| t.get(&format!("status-{}", s.id())));
+    println!(
+        "{}: {}   ({} {})",
+        t.get("status-current"),
+        label(&c.status),
+        t.get("status-submitted"),
+        line(&c.created)
+    );
+    println!("{}:", t.get("status-timeline"));
     for (day, status, note) in &c.timeline {
         let note = if note.is_empty() { String::new() } else { format!(": {}", line(note)) };
-        println!("  {}  {}{note}", line(day), line(status));
+        println!("  {}  {}{note}", line(day), label(status));
     }
+    println!("{}:", t.get("status-replies"));
     if c.replies.is_empty() {
-        println!("No replies yet.");
+        println!("  {}", t.get("status-no-replies"));
     }
     for (day, text) in &c.replies {
-        println!("Reply, {}:", line(day));
+        println!("  {}:", line(day));
         for l in text.lines() {
-            println!("  {}", line(l));
+            println!("    {}", line(l));
         }
     }
     Ok(())

@@ -1,5 +1,5 @@
-//! `serve` and `demo`: open the keys and the database, then run the server
-//! until Ctrl-C or SIGTERM.
+//! `serve`: open the keys and the database, then run the server until
+//! Ctrl-C or SIGTERM (the demo runs it the same way).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -54,6 +54,8 @@ pub fn serve(a: ServeArgs) -> Result<()> {
 pub enum Target {
     /// TCP address.
     Tcp(String),
+    /// A TCP port bound already (the demo checks its port before anything else).
+    Bound(std::net::TcpListener),
     /// Unix socket path.
     Unix(PathBuf),
 }
@@ -76,6 +78,12 @@ pub fn start(target: Target, data: &Path, keys_dir: &Path, limits: Limits, site:
         .with_context(|| format!("cannot open the data folder {}", data.display()))?;
     let n = recipients.len();
     let published = keys::load_published(keys_dir)?;
+    if published.is_none() {
+        tracing::warn!(
+            "no keys/keyset.json: `peluit submit` cannot be used. On the offline machine run `peluit keys sign --recipients recipients.txt --deployment {} --key signing.key --out keyset.json`, put keyset.json in the keys folder and restart the server",
+            store.deployment_id()
+        );
+    }
     if let Some(p) = published.as_ref().and_then(peluit::published::peek) {
         if p.deployment != store.deployment_id() || p.recipients != recipients.to_strings() {
             tracing::warn!("keys/keyset.json does not match this deployment's id or recipients.txt: sign it again");
@@ -97,6 +105,12 @@ pub fn start(target: Target, data: &Path, keys_dir: &Path, limits: Limits, site:
             Target::Tcp(addr) => {
                 let l =
                     tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+                tracing::info!("listening on http://{}", l.local_addr()?);
+                Listener::Tcp(l)
+            }
+            Target::Bound(l) => {
+                l.set_nonblocking(true)?;
+                let l = tokio::net::TcpListener::from_std(l)?;
                 tracing::info!("listening on http://{}", l.local_addr()?);
                 Listener::Tcp(l)
             }
@@ -141,48 +155,4 @@ pub async fn shutdown_signal() {
         _ = tokio::signal::ctrl_c() => {}
         () = term => {}
     }
-}
-
-/// `peluit demo`.
-pub fn demo(listen: &str) -> Result<()> {
-    let base =
-        std::env::temp_dir().join(format!("peluit-demo-{}", peluit::crypto::hex(&peluit::crypto::random_id()[..4])));
-    let key_dir = base.join("investigator");
-    let server_keys = base.join("keys");
-    let data = base.join("data");
-    let k = keys::keygen(&key_dir, &server::today(), None)?;
-    std::fs::create_dir_all(&server_keys)?;
-    std::fs::write(server_keys.join(keys::RECIPIENTS_FILE), format!("# demo investigator\n{}\n", k.recipient))?;
-    std::fs::write(
-        server_keys.join(keys::INVESTIGATORS_FILE),
-        format!("{} sign demo\n{} transfer demo-transfer\n", k.signing.to_text(), k.transfer.to_text()),
-    )?;
-    let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "peluit".into());
-    let bundle = base.join("bundle.tar");
-    let cases = base.join("cases");
-    let k_dir = key_dir.display();
-    let c = cases.display();
-    println!("peluit demo: throwaway keys and data in {}", base.display());
-    println!();
-    println!("  1. Open http://{listen}/ and send a tip (add a file or two).");
-    println!("     The receipt code is shown once; check it at http://{listen}/status");
-    println!("  2. In another terminal, fetch the ciphertext as an investigator would:");
-    println!("       {exe} pull --server http://{listen} --key {k_dir}/transfer.key --out {}", bundle.display());
-    println!("     (or stop the server and run: {exe} export --data {} --out {})", data.display(), bundle.display());
-    println!("  3. Decrypt it, as on the investigators' offline machine:");
-    println!("       {exe} decrypt {} --identity {} --out {c}", bundle.display(), k.identity.display());
-    println!("       {exe} cases --dir {c}");
-    println!("  4. Answer the reporter and set a status, then send the signed actions:");
-    println!(
-        "       echo 'Terima kasih, kami periksa.' | {exe} case --cases {c} --key {k_dir}/signing.key reply CASE_ID"
-    );
-    println!("       {exe} case --cases {c} --key {k_dir}/signing.key status CASE_ID investigating");
-    println!("       {exe} push --server http://{listen} --key {k_dir}/transfer.key {c}/actions.jsonl");
-    println!("     The reporter sees both at http://{listen}/status with the receipt code.");
-    println!(
-        "  Any blob also opens with the reference tool: tar -xf the bundle, then age -d -i {} blobs/ID.age",
-        k.identity.display()
-    );
-    println!();
-    start(Target::Tcp(listen.to_string()), &data, &server_keys, Limits::default(), Site::default())
 }

@@ -12,7 +12,7 @@ use axum::Json;
 
 use super::{App, HttpError};
 use crate::i18n::{Lang, Tr};
-use crate::model::Manifest;
+use crate::model::{Manifest, UNSURE_CATEGORY};
 
 /// The OpenAPI 3.1 description of the JSON API.
 const OPENAPI: &str = include_str!("openapi.json");
@@ -37,6 +37,11 @@ pub struct SubmitPage<'a> {
     categories: Vec<CategoryOption>,
     form: &'a Manifest,
     error: String,
+    /// Something was typed, so "what you typed is still below" is true.
+    typed_kept: bool,
+    /// Files may have been chosen, so "choose your files again" applies
+    /// (not when the report was refused for being empty).
+    files_again: bool,
     files_limit: String,
 }
 
@@ -60,10 +65,6 @@ struct ReceiptPage<'a> {
     code: &'a str,
     feedback_days: String,
 }
-
-/// The category a fresh form starts on: "other" is the honest answer of a
-/// reporter who skips the question (DESIGN.md default categories).
-const UNSURE_CATEGORY: &str = "lainnya";
 
 /// What the reporter sees about a report, replies already decrypted.
 pub struct StatusView {
@@ -95,6 +96,10 @@ struct StatusPage<'a> {
     view: Option<StatusView>,
     status_help: String,
     files_limit: String,
+    /// The code as typed, when it was refused: the reporter corrects it
+    /// instead of typing all 21 symbols again. Only ever sent back in the
+    /// body of the answer to the request that carried it.
+    typed: String,
 }
 
 /// The privacy page.
@@ -207,6 +212,8 @@ pub fn submit_page(app: &App, lang: Lang, form: &Manifest, error: Option<&HttpEr
         categories: category_options(app, t, &form.category),
         form,
         error: error.map(|e| t.get(e.message_key())).unwrap_or_default(),
+        typed_kept: !form.fields.is_blank() || !form.text.trim().is_empty() || !form.identity.trim().is_empty(),
+        files_again: error.is_some_and(|e| e.code() != "empty"),
         files_limit: files_limit(app, t),
     };
     render(&page, status)
@@ -262,6 +269,28 @@ pub fn status_page(
     error: Option<&HttpError>,
     notice: Option<&str>,
 ) -> Response {
+    status_page_typed(app, lang, view, error, notice, "")
+}
+
+/// The longest typed code sent back: a receipt with spaces fits easily;
+/// anything longer was not a try at one.
+const MAX_TYPED_ECHO: usize = 64;
+
+/// The status form again after a refused code, with the code as typed.
+pub fn status_retry(app: &App, lang: Lang, error: &HttpError, typed: &str) -> Response {
+    let typed = if typed.len() <= MAX_TYPED_ECHO { typed.trim() } else { "" };
+    status_page_typed(app, lang, None, Some(error), None, typed)
+}
+
+/// The status page, with `typed` in the code field.
+fn status_page_typed(
+    app: &App,
+    lang: Lang,
+    view: Option<StatusView>,
+    error: Option<&HttpError>,
+    notice: Option<&str>,
+    typed: &str,
+) -> Response {
     let t = app.catalog.tr(lang);
     let status_help = view.as_ref().map(|v| t.get(&format!("status-help-{}", v.status))).unwrap_or_default();
     let page = StatusPage {
@@ -275,8 +304,12 @@ pub fn status_page(
         view: view.map(|v| dates_in_words(t, v)),
         status_help,
         files_limit: files_limit(app, t),
+        typed: typed.to_string(),
     };
-    render_secret(&page, error.map_or(StatusCode::OK, HttpError::status))
+    let mut page = page;
+    let response = render_secret(&page, error.map_or(StatusCode::OK, HttpError::status));
+    zeroize::Zeroize::zeroize(&mut page.typed);
+    response
 }
 
 /// The view with every day written out ("26 November 2026"): easier to

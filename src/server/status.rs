@@ -1,6 +1,7 @@
 //! Status checks: `POST /status` (page) and `POST /api/v1/status` (JSON), and
 //! follow-ups: `POST /status/add`. The receipt arrives in the body only and
-//! is never logged or echoed except into the follow-up form of its own page.
+//! is never logged or stored; it is echoed only into its own answer: the
+//! follow-up form of its page, or the code field when it was refused.
 //! Replies are decrypted in memory with the key derived from the receipt.
 
 use std::io::Read;
@@ -15,13 +16,12 @@ use axum::{Form, Json};
 use serde::Deserialize;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use super::pages::{error_for, lang_from, secret_json, status_label, status_page, StatusView};
+use super::pages::{error_for, lang_from, secret_json, status_label, status_page, status_retry, StatusView};
 use super::parts::Parts;
 use super::reports::{new_intake, read_parts, read_text};
 use super::{today, App, HttpError};
 use crate::crypto;
 use crate::i18n::Lang;
-use crate::intake::IntakeError;
 use crate::model::{BlobRef, ReplyText, Report, SubmissionKind};
 use crate::receipt::Receipt;
 
@@ -89,13 +89,13 @@ pub async fn status_form(
     form: Result<Form<ReceiptBody>, FormRejection>,
 ) -> Response {
     let lang = lang_from(&uri, &headers);
-    let result = match form {
-        Ok(Form(body)) => find(&app, &body.receipt),
-        Err(_) => Err(HttpError::Typo),
-    };
-    match result {
+    let Ok(Form(body)) = form else { return status_page(&app, lang, None, Some(&HttpError::Typo), None) };
+    if body.receipt.trim().is_empty() {
+        return status_retry(&app, lang, &HttpError::Invalid("receipt_empty", "error-receipt-empty"), "");
+    }
+    match find(&app, &body.receipt) {
         Ok((report, receipt)) => status_page(&app, lang, Some(view(&app, lang, &report, &receipt)), None, None),
-        Err(e) => status_page(&app, lang, None, Some(&e), None),
+        Err(e) => status_retry(&app, lang, &e, &body.receipt),
     }
 }
 
@@ -183,7 +183,7 @@ async fn append(
         && intake.manifest().text.trim().is_empty()
         && intake.manifest().attachments.is_empty()
     {
-        return Err(IntakeError::Empty.into());
+        return Err(HttpError::Invalid("empty", "error-empty-followup"));
     }
     let sub = intake.seal(SubmissionKind::FollowUp, &today(), &[])?;
     app.store.append_submission(&report.id, sub, app.limits.max_followups)?;

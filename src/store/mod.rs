@@ -41,7 +41,7 @@ pub const DEFAULT_KEEP_FREE: u64 = 64 * 1024 * 1024;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// Another process (usually the running server) holds the database.
-    #[error("the data folder is in use by another peluit process (sled allows one); stop the server first or use `peluit pull`")]
+    #[error("the data folder is in use by another peluit process (sled allows one): stop the server first")]
     Locked,
     /// The disk is full or the database failed.
     #[error("storage failed: {0}")]

@@ -5,7 +5,8 @@
 // once at desktop width, with a full-page screenshot of every page.
 //
 // Usage: node journey.mjs BASE_URL SCREENSHOT_DIR
-// Run by tests/browser.rs against a server started with --max-files 2.
+// Run by tests/browser.rs against a server with the default limits, so the
+// screenshots show what a reporter sees.
 // Never loads anything but BASE_URL, and fails on the first broken step.
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
@@ -63,7 +64,8 @@ async function home(page, width) {
   check(page.url() === `${base}/submit?lang=id`, `home: the start button led to ${page.url()}`);
 }
 
-// Step 2: too many files: the form comes back with every field kept.
+// Step 2: one file over the limit the form states: the form comes back with
+// every field kept.
 async function refusedForm(page, width) {
   await inspect(page, 'id', width);
   check(await page.locator('details').getAttribute('open') === null, 'submit: identity open by default');
@@ -77,7 +79,9 @@ async function refusedForm(page, width) {
   await page.fill('#text', 'Baris satu\nBaris dua');
   await page.locator('summary').click();
   await page.fill('#identity', 'Budi, 0812');
-  await page.setInputFiles('#file', [file('a.txt', 'a'), file('b.txt', 'b'), file('c.txt', 'c')]);
+  const limit = Number((await page.textContent('#file-hint')).match(/Paling banyak (\d+) berkas/)[1]);
+  const tooMany = Array.from({ length: limit + 1 }, (_, i) => file(`lampiran-${i + 1}.txt`, `${i}`));
+  await page.setInputFiles('#file', tooMany);
   await page.getByRole('button', { name: /Kirim laporan/ }).click();
   check((await page.textContent('[role=alert]')).includes('pilih lagi berkas'), 'refused: files not mentioned');
   const kept = { '#category': 'pengadaan', '#what': 'Harga laptop dinaikkan tiga kali lipat <b>tebal</b>',

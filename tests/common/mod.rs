@@ -101,22 +101,24 @@ impl Server {
     }
 
     /// The same, with extra environment variables.
+    pub fn start_with(env: &Env, extra: &[&str], vars: &[(&str, &Path)]) -> Server {
+        let (data, keys) = (env.data.to_str().unwrap(), env.keys.to_str().unwrap());
+        let mut args = vec!["serve", "--listen", "127.0.0.1:0", "--data", data, "--keys", keys];
+        args.extend(extra);
+        Self::spawn(&args, env.root.path(), vars)
+    }
+
+    /// Runs `peluit ARGS` (a `serve` listening on a TCP port), its output in
+    /// a new log file in `log_dir`, and waits until it listens.
     // The child is reaped by `Drop for Server` on every path; the lint cannot
     // see through the struct.
     #[allow(clippy::zombie_processes)]
-    pub fn start_with(env: &Env, extra: &[&str], vars: &[(&str, &Path)]) -> Server {
-        let n = fs::read_dir(env.root.path()).map(|d| d.count()).unwrap_or(0);
-        let log = env.root.path().join(format!("server-{n}.log"));
+    pub fn spawn(args: &[&str], log_dir: &Path, vars: &[(&str, &Path)]) -> Server {
+        let n = fs::read_dir(log_dir).map(|d| d.count()).unwrap_or(0);
+        let log = log_dir.join(format!("server-{n}.log"));
         let out = fs::File::create(&log).unwrap();
         let mut cmd = Command::new(bin());
-        cmd.args(["serve", "--listen", "127.0.0.1:0", "--data"])
-            .arg(&env.data)
-            .arg("--keys")
-            .arg(&env.keys)
-            .args(extra)
-            .env("RUST_LOG", "debug")
-            .stdout(out.try_clone().unwrap())
-            .stderr(out);
+        cmd.args(args).env("RUST_LOG", "debug").stdout(out.try_clone().unwrap()).stderr(out);
         for (k, v) in vars {
             cmd.env(k, v);
         }

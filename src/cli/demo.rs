@@ -1,0 +1,99 @@
+//! `peluit demo`: throwaway keys, a signed key set and a server on a local
+//! port, with the next steps printed. The port is checked before anything is
+//! made, and the throwaway folder (it holds secret keys) is removed on every
+//! way out: a normal stop, Ctrl-C, SIGTERM, an error or a panic.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use peluit::crypto::ed25519::SecretKey;
+use peluit::keys;
+use peluit::server::{self, Limits, Site};
+use peluit::store::Store;
+
+use super::serve::{start, Target};
+
+/// The demo's folder, removed when dropped.
+struct Throwaway(PathBuf);
+
+impl Drop for Throwaway {
+    fn drop(&mut self) {
+        if std::fs::remove_dir_all(&self.0).is_ok() {
+            eprintln!("peluit demo: removed {}", self.0.display());
+        }
+    }
+}
+
+/// Binds the demo's address, or says how to choose another.
+fn bind(listen: &str) -> Result<std::net::TcpListener> {
+    std::net::TcpListener::bind(listen).with_context(|| {
+        format!(
+            "cannot listen on {listen}; if another program uses that port, choose another one with \
+             `peluit demo --listen 127.0.0.1:8081`"
+        )
+    })
+}
+
+/// `peluit demo`.
+pub fn demo(listen: &str) -> Result<()> {
+    // Before any key is made: a taken port leaves nothing behind.
+    let listener = bind(listen)?;
+    let addr = listener.local_addr()?;
+    let base = Throwaway(
+        std::env::temp_dir().join(format!("peluit-demo-{}", peluit::crypto::hex(&peluit::crypto::random_id()[..4]))),
+    );
+    let (steps, data, server_keys) = prepare(&base.0, &format!("http://{addr}"))?;
+    println!("peluit demo: throwaway keys and data in {} (removed when the demo stops)", base.0.display());
+    println!();
+    print!("{steps}");
+    println!();
+    start(Target::Bound(listener), &data, &server_keys, Limits::default(), Site::default())
+}
+
+/// Makes the keys, the server's keys folder and its signed key set in `base`;
+/// returns the next steps to print, the data folder and the keys folder.
+fn prepare(base: &Path, url: &str) -> Result<(String, PathBuf, PathBuf)> {
+    let key_dir = base.join("investigator");
+    let server_keys = base.join("keys");
+    let data = base.join("data");
+    let k = keys::keygen(&key_dir, &server::today(), None)?;
+    std::fs::create_dir_all(&server_keys)?;
+    keys::add_to_server_keys(&server_keys, &k, "demo")?;
+    // The key set names the deployment, which the database makes at its
+    // first opening; it is closed again before the server opens it.
+    let deployment = Store::open(&data)?.deployment_id().to_string();
+    let signing = SecretKey::parse(&std::fs::read_to_string(key_dir.join(keys::SIGNING_FILE))?)?;
+    let keyset = server_keys.join(keys::KEYSET_FILE);
+    keys::sign_keyset(&server_keys.join(keys::RECIPIENTS_FILE), &deployment, &signing, super::now(), &keyset)?;
+    let pin = signing.public().fingerprint();
+
+    let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "peluit".into());
+    let (bundle, exported, cases) = (base.join("bundle.tar"), base.join("bundle-export.tar"), base.join("cases"));
+    let (b, c, kd, id) = (bundle.display(), cases.display(), key_dir.display(), k.identity.display());
+    let lines = [
+        format!("  1. Open {url}/ and send a tip (add a file or two)."),
+        format!("     The receipt code is shown once; check it at {url}/status"),
+        "     Or send one encrypted on this computer, as a reporter with a terminal would:".into(),
+        format!("       {exe} submit --server {url} --pin {pin}"),
+        "  2. In another terminal, fetch the ciphertext as an investigator would:".into(),
+        format!("       {exe} pull --server {url} --key {kd}/transfer.key --out {b}"),
+        format!(
+            "     (or stop the server and run: {exe} export --data {} --out {}, then use that file below)",
+            data.display(),
+            exported.display()
+        ),
+        "  3. Decrypt it, as on the investigators' offline machine:".into(),
+        format!("       {exe} decrypt {b} --identity {id} --out {c}"),
+        format!("       {exe} cases --dir {c}"),
+        "  4. Answer the reporter and set a status, then send the signed actions:".into(),
+        format!(
+            "       echo 'Terima kasih, kami periksa.' | {exe} case --cases {c} --key {kd}/signing.key reply CASE_ID"
+        ),
+        format!("       {exe} case --cases {c} --key {kd}/signing.key status CASE_ID investigating"),
+        format!("       {exe} push --server {url} --key {kd}/transfer.key {c}/actions.jsonl"),
+        format!("     The reporter sees both at {url}/status with the receipt code."),
+        format!("  Any blob also opens with the reference tool: tar -xf the bundle, then age -d -i {id} blobs/ID.age"),
+    ];
+    Ok((lines.iter().map(|l| format!("{l}\n")).collect(), data, server_keys))
+}

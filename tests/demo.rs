@@ -1,0 +1,81 @@
+//! `peluit demo`: a taken port is found before anything is made and the
+//! message names `--listen`; the printed `submit` line works against the
+//! demo's signed key set; the throwaway folder (it holds secret keys) is gone
+//! after every way out.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::fs;
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{bin, ok, run_with_stdin};
+
+/// The demo folders in `tmp`.
+fn demo_folders(tmp: &Path) -> Vec<String> {
+    fs::read_dir(tmp)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("peluit-demo-"))
+        .collect()
+}
+
+#[test]
+fn a_taken_port_is_named_with_the_way_out_and_leaves_nothing_behind() {
+    let tmp = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let o = Command::new(bin()).args(["demo", "--listen", &addr]).env("TMPDIR", tmp.path()).output().unwrap();
+    let (out, err) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(!o.status.success());
+    assert!(err.contains(&format!("cannot listen on {addr}")) && err.contains("--listen"), "{err}");
+    assert!(!out.contains("Open http"), "no next steps for a demo that cannot start: {out}");
+    assert_eq!(demo_folders(tmp.path()), Vec::<String>::new(), "no keys left behind");
+}
+
+#[test]
+fn the_printed_submit_line_works_and_ctrl_c_removes_the_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut demo = Command::new(bin())
+        .args(["demo", "--listen", "127.0.0.1:0"])
+        .env("TMPDIR", tmp.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = demo.stdout.take().unwrap();
+    let mut printed = String::new();
+    let start = Instant::now();
+    while !printed.contains("blobs/ID.age") {
+        let mut buf = [0u8; 4096];
+        let n = stdout.read(&mut buf).unwrap();
+        assert!(n > 0 && start.elapsed() < Duration::from_secs(30), "the demo stopped: {printed}");
+        printed.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    assert_eq!(demo_folders(tmp.path()).len(), 1);
+    // The submit line, with its pin, as printed.
+    let line = printed.lines().map(str::trim).find(|l| l.contains(" submit --server ")).unwrap();
+    let args: Vec<&str> = line.split_whitespace().skip(1).collect();
+    let url = args[args.iter().position(|a| *a == "--server").unwrap() + 1].to_string();
+    let template = tmp.path().join("tip.json");
+    fs::write(&template, r#"{"category": "suap", "what": "demo"}"#).unwrap();
+    let sent = ok(&run_with_stdin(&[&args[..], &["--template", template.to_str().unwrap()]].concat(), ""));
+    let receipt = sent.lines().map(str::trim).find(|l| l.len() == 25).unwrap();
+    // The demo's server took it.
+    let shown = ok(&run_with_stdin(&["check", "--server", &url, "--lang", "en"], &format!("{receipt}\n")));
+    assert!(shown.contains("Received"), "{shown}");
+    // pull and export write to different files, so both alternatives work.
+    let pull = printed.lines().find(|l| l.contains(" pull --server ")).unwrap();
+    let export = printed.lines().find(|l| l.contains(" export --data ")).unwrap();
+    let out_of = |l: &str| l.split("--out ").nth(1).unwrap().split([' ', ',']).next().unwrap().to_string();
+    assert_ne!(out_of(pull), out_of(export));
+    // Ctrl-C: the server stops and the folder goes with it.
+    let _ = Command::new("kill").args(["-INT", &demo.id().to_string()]).status();
+    let status = demo.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    assert_eq!(demo_folders(tmp.path()), Vec::<String>::new(), "the keys are gone after Ctrl-C");
+}
