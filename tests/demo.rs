@@ -73,6 +73,31 @@ fn the_printed_submit_line_works_and_ctrl_c_removes_the_folder() {
     let export = printed.lines().find(|l| l.contains(" export --data ")).unwrap();
     let out_of = |l: &str| l.split("--out ").nth(1).unwrap().split([' ', ',']).next().unwrap().to_string();
     assert_ne!(out_of(pull), out_of(export));
+    // The printed investigator loop, twice, as printed: pull, decrypt, act,
+    // push; then pull only what changed since, decrypt, act, push the same file.
+    let run = |l: &str, case: &str, cursor: &str| {
+        let args: Vec<String> =
+            l.split_whitespace().skip(1).map(|a| a.replace("CASE_ID", case).replace("CURSOR", cursor)).collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        ok(&run_with_stdin(&args, ""))
+    };
+    let printed_line = |needle: &str, nth: usize| printed.lines().filter(|l| l.contains(needle)).nth(nth).unwrap();
+    let pulled = run(pull, "", "");
+    let cursor = pulled.split("--since ").nth(1).unwrap().trim().to_string();
+    run(printed_line(" decrypt ", 0), "", "");
+    let cases = printed_line(" cases --dir ", 0).split("--dir ").nth(1).unwrap().trim().to_string();
+    let case = fs::read_dir(&cases).unwrap().flatten().find(|e| e.path().is_dir()).unwrap().file_name();
+    let case = case.to_str().unwrap().to_string();
+    run(printed_line(" status CASE_ID investigating", 0), &case, "");
+    assert!(run(printed_line(" push --server ", 0), "", "").contains("Applied 1 action(s)"));
+    run(printed_line(" pull --server ", 1), "", &cursor);
+    run(printed_line(" decrypt ", 1), "", "");
+    let talk = fs::read_to_string(Path::new(&cases).join(&case).join("conversation.md")).unwrap();
+    assert!(talk.contains("investigating"), "the first round's status reached the case folder:\n{talk}");
+    run(printed_line(" status CASE_ID closed", 0), &case, "");
+    assert!(run(printed_line(" push --server ", 1), "", "").contains("Applied 1 action(s)"));
+    let shown = ok(&run_with_stdin(&["check", "--server", &url, "--lang", "en"], &format!("{receipt}\n")));
+    assert!(shown.contains("Closed"), "{shown}");
     // Ctrl-C: the server stops and the folder goes with it.
     let _ = Command::new("kill").args(["-INT", &demo.id().to_string()]).status();
     let status = demo.wait().unwrap();

@@ -70,7 +70,9 @@ fn prepare(base: &Path, url: &str) -> Result<(String, PathBuf, PathBuf)> {
 
     let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "peluit".into());
     let (bundle, exported, cases) = (base.join("bundle.tar"), base.join("bundle-export.tar"), base.join("cases"));
-    let (b, c, kd, id) = (bundle.display(), cases.display(), key_dir.display(), k.identity.display());
+    let second = base.join("bundle-2.tar");
+    let (b, b2, c, kd, id) =
+        (bundle.display(), second.display(), cases.display(), key_dir.display(), k.identity.display());
     let lines = [
         format!("  1. Open {url}/ and send a tip (add a file or two)."),
         format!("     The receipt code is shown once; check it at {url}/status"),
@@ -93,6 +95,15 @@ fn prepare(base: &Path, url: &str) -> Result<(String, PathBuf, PathBuf)> {
         format!("       {exe} case --cases {c} --key {kd}/signing.key status CASE_ID investigating"),
         format!("       {exe} push --server {url} --key {kd}/transfer.key {c}/actions.jsonl"),
         format!("     The reporter sees both at {url}/status with the receipt code."),
+        format!("  5. Round two: add something as the reporter at {url}/status, then bring every change since the"),
+        "     first pull (new follow-ups, and the status and reply above) with the cursor that pull printed:".into(),
+        format!("       {exe} pull --server {url} --key {kd}/transfer.key --since CURSOR --out {b2}"),
+        format!("       {exe} decrypt {b2} --identity {id} --out {c}"),
+        format!("     {c}/CASE_ID/conversation.md now shows the whole exchange. Act again and push the same file:"),
+        format!("       {exe} case --cases {c} --key {kd}/signing.key status CASE_ID closed"),
+        format!("       {exe} push --server {url} --key {kd}/transfer.key {c}/actions.jsonl"),
+        "     (each push moves the lines it carried to actions.applied.jsonl, so the file holds only what is new)"
+            .into(),
         format!("  Any blob also opens with the reference tool: tar -xf the bundle, then age -d -i {id} blobs/ID.age"),
     ];
     Ok((lines.iter().map(|l| format!("{l}\n")).collect(), data, server_keys))
