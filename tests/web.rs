@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{client, receipt_from_html, Env, Server};
+use common::{api_status, client, receipt_from_html, Env, Server};
 use peluit::i18n::{Catalog, Lang};
 use reqwest::blocking::multipart::{Form, Part};
 use reqwest::blocking::Response;
@@ -413,4 +413,23 @@ fn a_refused_follow_up_keeps_the_report_and_the_typed_message() {
     // Nothing was added.
     let again = status_of(&s, Lang::En, &code);
     assert!(!again.contains("Pesan"));
+}
+
+/// The status page shows the reporter's own follow-ups (the day and the
+/// number of files, never the content, which only the investigators can
+/// open), so a reporter can see that what they added arrived.
+#[test]
+fn the_status_page_lists_what_the_reporter_added() {
+    let env = Env::new();
+    let s = Server::start(&env, &[]);
+    let code = receipt_from_html(&send_tip(&s, Lang::Id, Form::new().text("category", "suap").text("what", "x")));
+    assert!(!status_of(&s, Lang::Id, &code).contains("Yang Anda tambahkan"), "nothing added yet");
+    follow_up(&s, Lang::Id, &code, "Kuitansi kedua dari bendahara", Some(("k.jpg", b"y")));
+    let page = status_of(&s, Lang::Id, &code);
+    assert!(page.contains("Yang Anda tambahkan") && page.contains("Informasi tambahan, 1 berkas"), "{page}");
+    assert!(!page.contains("Kuitansi kedua"), "the content is sealed to the investigators alone");
+    let english = status_of(&s, Lang::En, &code);
+    assert!(english.contains("What you added") && english.contains("files attached: 1"), "{english}");
+    let (_, v) = api_status(&s, &code);
+    assert_eq!(v["added"][0]["files"], 1, "{v}");
 }

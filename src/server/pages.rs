@@ -78,6 +78,10 @@ pub struct StatusView {
     pub timeline: Vec<(String, String, String)>,
     /// (day, text) of each reply, oldest first.
     pub replies: Vec<(String, String)>,
+    /// (day, what was sent) of each follow-up the reporter added, oldest
+    /// first: the day and the number of files, never the content, which is
+    /// sealed to the investigators alone.
+    pub sent: Vec<(String, String)>,
     /// The receipt, for the follow-up form's hidden field (body only).
     pub code: String,
     /// A follow-up message that was refused, to fill the form in again.
@@ -321,6 +325,9 @@ fn dates_in_words(t: Tr<'_>, mut v: StatusView) -> StatusView {
     }
     for r in &mut v.replies {
         r.0 = long_date(t, &r.0);
+    }
+    for s in &mut v.sent {
+        s.0 = long_date(t, &s.0);
     }
     v
 }

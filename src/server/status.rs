@@ -76,9 +76,22 @@ fn view(app: &App, lang: Lang, r: &Report, receipt: &Receipt) -> StatusView {
             })
             .collect(),
         replies: r.replies.iter().map(|x| (x.day.clone(), open_text(app, id(), &x.blob))).collect(),
+        sent: followups(r)
+            .map(|(day, files)| {
+                (day.to_string(), app.catalog.tr(lang).arg("status-sent-files", "files", &files.to_string()))
+            })
+            .collect(),
         code: receipt.grouped().to_string(),
         draft: String::new(),
     }
+}
+
+/// The reporter's own follow-ups: the day and how many files each carried.
+/// Their content is sealed to the investigators alone, so the server cannot
+/// show it, and sealing it to the receipt too would let whoever finds a
+/// written-down code read what the reporter added.
+fn followups(r: &Report) -> impl Iterator<Item = (&str, usize)> {
+    r.submissions.iter().filter(|s| s.kind == SubmissionKind::FollowUp).map(|s| (s.day.as_str(), s.attachments.len()))
 }
 
 /// `POST /status`.
@@ -232,7 +245,13 @@ fn sealed_status(app: &App, r: &Report) -> serde_json::Value {
         "timeline": timeline,
         "replies": replies,
         "followups": r.submissions.len() - 1,
+        "added": added_json(r),
     })
+}
+
+/// The reporter's own follow-ups for the JSON API: day and number of files.
+fn added_json(r: &Report) -> Vec<serde_json::Value> {
+    followups(r).map(|(day, files)| serde_json::json!({ "day": day, "files": files })).collect()
 }
 
 /// `POST /api/v1/status`.
@@ -261,6 +280,7 @@ pub async fn status_api(State(app): State<Arc<App>>, body: Result<Json<ReceiptBo
                 "timeline": timeline,
                 "replies": replies,
                 "followups": r.submissions.len() - 1,
+                "added": added_json(&r),
             });
             secret_json(StatusCode::OK, &body)
         }
