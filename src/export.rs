@@ -58,8 +58,13 @@ pub struct IndexReport {
     pub status: Status,
     /// Status history.
     pub timeline: Vec<Event>,
-    /// The reporter's reply recipient (`age1…`).
+    /// The reporter's reply recipient (`age1…`): in a bundle only from an
+    /// older server; `decrypt` fills it in from `reply_sealed`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub reply_recipient: String,
+    /// The same, sealed to the investigators (base64 of an age file).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reply_sealed: String,
     /// The submissions in the bundle's range (`since`, `cursor`].
     pub submissions: Vec<IndexSubmission>,
 }
@@ -116,6 +121,7 @@ fn report_entry(r: &Report) -> IndexReport {
         status: r.status,
         timeline: r.timeline.clone(),
         reply_recipient: r.reply_recipient.clone(),
+        reply_sealed: r.reply_sealed.clone(),
         submissions: r
             .submissions
             .iter()

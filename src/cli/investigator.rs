@@ -142,10 +142,12 @@ pub fn cases(dir: &Path) -> Result<()> {
 }
 
 /// `peluit apply`.
-pub fn apply(data: &Path, keys_dir: &Path, max_age_days: u64, file: &Path) -> Result<()> {
+pub fn apply(data: &Path, keys_dir: &Path, secret: &Path, max_age_days: u64, file: &Path) -> Result<()> {
     let keyset = keys::load_keyset(keys_dir)?;
     let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let store = Store::open(data).with_context(|| format!("cannot open {}", data.display()))?;
+    // Replies are sealed at rest with a key derived from the secret.
+    let store = store.with_secret(keys::load_or_create_secret(secret, false)?)?;
     let policy = actions::Policy {
         deployment: store.deployment_id(),
         keys: &keyset,

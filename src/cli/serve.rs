@@ -42,7 +42,37 @@ pub fn serve(a: ServeArgs) -> Result<()> {
         (None, Some(path)) => Target::Unix(path),
         _ => bail!("give exactly one of --listen ADDR or --unix PATH"),
     };
-    start(target, &a.data, &a.keys, limits, site)
+    let secret = a.secret.unwrap_or_else(|| a.keys.join(keys::SECRET_FILE));
+    let folder = DataFolder { data: a.data, secret, blur: std::time::Duration::from_secs(a.blur_secs) };
+    start(target, &folder, &a.keys, limits, site)
+}
+
+/// The data folder, its secret, and how often its file times are reset.
+pub struct DataFolder {
+    /// The sled database.
+    pub data: PathBuf,
+    /// The deployment secret's file (outside `data`).
+    pub secret: PathBuf,
+    /// Period of [`peluit::store::layout::blur`].
+    pub blur: std::time::Duration,
+}
+
+/// Opens the data folder with its secret: refuses a folder of the older
+/// layout (secret inside), makes the secret on a new deployment.
+fn open_store(f: &DataFolder, cache: u64) -> Result<Store> {
+    let store = Store::open_with_cache(&f.data, cache)
+        .with_context(|| format!("cannot open the data folder {}", f.data.display()))?;
+    if store.legacy_secret()?.is_some() {
+        bail!(
+            "{} keeps the deployment secret inside it (an older layout). With the server stopped, run\n  \
+             peluit compact --data {} --out NEW --secret {}\nthen put NEW in its place and destroy the old folder (SECURITY.md)",
+            f.data.display(),
+            f.data.display(),
+            f.secret.display()
+        );
+    }
+    let secret = keys::load_or_create_secret(&f.secret, store.is_empty()?)?;
+    Ok(store.with_secret(secret)?)
 }
 
 /// Where to listen.
@@ -54,7 +84,7 @@ pub enum Target {
 }
 
 /// Opens everything, then serves until Ctrl-C or SIGTERM.
-pub fn start(target: Target, data: &Path, keys_dir: &Path, limits: Limits, site: Site) -> Result<()> {
+pub fn start(target: Target, folder: &DataFolder, keys_dir: &Path, limits: Limits, site: Site) -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
@@ -66,9 +96,7 @@ pub fn start(target: Target, data: &Path, keys_dir: &Path, limits: Limits, site:
     if keyset.all().is_empty() {
         tracing::warn!("no keys/investigators.txt: nobody can push actions or pull bundles");
     }
-    std::fs::create_dir_all(data).with_context(|| format!("cannot create the data folder {}", data.display()))?;
-    let store = Store::open_with_cache(data, limits.cache)
-        .with_context(|| format!("cannot open the data folder {}", data.display()))?;
+    let store = open_store(folder, limits.cache)?;
     let n = recipients.len();
     let published = keys::load_published(keys_dir)?;
     if let Some(p) = published.as_ref().and_then(peluit::published::peek) {
@@ -99,15 +127,36 @@ pub fn start(target: Target, data: &Path, keys_dir: &Path, limits: Limits, site:
                 remove_stale_socket(&path)?;
                 let l = tokio::net::UnixListener::bind(&path)
                     .with_context(|| format!("cannot listen on {}", path.display()))?;
+                // The umask made it 0600; tor connects through the group
+                // (deploy/peluit.service), and connecting needs write.
+                std::fs::set_permissions(
+                    &path,
+                    <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o660),
+                )?;
                 tracing::info!("listening on unix:{}", path.display());
                 Listener::Unix(l)
             }
         };
         tracing::info!(recipients = n, "sealing every submission to the investigators' keys");
+        tokio::spawn(blur_every(folder.data.clone(), folder.blur));
         server::run(listener, app, shutdown_signal()).await?;
         tracing::info!("stopped");
         Ok(())
     })
+}
+
+/// Resets the data folder's file times every `period`, whether or not
+/// anything was written, so that their change times follow this clock and
+/// never a tip's (SECURITY.md). The store does it once more as it closes.
+async fn blur_every(data: PathBuf, period: std::time::Duration) {
+    let mut tick = tokio::time::interval(period);
+    loop {
+        tick.tick().await;
+        let data = data.clone();
+        if let Ok(Err(e)) = tokio::task::spawn_blocking(move || peluit::store::layout::blur(&data)).await {
+            tracing::warn!(error = %e, "could not reset the data folder's file times");
+        }
+    }
 }
 
 /// Removes a socket file left by an earlier run (never a regular file).
@@ -144,7 +193,12 @@ pub fn demo(listen: &str) -> Result<()> {
         std::env::temp_dir().join(format!("peluit-demo-{}", peluit::crypto::hex(&peluit::crypto::random_id()[..4])));
     let key_dir = base.join("investigator");
     let server_keys = base.join("keys");
-    let data = base.join("data");
+    let folder = DataFolder {
+        data: base.join("data"),
+        secret: server_keys.join(keys::SECRET_FILE),
+        blur: std::time::Duration::from_secs(10),
+    };
+    let data = &folder.data;
     let k = keys::keygen(&key_dir, &server::today(), None)?;
     std::fs::create_dir_all(&server_keys)?;
     std::fs::write(server_keys.join(keys::RECIPIENTS_FILE), format!("# demo investigator\n{}\n", k.recipient))?;
@@ -179,5 +233,5 @@ pub fn demo(listen: &str) -> Result<()> {
         k.identity.display()
     );
     println!();
-    start(Target::Tcp(listen.to_string()), &data, &server_keys, Limits::default(), Site::default())
+    start(Target::Tcp(listen.to_string()), &folder, &server_keys, Limits::default(), Site::default())
 }

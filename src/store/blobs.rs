@@ -1,12 +1,14 @@
-//! Where ciphertext lives. A blob that fits in one chunk (a manifest, a reply,
-//! a note) is one value in sled's `blobs` tree and commits with its record in
-//! the same group commit. A larger blob (an attachment) streams into its own
-//! file under `files/`, so that it passes through the kernel's page cache
-//! rather than sled's cache and log buffers: memory stays flat however large
-//! or many the uploads are. A file is written as `ID.part`, made durable,
-//! renamed to `ID`, and the rename made durable, all before the writer hands
-//! out its [`BlobRef`]; no record can therefore name a file that a crash could
-//! take away. `*.part` files left by a crash are removed when the store opens.
+//! Where ciphertext lives: every blob, from a manifest to a 256 MiB
+//! attachment, is a run of chunks in sled's `blobs` tree (blob id ‖ chunk
+//! number → up to 64 KiB), committed by the same group commit as the record
+//! that names it. No blob is ever a file of its own: a file's birth time,
+//! inode number and times would give away the second its tip arrived, and
+//! the order of tips (see [`super::layout`] for why sled never makes one
+//! either). sled's page cache is bounded (`--cache-mib`), so memory stays
+//! flat however large or many the uploads are.
+//!
+//! Data folders written before this kept larger blobs as files under
+//! `files/`; they are still read, and `peluit compact` moves them into sled.
 //!
 //! Every write checks that the disk keeps the configured reserve free (see
 //! [`Store::set_keep_free`]): a submission on a nearly full disk is refused
@@ -24,7 +26,7 @@ use crate::{crypto, private_fs};
 
 /// Ciphertext chunk size in the `blobs` tree, and the largest blob kept there.
 pub const CHUNK: usize = 64 * 1024;
-/// The folder (inside the data folder) that holds the larger blobs.
+/// The folder where older data folders kept their larger blobs.
 pub const FILES_DIR: &str = "files";
 /// Suffix of a blob file still being written.
 const PART: &str = "part";
@@ -32,17 +34,16 @@ const PART: &str = "part";
 const ROOM_CHECK_EVERY: u64 = 1024 * 1024;
 
 /// The key of chunk `n` of blob `id`.
-fn chunk_key(id: &[u8; 16], n: u32) -> [u8; 20] {
+pub(super) fn chunk_key(id: &[u8; 16], n: u32) -> [u8; 20] {
     let mut key = [0u8; 20];
     key[..16].copy_from_slice(id);
     key[16..].copy_from_slice(&n.to_be_bytes());
     key
 }
 
-/// Creates the files folder (owner only) and removes the `*.part` files a
-/// crash left there. Called with sled's lock held, so no writer is running.
+/// Removes the `*.part` files a crash left in an older data folder's
+/// `files/`. Called with sled's lock held, so no writer is running.
 pub(super) fn prepare_dir(dir: &Path) -> io::Result<()> {
-    private_fs::make_dir(dir)?;
     for entry in fs::read_dir(dir)? {
         let path = entry?.path();
         if path.extension().is_some_and(|e| e == PART) {
@@ -52,15 +53,10 @@ pub(super) fn prepare_dir(dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// Makes a folder's entries (a new or renamed file) durable.
-pub(super) fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
-}
-
 impl Store {
     /// Free bytes for an unprivileged writer on the data folder's file system.
     pub fn free_bytes(&self) -> io::Result<u64> {
-        let s = rustix::fs::statvfs(self.files.as_ref()).map_err(io::Error::from)?;
+        let s = rustix::fs::statvfs(self.dir.as_ref()).map_err(io::Error::from)?;
         Ok(s.f_bavail.saturating_mul(s.f_frsize))
     }
 
@@ -78,9 +74,9 @@ impl Store {
         }
     }
 
-    /// The path of a blob's file.
+    /// The path of a blob's file in an older data folder.
     fn blob_file(&self, id: &[u8; 16]) -> std::path::PathBuf {
-        self.files.join(crypto::hex(id))
+        self.dir.join(FILES_DIR).join(crypto::hex(id))
     }
 
     /// Starts a new blob; write ciphertext into it, then [`BlobWriter::finish`].
@@ -92,7 +88,7 @@ impl Store {
             store: self.clone(),
             id: crypto::random_id(),
             buf: Vec::new(),
-            file: None,
+            chunks: 0,
             len: 0,
             checked_at: 0,
         })
@@ -105,11 +101,13 @@ impl Store {
         w.write_all(bytes).and_then(|()| w.finish()).map_err(StoreError::from_io)
     }
 
-    /// Removes a blob (an abandoned submission, a purge): its chunks and its file.
+    /// Removes a blob (an abandoned submission, a purge): its chunks, its
+    /// sealed-at-rest copy, and an older folder's file.
     pub fn discard_blob(&self, id: &[u8; 16]) -> Result<(), StoreError> {
         for key in self.blobs.scan_prefix(id).keys() {
             self.blobs.remove(key?)?;
         }
+        self.wrapped.remove(id)?;
         let path = self.blob_file(id);
         for p in [path.with_extension(PART), path] {
             private_fs::remove_if_present(&p).map_err(StoreError::from_io)?;
@@ -121,6 +119,12 @@ impl Store {
     /// the stored length differs from the record's.
     pub fn blob_reader(&self, blob: &BlobRef) -> Result<BlobReader, StoreError> {
         let id = crypto::unhex::<16>(&blob.id).ok_or_else(|| StoreError::Corrupt("blob id".into()))?;
+        if let Some(inner) = self.read_wrapped(&id)? {
+            if inner.len() as u64 != blob.len {
+                return Err(StoreError::Corrupt(format!("reply {} has the wrong length", blob.id)));
+            }
+            return Ok(BlobReader::Inner(io::Cursor::new(inner)));
+        }
         if self.blobs.get(chunk_key(&id, 0))?.is_none() {
             match File::open(self.blob_file(&id)) {
                 Ok(f) => {
@@ -154,12 +158,6 @@ impl Store {
         }
         Ok(())
     }
-
-    /// Whether a blob is kept as a file (for `check` and `compact`).
-    pub(super) fn blob_file_if_any(&self, id: &[u8; 16]) -> Option<std::path::PathBuf> {
-        let p = self.blob_file(id);
-        p.exists().then_some(p)
-    }
 }
 
 /// Reads a blob's ciphertext in order.
@@ -175,14 +173,17 @@ pub enum BlobReader {
         /// Bytes the record says are still to come.
         left: u64,
     },
-    /// A blob kept as a file (its length already checked).
+    /// A blob kept as a file by an older data folder (its length already checked).
     File(io::Take<File>),
+    /// A reply or note, opened from its at-rest seal.
+    Inner(io::Cursor<Vec<u8>>),
 }
 
 impl Read for BlobReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let (chunks, current, pos, left) = match self {
             BlobReader::File(f) => return f.read(buf),
+            BlobReader::Inner(c) => return c.read(buf),
             BlobReader::Chunks { chunks, current, pos, left } => (chunks, current, pos, left),
         };
         while *pos == current.len() {
@@ -208,14 +209,14 @@ impl Read for BlobReader {
 
 /// Writes one blob's ciphertext. Invisible until a record names it.
 pub struct BlobWriter {
-    /// The store (tree, files folder, reserve).
+    /// The store (tree, reserve).
     store: Store,
     /// This blob's id.
     id: [u8; 16],
-    /// The ciphertext while it still fits in one chunk.
+    /// The chunk being filled.
     buf: Vec<u8>,
-    /// The `ID.part` file once it no longer does.
-    file: Option<File>,
+    /// Chunks already stored.
+    chunks: u32,
     /// Bytes accepted so far.
     len: u64,
     /// `len` at the last free-space check (the first is made when the
@@ -229,24 +230,21 @@ impl BlobWriter {
         self.id
     }
 
-    /// Makes the blob durable if it is a file, or stores its one chunk (made
-    /// durable by the record's group commit), and returns the reference.
+    /// Stores the last chunk (made durable, like every chunk, by the
+    /// record's group commit) and returns the reference.
     pub fn finish(mut self) -> io::Result<BlobRef> {
-        let r = BlobRef { id: crypto::hex(&self.id), len: self.len };
-        match self.file.take() {
-            Some(f) => {
-                f.sync_data()?;
-                drop(f);
-                let path = self.store.blob_file(&self.id);
-                fs::rename(path.with_extension(PART), &path)?;
-                sync_dir(&self.store.files)?;
-            }
-            None => {
-                let value = std::mem::take(&mut self.buf);
-                self.store.blobs.insert(chunk_key(&self.id, 0), value).map_err(io::Error::other)?;
-            }
+        if !self.buf.is_empty() || self.chunks == 0 {
+            self.store_chunk()?;
         }
-        Ok(r)
+        Ok(BlobRef { id: crypto::hex(&self.id), len: self.len })
+    }
+
+    /// Stores the buffered chunk.
+    fn store_chunk(&mut self) -> io::Result<()> {
+        let value = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
+        self.store.blobs.insert(chunk_key(&self.id, self.chunks), value).map_err(|e| StoreError::from(e).into_io())?;
+        self.chunks += 1;
+        Ok(())
     }
 
     /// Checks the reserve again every megabyte.
@@ -257,28 +255,19 @@ impl BlobWriter {
         }
         Ok(())
     }
-
-    /// Moves the buffered bytes into a new `ID.part` file.
-    fn spill(&mut self) -> io::Result<&mut File> {
-        let path = self.store.blob_file(&self.id).with_extension(PART);
-        let mut f = private_fs::create_new(&path)?;
-        f.write_all(&self.buf)?;
-        self.buf = Vec::new();
-        Ok(self.file.insert(f))
-    }
 }
 
 impl Write for BlobWriter {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         self.check_room(data.len())?;
-        if self.file.is_none() && self.buf.len() + data.len() <= CHUNK {
-            self.buf.extend_from_slice(data);
-        } else {
-            let f = match self.file.as_mut() {
-                Some(f) => f,
-                None => self.spill()?,
-            };
-            f.write_all(data)?;
+        let mut rest = data;
+        while !rest.is_empty() {
+            if self.buf.len() == CHUNK {
+                self.store_chunk()?;
+            }
+            let n = rest.len().min(CHUNK - self.buf.len());
+            self.buf.extend_from_slice(&rest[..n]);
+            rest = &rest[n..];
         }
         self.len += data.len() as u64;
         Ok(data.len())

@@ -1,0 +1,107 @@
+//! What keeps a copy of the data folder from confirming a receipt: the
+//! deployment secret lives outside it ([`Store::with_secret`]), each report's
+//! reply recipient is stored sealed to the investigators, and replies and
+//! notes (which the key derived from a receipt opens) are sealed once more to
+//! the at-rest key derived from the secret. Never stores the secret.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use super::{Store, StoreError};
+use crate::crypto::at_rest::{self, AtRestKey};
+use crate::crypto::{self, DeploymentSecret, Recipients};
+use crate::model::BlobRef;
+
+/// Blurs the data folder's times once the last handle to the store is gone
+/// (see [`super::layout::blur`]).
+pub(super) struct Closing(pub(super) Arc<Path>);
+
+impl Drop for Closing {
+    fn drop(&mut self) {
+        if let Err(e) = super::layout::blur(&self.0) {
+            tracing::warn!(error = %e, "could not reset the data folder's file times");
+        }
+    }
+}
+
+impl Store {
+    /// Sets the deployment secret (read from its credential file). The first
+    /// secret given to a data folder is remembered by a fingerprint; another
+    /// one is refused, since every receipt would then be unknown.
+    pub fn with_secret(mut self, secret: DeploymentSecret) -> Result<Store, StoreError> {
+        let check = at_rest::secret_check(&secret);
+        match self.meta.get("secret_check")? {
+            Some(v) if v.as_ref() != check => {
+                return Err(StoreError::Exposed(
+                    "the deployment secret file does not belong to this data folder: restore the right one".into(),
+                ))
+            }
+            Some(_) => {}
+            None => {
+                self.meta.insert("secret_check", &check[..])?;
+                self.db.flush()?;
+            }
+        }
+        self.at_rest = Some(Arc::new(AtRestKey::derive(&secret)));
+        self.secret = secret;
+        Ok(self)
+    }
+
+    /// The secret, or an error for a store opened without it.
+    pub(super) fn secret_for_receipts(&self) -> Result<&DeploymentSecret, StoreError> {
+        match self.at_rest {
+            Some(_) => Ok(&self.secret),
+            None => Err(StoreError::Db("no deployment secret was given: receipts cannot be issued".into())),
+        }
+    }
+
+    /// The secret an older peluit kept in the database, if any: such a
+    /// folder must be rewritten by `peluit compact` before it is served.
+    pub fn legacy_secret(&self) -> Result<Option<DeploymentSecret>, StoreError> {
+        Ok(self.meta.get("secret")?.and_then(|v| DeploymentSecret::from_bytes(&v)))
+    }
+
+    /// Whether the database holds no report yet (a new deployment).
+    pub fn is_empty(&self) -> Result<bool, StoreError> {
+        Ok(self.reports.is_empty() && self.meta.get("secret_check")?.is_none())
+    }
+
+    /// Parses the recipients recorded in `meta`, for sealing.
+    pub(super) fn load_recipients(&self) -> Result<(), StoreError> {
+        let list = self.recipients()?;
+        if !list.is_empty() {
+            let parsed = Recipients::parse(&list.join("\n")).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            *self.sealed_to.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(parsed);
+        }
+        Ok(())
+    }
+
+    /// Seals a report's reply recipient to the investigators (base64 of an
+    /// age file): the server never needs it, and the offline machine opens it
+    /// to seal replies.
+    pub(super) fn seal_reply_recipient(&self, recipient: &str) -> Result<String, StoreError> {
+        let guard = self.sealed_to.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let to = guard.as_ref().ok_or_else(|| StoreError::Db("no recipients recorded to seal to".into()))?;
+        let sealed = at_rest::seal_text(to, recipient).map_err(|e| StoreError::Db(e.to_string()))?;
+        Ok(crypto::ed25519::b64(&sealed))
+    }
+
+    /// Stores a reply or note (an age file the receipt's key opens) sealed
+    /// again to the at-rest key, as blob `id`; returns its reference, whose
+    /// length is the inner file's.
+    pub(super) fn put_wrapped(&self, inner: &[u8]) -> Result<BlobRef, StoreError> {
+        let key = self.at_rest.as_ref().ok_or_else(|| StoreError::Db("no deployment secret was given".into()))?;
+        self.ensure_room(inner.len() as u64)?;
+        let outer = key.seal(inner).map_err(|e| StoreError::Db(e.to_string()))?;
+        let id = crypto::random_id();
+        self.wrapped.insert(id, outer)?;
+        Ok(BlobRef { id: crypto::hex(&id), len: inner.len() as u64 })
+    }
+
+    /// The inner age file of a wrapped blob, if `id` is one.
+    pub(super) fn read_wrapped(&self, id: &[u8; 16]) -> Result<Option<Vec<u8>>, StoreError> {
+        let Some(outer) = self.wrapped.get(id)? else { return Ok(None) };
+        let key = self.at_rest.as_ref().ok_or_else(|| StoreError::Db("no deployment secret was given".into()))?;
+        key.open(&outer).map(Some).map_err(|_| StoreError::Corrupt(format!("reply {} does not open", crypto::hex(id))))
+    }
+}
