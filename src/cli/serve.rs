@@ -138,7 +138,7 @@ pub fn start(target: Target, folder: &DataFolder, keys_dir: &Path, limits: Limit
             }
         };
         tracing::info!(recipients = n, "sealing every submission to the investigators' keys");
-        tokio::spawn(blur_every(folder.data.clone(), folder.blur));
+        tokio::spawn(blur_every(app.store.clone(), folder.blur));
         server::run(listener, app, shutdown_signal()).await?;
         tracing::info!("stopped");
         Ok(())
@@ -147,13 +147,14 @@ pub fn start(target: Target, folder: &DataFolder, keys_dir: &Path, limits: Limit
 
 /// Resets the data folder's file times every `period`, whether or not
 /// anything was written, so that their change times follow this clock and
-/// never a tip's (SECURITY.md). The store does it once more as it closes.
-async fn blur_every(data: PathBuf, period: std::time::Duration) {
+/// never a tip's (SECURITY.md); makes the day packs ahead. The store does
+/// it once more as it closes.
+async fn blur_every(store: Store, period: std::time::Duration) {
     let mut tick = tokio::time::interval(period);
     loop {
         tick.tick().await;
-        let data = data.clone();
-        if let Ok(Err(e)) = tokio::task::spawn_blocking(move || peluit::store::layout::blur(&data)).await {
+        let store = store.clone();
+        if let Ok(Err(e)) = tokio::task::spawn_blocking(move || store.blur()).await {
             tracing::warn!(error = %e, "could not reset the data folder's file times");
         }
     }

@@ -1,14 +1,15 @@
-//! Where ciphertext lives: every blob, from a manifest to a 256 MiB
-//! attachment, is a run of chunks in sled's `blobs` tree (blob id ‖ chunk
-//! number → up to 64 KiB), committed by the same group commit as the record
-//! that names it. No blob is ever a file of its own: a file's birth time,
-//! inode number and times would give away the second its tip arrived, and
-//! the order of tips (see [`super::layout`] for why sled never makes one
-//! either). sled's page cache is bounded (`--cache-mib`), so memory stays
-//! flat however large or many the uploads are.
+//! Where ciphertext lives. A blob that fits in one chunk (a manifest, a
+//! reply, a note) is one value in sled's `blobs` tree and commits with its
+//! record in the same group commit. A larger blob (an attachment) is appended
+//! to the day's pack file (see [`super::packs`]): it passes through the
+//! kernel's page cache rather than sled's cache and log buffers, so memory
+//! stays flat however large or many the uploads are, and no file is ever
+//! made for it. The pack is made durable, and the blob's ranges stored in
+//! the `extents` tree, before the writer hands out its [`BlobRef`]; no record
+//! can therefore name ciphertext that a crash could take away.
 //!
-//! Data folders written before this kept larger blobs as files under
-//! `files/`; they are still read, and `peluit compact` moves them into sled.
+//! Data folders written before the packs kept larger blobs as files under
+//! `files/`; they are still read, and `peluit compact` moves them into packs.
 //!
 //! Every write checks that the disk keeps the configured reserve free (see
 //! [`Store::set_keep_free`]): a submission on a nearly full disk is refused
@@ -20,9 +21,11 @@ use std::io::{self, Read, Write};
 use std::path::Path;
 use std::sync::atomic::Ordering;
 
+use super::packs::{Extents, Pack, PackReader};
 use super::{Store, StoreError};
 use crate::model::BlobRef;
 use crate::{crypto, private_fs};
+use std::sync::Arc;
 
 /// Ciphertext chunk size in the `blobs` tree, and the largest blob kept there.
 pub const CHUNK: usize = 64 * 1024;
@@ -83,15 +86,13 @@ impl Store {
     /// Refused with [`StoreError::Full`] when the disk is down to its
     /// reserve; the writer checks again every megabyte.
     pub fn blob_writer(&self) -> Result<BlobWriter, StoreError> {
+        self.writer_for(crypto::random_id())
+    }
+
+    /// The same for a given id (a compaction keeps every blob's id).
+    pub(super) fn writer_for(&self, id: [u8; 16]) -> Result<BlobWriter, StoreError> {
         self.ensure_room(0)?;
-        Ok(BlobWriter {
-            store: self.clone(),
-            id: crypto::random_id(),
-            buf: Vec::new(),
-            chunks: 0,
-            len: 0,
-            checked_at: 0,
-        })
+        Ok(BlobWriter { store: self.clone(), id, buf: Vec::new(), pack: None, len: 0, checked_at: 0 })
     }
 
     /// Stores a blob that is already whole in memory (a sealed manifest,
@@ -102,12 +103,16 @@ impl Store {
     }
 
     /// Removes a blob (an abandoned submission, a purge): its chunks, its
-    /// sealed-at-rest copy, and an older folder's file.
+    /// sealed-at-rest copy, its ranges in a pack (punched out), and an older
+    /// folder's file.
     pub fn discard_blob(&self, id: &[u8; 16]) -> Result<(), StoreError> {
         for key in self.blobs.scan_prefix(id).keys() {
             self.blobs.remove(key?)?;
         }
         self.wrapped.remove(id)?;
+        if let Some(e) = self.extents.remove(id)?.as_deref().and_then(Extents::decode) {
+            self.packs.punch(&e.day, &e.ranges).map_err(StoreError::from_io)?;
+        }
         let path = self.blob_file(id);
         for p in [path.with_extension(PART), path] {
             private_fs::remove_if_present(&p).map_err(StoreError::from_io)?;
@@ -124,6 +129,18 @@ impl Store {
                 return Err(StoreError::Corrupt(format!("reply {} has the wrong length", blob.id)));
             }
             return Ok(BlobReader::Inner(io::Cursor::new(inner)));
+        }
+        if let Some(e) = self.extents.get(id)?.as_deref().and_then(Extents::decode) {
+            if e.len() != blob.len {
+                return Err(StoreError::Corrupt(format!(
+                    "blob {} has {} bytes, expected {}",
+                    blob.id,
+                    e.len(),
+                    blob.len
+                )));
+            }
+            let file = self.packs.reader(&e.day).map_err(StoreError::from_io)?;
+            return Ok(BlobReader::Pack(PackReader::new(file, e)));
         }
         if self.blobs.get(chunk_key(&id, 0))?.is_none() {
             match File::open(self.blob_file(&id)) {
@@ -177,6 +194,8 @@ pub enum BlobReader {
     File(io::Take<File>),
     /// A reply or note, opened from its at-rest seal.
     Inner(io::Cursor<Vec<u8>>),
+    /// An attachment in a day pack (its length already checked).
+    Pack(PackReader),
 }
 
 impl Read for BlobReader {
@@ -184,6 +203,7 @@ impl Read for BlobReader {
         let (chunks, current, pos, left) = match self {
             BlobReader::File(f) => return f.read(buf),
             BlobReader::Inner(c) => return c.read(buf),
+            BlobReader::Pack(p) => return p.read(buf),
             BlobReader::Chunks { chunks, current, pos, left } => (chunks, current, pos, left),
         };
         while *pos == current.len() {
@@ -209,14 +229,14 @@ impl Read for BlobReader {
 
 /// Writes one blob's ciphertext. Invisible until a record names it.
 pub struct BlobWriter {
-    /// The store (tree, reserve).
+    /// The store (tree, packs, reserve).
     store: Store,
     /// This blob's id.
     id: [u8; 16],
-    /// The chunk being filled.
+    /// The ciphertext while it still fits in one chunk.
     buf: Vec<u8>,
-    /// Chunks already stored.
-    chunks: u32,
+    /// The pack and the ranges written there, once it no longer does.
+    pack: Option<(Arc<Pack>, Extents)>,
     /// Bytes accepted so far.
     len: u64,
     /// `len` at the last free-space check (the first is made when the
@@ -230,21 +250,20 @@ impl BlobWriter {
         self.id
     }
 
-    /// Stores the last chunk (made durable, like every chunk, by the
-    /// record's group commit) and returns the reference.
+    /// Makes the blob durable if it is in a pack (then records its ranges),
+    /// or stores its one chunk (made durable by the record's group commit),
+    /// and returns the reference.
     pub fn finish(mut self) -> io::Result<BlobRef> {
-        if !self.buf.is_empty() || self.chunks == 0 {
-            self.store_chunk()?;
-        }
-        Ok(BlobRef { id: crypto::hex(&self.id), len: self.len })
-    }
-
-    /// Stores the buffered chunk.
-    fn store_chunk(&mut self) -> io::Result<()> {
-        let value = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
-        self.store.blobs.insert(chunk_key(&self.id, self.chunks), value).map_err(|e| StoreError::from(e).into_io())?;
-        self.chunks += 1;
-        Ok(())
+        let r = BlobRef { id: crypto::hex(&self.id), len: self.len };
+        let stored = match self.pack.take() {
+            Some((pack, extents)) => {
+                pack.sync()?;
+                self.store.extents.insert(self.id, extents.encode())
+            }
+            None => self.store.blobs.insert(chunk_key(&self.id, 0), std::mem::take(&mut self.buf)),
+        };
+        stored.map_err(|e| StoreError::from(e).into_io())?;
+        Ok(r)
     }
 
     /// Checks the reserve again every megabyte.
@@ -255,19 +274,28 @@ impl BlobWriter {
         }
         Ok(())
     }
+
+    /// Moves the buffered bytes into today's pack.
+    fn spill(&mut self) -> io::Result<&mut (Arc<Pack>, Extents)> {
+        let pack = self.store.packs.current()?;
+        let mut extents = Extents { day: pack.day.clone(), ranges: Vec::new() };
+        let buf = std::mem::take(&mut self.buf);
+        extents.push(pack.append(&buf)?, buf.len() as u64);
+        Ok(self.pack.insert((pack, extents)))
+    }
 }
 
 impl Write for BlobWriter {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         self.check_room(data.len())?;
-        let mut rest = data;
-        while !rest.is_empty() {
-            if self.buf.len() == CHUNK {
-                self.store_chunk()?;
-            }
-            let n = rest.len().min(CHUNK - self.buf.len());
-            self.buf.extend_from_slice(&rest[..n]);
-            rest = &rest[n..];
+        if self.pack.is_none() && self.buf.len() + data.len() <= CHUNK {
+            self.buf.extend_from_slice(data);
+        } else {
+            let (pack, extents) = match self.pack.as_mut() {
+                Some(p) => p,
+                None => self.spill()?,
+            };
+            extents.push(pack.append(data)?, data.len() as u64);
         }
         self.len += data.len() as u64;
         Ok(data.len())

@@ -14,7 +14,7 @@
 //! - sled writes a page larger than a quarter of its segment size to a file
 //!   of its own under `blobs/`, born at the second of the write. With 8 MiB
 //!   segments a leaf of sled's largest fan-out (16 items, split at 17) of
-//!   64 KiB chunks stays inline, so attachments never make a file.
+//!   blobs of up to 64 KiB stays inline, so no value ever makes a file.
 
 use std::fs;
 use std::io;
@@ -107,6 +107,15 @@ pub fn blur(dir: &Path) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+impl super::Store {
+    /// The periodic job of a running server: makes today's and tomorrow's
+    /// day packs if missing (so no tip makes one), then [`blur`]s.
+    pub fn blur(&self) -> io::Result<()> {
+        self.packs.ensure_ahead()?;
+        blur(&self.dir)
+    }
 }
 
 #[cfg(test)]

@@ -92,7 +92,7 @@ impl Store {
                 rep.orphan_chunks += 1;
             }
         }
-        for k in self.wrapped.iter().keys() {
+        for k in self.wrapped.iter().keys().chain(self.extents.iter().keys()) {
             if !referenced.contains(&crypto::hex(&k?)) {
                 rep.orphan_chunks += 1;
             }
@@ -138,37 +138,33 @@ impl Store {
     /// which releases sled's lock). On the way, what an older layout kept
     /// is brought up to date: the deployment secret is left out, clear reply
     /// recipients are sealed to the investigators, replies and notes are
-    /// sealed to the at-rest key (`key`), blob files move into sled, and
+    /// sealed to the at-rest key (`key`), blob files move into the day pack, and
     /// action nonces keep only their day.
     fn copy_live_into(&self, out: &Path, key: Option<&AtRestKey>) -> Result<(), StoreError> {
-        super::layout::ensure_private_dir(out)?;
-        let db = super::layout::sled_config(out, super::DEFAULT_CACHE).open()?;
-        let meta = db.open_tree("meta")?;
+        let new = Store::open(out)?;
+        new.meta.clear()?;
         for item in self.meta.iter() {
             let (k, v) = item?;
             if k.as_ref() != b"secret" {
-                meta.insert(k, v)?;
+                new.meta.insert(k, v)?;
             }
         }
         // Sequences in the new database continue above every one issued here.
         let floor = self.db.generate_id()? + 1 + self.seq_floor;
-        meta.insert("seq_floor", &floor.to_be_bytes()[..])?;
-        for (name, tree) in [("lookup", &self.lookup), ("log", &self.log), ("audit", &self.audit)] {
-            let t = db.open_tree(name)?;
-            for item in tree.iter() {
+        new.meta.insert("seq_floor", &floor.to_be_bytes()[..])?;
+        for (from, to) in [(&self.lookup, &new.lookup), (&self.log, &new.log), (&self.audit, &new.audit)] {
+            for item in from.iter() {
                 let (k, v) = item?;
-                t.insert(k, v)?;
+                to.insert(k, v)?;
             }
         }
-        let nonces = db.open_tree("nonces")?;
         for item in self.nonces.iter() {
             let (k, v) = item?;
             match <[u8; 8]>::try_from(v.as_ref()) {
-                Ok(secs) => nonces.insert(k, crate::actions::day_of(u64::from_be_bytes(secs)).as_bytes())?,
-                Err(_) => nonces.insert(k, v)?,
+                Ok(secs) => new.nonces.insert(k, crate::actions::day_of(u64::from_be_bytes(secs)).as_bytes())?,
+                Err(_) => new.nonces.insert(k, v)?,
             };
         }
-        let (reports, blobs, wrapped) = (db.open_tree("reports")?, db.open_tree("blobs")?, db.open_tree("wrapped")?);
         for r in self.all_reports() {
             let mut r = r?;
             if !r.reply_recipient.is_empty() {
@@ -176,8 +172,8 @@ impl Store {
                 r.reply_recipient.clear();
             }
             let id = crypto::unhex::<16>(&r.id).ok_or_else(|| StoreError::Corrupt("report id".into()))?;
-            reports.insert(id, serde_json::to_vec(&r).map_err(|e| StoreError::Corrupt(e.to_string()))?)?;
-            let sealed_for_reporter: HashSet<&str> = r
+            new.reports.insert(id, serde_json::to_vec(&r).map_err(|e| StoreError::Corrupt(e.to_string()))?)?;
+            let for_reporter: HashSet<&str> = r
                 .replies
                 .iter()
                 .map(|x| x.blob.id.as_str())
@@ -186,41 +182,22 @@ impl Store {
             for b in r.blobs() {
                 let id = crypto::unhex::<16>(&b.id).ok_or_else(|| StoreError::Corrupt("blob id".into()))?;
                 if let Some(v) = self.wrapped.get(id)? {
-                    wrapped.insert(id, v)?;
-                } else if sealed_for_reporter.contains(b.id.as_str()) {
+                    new.wrapped.insert(id, v)?;
+                } else if for_reporter.contains(b.id.as_str()) {
                     let key =
                         key.ok_or_else(|| StoreError::Db("the deployment secret is needed to seal replies".into()))?;
                     let mut inner = Vec::new();
                     self.read_blob(b, &mut inner)?;
-                    wrapped.insert(id, key.seal(&inner).map_err(|e| StoreError::Db(e.to_string()))?)?;
+                    new.wrapped.insert(id, key.seal(&inner).map_err(|e| StoreError::Db(e.to_string()))?)?;
                 } else {
-                    self.copy_chunks(b, &blobs)?;
+                    let mut w = new.writer_for(id)?;
+                    std::io::copy(&mut self.blob_reader(b)?, &mut w).map_err(StoreError::from_io)?;
+                    w.finish().map_err(StoreError::from_io)?;
                 }
             }
         }
-        db.flush()?;
+        new.db.flush()?;
         Ok(())
-    }
-
-    /// Copies a blob's ciphertext into `into` as chunks, whether it is kept
-    /// in chunks here or as an older folder's file.
-    fn copy_chunks(&self, b: &crate::model::BlobRef, into: &sled::Tree) -> Result<(), StoreError> {
-        let id = crypto::unhex::<16>(&b.id).ok_or_else(|| StoreError::Corrupt("blob id".into()))?;
-        let mut reader = self.blob_reader(b)?;
-        let mut n = 0u32;
-        loop {
-            let mut chunk = Vec::with_capacity(super::CHUNK);
-            (&mut reader).take(super::CHUNK as u64).read_to_end(&mut chunk).map_err(StoreError::from_io)?;
-            if chunk.is_empty() && n > 0 {
-                return Ok(());
-            }
-            let full = chunk.len() == super::CHUNK;
-            into.insert(super::blobs::chunk_key(&id, n), chunk)?;
-            n += 1;
-            if !full {
-                return Ok(());
-            }
-        }
     }
 }
 

@@ -3,12 +3,13 @@
 //!
 //! Trees: `reports` (id → record JSON), `lookup` (HMAC of receipt → id),
 //! `blobs` (blob id ‖ chunk number → ciphertext of a small blob), `log`
-//! (sequence → report id, for incremental export), `meta` (deployment id and
-//! secret, current recipients, audit head), `nonces` (applied action nonces),
-//! `audit` (the hash-chained log of applied actions), `wrapped` (replies
-//! and notes sealed again at rest, see [`crate::crypto::at_rest`]). Every
-//! blob, attachments included, is chunked into sled (see [`blobs`]); what
-//! the folder's modes and file times say is [`layout`]'s business.
+//! (sequence → report id, for incremental export), `meta` (deployment id,
+//! the secret's fingerprint, current recipients, audit head), `nonces`
+//! (applied action nonces → day), `audit` (the hash-chained log of applied
+//! actions), `wrapped` (replies and notes sealed again at rest, see
+//! [`crate::crypto::at_rest`]), `extents` (where an attachment lies in the
+//! day packs, see [`blobs`]). What the folder's modes and file times say is
+//! [`layout`]'s business.
 //! A blob is written first and is invisible until a record that names it
 //! commits in one transaction; a crash in between leaves only unreferenced
 //! ciphertext, which `check` reports and `compact` drops.
@@ -29,6 +30,7 @@ mod audit_disk;
 mod blobs;
 pub mod layout;
 mod maintenance;
+mod packs;
 mod sealing;
 pub use actions::{Applied, ApplyError};
 pub use audit_disk::audit_disk;
@@ -111,11 +113,15 @@ pub struct Store {
     lookup: sled::Tree,
     /// blob id ‖ chunk number (u32 BE) → ciphertext (blobs of one chunk).
     blobs: sled::Tree,
-    /// The data folder (for the free space, the blur, and blob files of
-    /// data folders written before every blob went into sled).
+    /// The data folder (for the free space, and blob files of data folders
+    /// written before the day packs).
     dir: Arc<Path>,
     /// blob id → a reply or note sealed again to the at-rest key.
     wrapped: sled::Tree,
+    /// blob id → its day pack and ranges there (attachments).
+    extents: sled::Tree,
+    /// The day packs.
+    packs: Arc<packs::Packs>,
     /// Free bytes to keep on the disk (0: no reserve).
     keep_free: Arc<AtomicU64>,
     /// sequence (u64 BE) → report id.
@@ -183,6 +189,8 @@ impl Store {
         let store = Store {
             dir: dir.into(),
             wrapped: db.open_tree("wrapped")?,
+            extents: db.open_tree("extents")?,
+            packs: Arc::new(packs::Packs::open(dir).map_err(StoreError::from_io)?),
             keep_free: Arc::new(AtomicU64::new(DEFAULT_KEEP_FREE)),
             seq_turn: Arc::default(),
             seq_floor,
@@ -473,11 +481,15 @@ mod tests {
     }
 
     #[test]
-    fn large_blobs_are_chunks_never_files_and_the_reserve_refuses_writes() {
+    fn large_blobs_go_to_the_day_pack_never_a_file_of_their_own_and_the_reserve_refuses_writes() {
         let (dir, store) = open();
         let folder = dir.path().join("data");
-        let before = std::fs::read_dir(&folder).map(|d| d.count()).unwrap_or(0);
+        let count = |d: &Path| std::fs::read_dir(d).map(|d| d.count()).unwrap_or(0);
+        let before = (count(&folder), count(&folder.join("packs")));
+        assert_eq!(before.1, 2, "today's and tomorrow's packs are made when the store opens");
         let data: Vec<u8> = (0..(5 * CHUNK + 1)).map(|i| (i % 253) as u8).collect();
+        let mut data = data;
+        data[3 * CHUNK..3 * CHUNK + 16].copy_from_slice(b"PUNCH-ME-OUT-123");
         let big = blob(&store, &data);
         for n in [CHUNK, 2 * CHUNK, 0] {
             let exact = blob(&store, &data[..n]);
@@ -486,7 +498,8 @@ mod tests {
             assert_eq!(back, &data[..n]);
         }
         store.durable_blocking().unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(std::fs::read_dir(&folder).map(|d| d.count()).unwrap_or(0), before, "no new file");
+        assert_eq!((count(&folder), count(&folder.join("packs"))), before, "no new file");
+        assert!(store.extents.get(crypto::unhex::<16>(&big.id).unwrap_or_default()).ok().flatten().is_some());
         assert!(std::fs::read_dir(folder.join("blobs")).map(|mut d| d.next().is_none()).unwrap_or(true));
         let mut back = Vec::new();
         store.read_blob(&big, &mut back).unwrap_or_else(|e| panic!("{e}"));
@@ -505,8 +518,19 @@ mod tests {
         store.set_keep_free(0);
 
         let id = crypto::unhex::<16>(&big.id).unwrap_or_default();
+        let in_packs = || {
+            let packs: Vec<u8> = std::fs::read_dir(folder.join("packs"))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .flat_map(|e| std::fs::read(e.path()).unwrap_or_default())
+                .collect();
+            packs.windows(16).any(|w| w == b"PUNCH-ME-OUT-123")
+        };
+        assert!(in_packs());
         store.discard_blob(&id).unwrap_or_else(|e| panic!("{e}"));
-        assert!(store.read_blob(&big, &mut Vec::new()).is_err(), "discard removes every chunk");
+        assert!(store.read_blob(&big, &mut Vec::new()).is_err(), "discard removes the blob");
+        assert!(!in_packs(), "its ranges are punched out");
     }
 
     #[test]
