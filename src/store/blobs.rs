@@ -285,6 +285,16 @@ impl BlobWriter {
     }
 }
 
+impl Drop for BlobWriter {
+    /// A writer dropped unfinished (a failed or abandoned upload) frees
+    /// what it put in the pack, best effort: no record will ever name it.
+    fn drop(&mut self) {
+        if let Some((pack, extents)) = self.pack.take() {
+            let _ = self.store.packs.punch(&pack.day, &extents.ranges);
+        }
+    }
+}
+
 impl Write for BlobWriter {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         self.check_room(data.len())?;

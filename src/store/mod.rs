@@ -528,6 +528,16 @@ mod tests {
             packs.windows(16).any(|w| w == b"PUNCH-ME-OUT-123")
         };
         assert!(in_packs());
+        // An upload abandoned half-way leaves nothing readable in the pack.
+        let mut w = store.blob_writer().unwrap_or_else(|e| panic!("{e}"));
+        w.write_all(&[b'Q'; 2 * CHUNK]).unwrap_or_else(|e| panic!("{e}"));
+        drop(w);
+        let packs_hold_q = std::fs::read_dir(folder.join("packs"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| std::fs::read(e.path()).unwrap_or_default().windows(64).any(|x| x == [b'Q'; 64]));
+        assert!(!packs_hold_q, "an unfinished writer's ranges are punched out");
         store.discard_blob(&id).unwrap_or_else(|e| panic!("{e}"));
         assert!(store.read_blob(&big, &mut Vec::new()).is_err(), "discard removes the blob");
         assert!(!in_packs(), "its ranges are punched out");
