@@ -126,7 +126,7 @@ pub struct Store {
     keep_free: Arc<AtomicU64>,
     /// sequence (u64 BE) → report id.
     log: sled::Tree,
-    /// deployment id, secret, recipients, audit head.
+    /// deployment id, the secret's fingerprint, recipients, audit head.
     meta: sled::Tree,
     /// applied action nonce → the day it was signed (`YYYY-MM-DD`).
     nonces: sled::Tree,
