@@ -105,3 +105,26 @@ impl Store {
         key.open(&outer).map(Some).map_err(|_| StoreError::Corrupt(format!("reply {} does not open", crypto::hex(id))))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_keeps_to_its_secret_and_issues_no_receipt_without_one() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let data = dir.path().join("data");
+        let secret = DeploymentSecret::generate();
+        let store = Store::open(&data).unwrap_or_else(|e| panic!("{e}"));
+        assert!(store.is_empty().unwrap_or(false));
+        assert!(store.secret_for_receipts().is_err(), "no receipt without the secret");
+        assert!(store.put_wrapped(b"x").is_err(), "nothing sealed at rest without it");
+        let store = store.with_secret(secret.clone()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!store.is_empty().unwrap_or(true), "the folder now belongs to a secret");
+        drop(store);
+        let again = Store::open(&data).unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(again.with_secret(DeploymentSecret::generate()), Err(StoreError::Exposed(_))));
+        let again = Store::open(&data).and_then(|s| s.with_secret(secret)).unwrap_or_else(|e| panic!("{e}"));
+        assert!(again.legacy_secret().ok().flatten().is_none());
+    }
+}
