@@ -237,6 +237,7 @@ mod tests {
             timeline: statuses.iter().map(|s| Event { day: created.into(), status: *s, note: None }).collect(),
             reply_recipient: String::new(),
             reply_sealed: String::new(),
+            reply_key: String::new(),
             submissions: Vec::new(),
         }
     }

@@ -62,9 +62,12 @@ pub struct IndexReport {
     /// older server; `decrypt` fills it in from `reply_sealed`.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub reply_recipient: String,
-    /// The same, sealed to the investigators (base64 of an age file).
+    /// The same, locked for the investigators (see [`crate::crypto::reply_lock`]).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub reply_sealed: String,
+    /// The key that `reply_sealed` is locked with, sealed to the investigators.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reply_key: String,
     /// The submissions in the bundle's range (`since`, `cursor`].
     pub submissions: Vec<IndexSubmission>,
 }
@@ -114,7 +117,7 @@ fn blob_path(b: &BlobRef) -> String {
 }
 
 /// The entry of a report whose submissions are already those of the range.
-fn report_entry(r: &Report) -> IndexReport {
+fn report_entry(r: &Report, reply_key: String) -> IndexReport {
     IndexReport {
         id: r.id.clone(),
         created: r.created.clone(),
@@ -122,6 +125,7 @@ fn report_entry(r: &Report) -> IndexReport {
         timeline: r.timeline.clone(),
         reply_recipient: r.reply_recipient.clone(),
         reply_sealed: r.reply_sealed.clone(),
+        reply_key,
         submissions: r
             .submissions
             .iter()
@@ -172,7 +176,8 @@ pub fn export(store: &Store, since: u64, out: impl Write) -> Result<ExportSummar
     let (mut reports, mut blobs) = (0, 0);
     for r in store.changed_between(since, cursor) {
         let r = r?;
-        append_json(&mut tar, &report_path(&r.id), &report_entry(&r))?;
+        let key = if r.reply_sealed.is_empty() { String::new() } else { store.reply_key(&r.reply_sealed)? };
+        append_json(&mut tar, &report_path(&r.id), &report_entry(&r, key))?;
         reports += 1;
         for s in &r.submissions {
             // The manifest goes first: decrypt needs it to name the files.

@@ -40,6 +40,9 @@ pub fn load_or_create_secret(path: &Path, may_create: bool) -> Result<crypto::De
         Err(e) if e.kind() == io::ErrorKind::NotFound && may_create => {
             let secret = crypto::DeploymentSecret::generate();
             write_private(path, crypto::at_rest::secret_to_text(&secret).as_bytes())?;
+            // The new name too must survive a crash: receipts are issued under it.
+            let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            fs::File::open(parent).and_then(|d| d.sync_all()).map_err(|e| KeyError::Write(path.to_path_buf(), e))?;
             Ok(secret)
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => Err(KeyError::Read(

@@ -162,8 +162,9 @@ pub struct Report {
     /// and in case folders on the offline machine.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub reply_recipient: String,
-    /// The same, sealed to the investigators (base64 of an age file), so
-    /// that a copy of the data folder cannot confirm a receipt.
+    /// The same, locked for the investigators (`KEYID:` and base64, see
+    /// [`crate::crypto::reply_lock`]), so that a copy of the data folder
+    /// cannot confirm a receipt.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub reply_sealed: String,
     /// Everything the reporter sent, in order.

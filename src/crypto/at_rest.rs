@@ -1,8 +1,9 @@
 //! What the server seals for itself, so that a copy of the data folder
 //! without the deployment secret cannot confirm a receipt: replies and notes
 //! (which the key derived from a receipt opens) are sealed once more to a key
-//! derived from the deployment secret, and the reply recipient is sealed to
-//! the investigators. Never writes the secret anywhere but its own file.
+//! derived from the deployment secret (the reply recipient is locked for the
+//! investigators, see [`super::reply_lock`]). Never writes the secret
+//! anywhere but its own file.
 
 use std::io::{Read, Write};
 
@@ -38,18 +39,10 @@ impl AtRestKey {
     }
 }
 
-/// Seals a short text (a reply recipient) to the investigators without
-/// padding: every such text has the same length.
-pub fn seal_text(recipients: &Recipients, text: &str) -> Result<Vec<u8>, CryptoError> {
-    seal_exact(recipients.0.iter().map(|r| r as &dyn age::Recipient), text.as_bytes())
-}
-
-/// Opens what [`seal_text`] sealed (base64), with an investigator's identities.
-pub fn open_text(ids: &super::Identities, sealed_b64: &str) -> Option<String> {
-    let sealed = super::ed25519::unb64(sealed_b64)?;
-    let mut text = String::new();
-    ids.open(sealed.as_slice()).ok()?.read_to_string(&mut text).ok()?;
-    Some(text)
+/// An age file of exactly `plain` (no padding) for the investigators: a
+/// reply-lock key, whose length is always the same.
+pub fn seal_bytes_exact(recipients: &Recipients, plain: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    seal_exact(recipients.0.iter().map(|r| r as &dyn age::Recipient), plain)
 }
 
 /// An age file of exactly `plain`.

@@ -15,6 +15,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 pub mod at_rest;
 pub mod ed25519;
+pub mod reply_lock;
 
 use crate::padding;
 use crate::receipt::Receipt;

@@ -157,10 +157,11 @@ impl Run<'_> {
     /// case folder and stages its `case.json`.
     fn start_case(&mut self, mut report: IndexReport) -> Result<(), DecryptError> {
         self.end_case()?;
-        // The server keeps the reply key sealed to us; the case folder needs it clear to seal replies.
+        // The server keeps the reply key locked for us; the case folder needs it clear to seal replies.
         if report.reply_recipient.is_empty() {
             report.reply_recipient =
-                crate::crypto::at_rest::open_text(self.ids, &report.reply_sealed).unwrap_or_default();
+                crate::crypto::reply_lock::unlock(self.ids, &report.reply_key, &report.reply_sealed)
+                    .unwrap_or_default();
         }
         let dir = self.out.join(&report.id);
         make_dir(&dir)?;

@@ -67,6 +67,7 @@ fn report(r: &Recipients, id: &str, subs: &[Sub<'_>]) -> Entries {
         timeline: Vec::new(),
         reply_recipient: "age1reply".into(),
         reply_sealed: String::new(),
+        reply_key: String::new(),
         submissions,
     };
     let mut out = vec![(format!("reports/{id}.json"), serde_json::to_vec(&entry).unwrap_or_default())];

@@ -223,7 +223,9 @@ impl Store {
     pub fn set_recipients(&self, recipients: &[String]) -> Result<(), StoreError> {
         let json = serde_json::to_vec(recipients).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         self.meta.insert("recipients", json)?;
-        self.load_recipients()
+        let parsed =
+            crate::crypto::Recipients::parse(&recipients.join("\n")).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.new_reply_lock(&parsed)
     }
 
     /// The recipients last recorded by the server.

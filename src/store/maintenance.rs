@@ -137,7 +137,7 @@ impl Store {
     /// `out`, then closes it (every tree handle is dropped before returning,
     /// which releases sled's lock). On the way, what an older layout kept
     /// is brought up to date: the deployment secret is left out, clear reply
-    /// recipients are sealed to the investigators, replies and notes are
+    /// recipients are locked for the investigators, replies and notes are
     /// sealed to the at-rest key (`key`), blob files move into the day pack, and
     /// action nonces keep only their day.
     fn copy_live_into(&self, out: &Path, key: Option<&AtRestKey>) -> Result<(), StoreError> {
@@ -152,6 +152,11 @@ impl Store {
         // Sequences in the new database continue above every one issued here.
         let floor = self.db.generate_id()? + 1 + self.seq_floor;
         new.meta.insert("seq_floor", &floor.to_be_bytes()[..])?;
+        // A key to lock the reply recipients that an older folder kept clear.
+        let recipients = self.recipients()?;
+        if !recipients.is_empty() {
+            new.set_recipients(&recipients)?;
+        }
         for (from, to) in [(&self.lookup, &new.lookup), (&self.log, &new.log), (&self.audit, &new.audit)] {
             for item in from.iter() {
                 let (k, v) = item?;
@@ -168,7 +173,7 @@ impl Store {
         for r in self.all_reports() {
             let mut r = r?;
             if !r.reply_recipient.is_empty() {
-                r.reply_sealed = self.seal_reply_recipient(&r.reply_recipient)?;
+                r.reply_sealed = new.seal_reply_recipient(&r.reply_recipient)?;
                 r.reply_recipient.clear();
             }
             let id = crypto::unhex::<16>(&r.id).ok_or_else(|| StoreError::Corrupt("report id".into()))?;

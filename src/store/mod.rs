@@ -138,8 +138,8 @@ pub struct Store {
     secret: DeploymentSecret,
     /// What only a holder of the secret may do: seal replies at rest, open them.
     at_rest: Option<Arc<crate::crypto::at_rest::AtRestKey>>,
-    /// The investigators' recipients, to seal each report's reply recipient.
-    sealed_to: Arc<std::sync::RwLock<Option<crate::crypto::Recipients>>>,
+    /// This run's key for locking reply recipients (made by [`Store::set_recipients`]).
+    reply_lock: Arc<std::sync::RwLock<Option<Arc<crate::crypto::reply_lock::ReplyLock>>>>,
     /// Public random id of this deployment (hex), named in signed actions.
     deployment_id: Arc<str>,
     /// Added to sled's id counter (see [`Store::next_seq`]).
@@ -186,7 +186,7 @@ impl Store {
             blobs::prepare_dir(&files).map_err(StoreError::from_io)?;
         }
         let flusher = Flusher::start(db.clone()).map_err(|e| StoreError::Db(e.to_string()))?;
-        let store = Store {
+        Ok(Store {
             dir: dir.into(),
             wrapped: db.open_tree("wrapped")?,
             extents: db.open_tree("extents")?,
@@ -205,12 +205,10 @@ impl Store {
             flusher,
             secret: DeploymentSecret::generate(),
             at_rest: None,
-            sealed_to: Arc::default(),
+            reply_lock: Arc::default(),
             deployment_id: deployment_id.into(),
             _closing: Arc::new(sealing::Closing(dir.into())),
-        };
-        store.load_recipients()?;
-        Ok(store)
+        })
     }
 
     /// Sets the free space to keep: writes that would leave less are refused

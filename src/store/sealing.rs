@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use super::{Store, StoreError};
 use crate::crypto::at_rest::{self, AtRestKey};
+use crate::crypto::reply_lock::{self, ReplyLock};
 use crate::crypto::{self, DeploymentSecret, Recipients};
 use crate::model::BlobRef;
 
@@ -66,24 +67,29 @@ impl Store {
         Ok(self.reports.is_empty() && self.meta.get("secret_check")?.is_none())
     }
 
-    /// Parses the recipients recorded in `meta`, for sealing.
-    pub(super) fn load_recipients(&self) -> Result<(), StoreError> {
-        let list = self.recipients()?;
-        if !list.is_empty() {
-            let parsed = Recipients::parse(&list.join("\n")).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            *self.sealed_to.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(parsed);
-        }
+    /// Makes this run's reply-lock key, sealed to `recipients`, and records
+    /// the sealed key in `meta` (exports carry it to the investigators).
+    pub(super) fn new_reply_lock(&self, recipients: &Recipients) -> Result<(), StoreError> {
+        let lock = ReplyLock::new(recipients).map_err(|e| StoreError::Db(e.to_string()))?;
+        self.meta.insert(format!("reply_key/{}", lock.id()), lock.sealed().as_bytes())?;
+        *self.reply_lock.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::new(lock));
         Ok(())
     }
 
-    /// Seals a report's reply recipient to the investigators (base64 of an
-    /// age file): the server never needs it, and the offline machine opens it
-    /// to seal replies.
+    /// Locks a report's reply recipient for the investigators: the server
+    /// never needs it, and the offline machine opens it to seal replies.
     pub(super) fn seal_reply_recipient(&self, recipient: &str) -> Result<String, StoreError> {
-        let guard = self.sealed_to.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let to = guard.as_ref().ok_or_else(|| StoreError::Db("no recipients recorded to seal to".into()))?;
-        let sealed = at_rest::seal_text(to, recipient).map_err(|e| StoreError::Db(e.to_string()))?;
-        Ok(crypto::ed25519::b64(&sealed))
+        let guard = self.reply_lock.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let lock = guard.as_ref().ok_or_else(|| StoreError::Db("no recipients recorded to seal to".into()))?;
+        lock.lock(recipient).map_err(|e| StoreError::Db(e.to_string()))
+    }
+
+    /// The sealed key that a locked reply recipient names, for a bundle.
+    pub fn reply_key(&self, locked: &str) -> Result<String, StoreError> {
+        let id = reply_lock::key_id(locked).ok_or_else(|| StoreError::Corrupt("reply recipient".into()))?;
+        let v =
+            self.meta.get(format!("reply_key/{id}"))?.ok_or_else(|| StoreError::Corrupt(format!("reply key {id}")))?;
+        String::from_utf8(v.to_vec()).map_err(|_| StoreError::Corrupt(format!("reply key {id}")))
     }
 
     /// Stores a reply or note (an age file the receipt's key opens) sealed
