@@ -123,8 +123,12 @@ fn insert_one(store: &Store, recips: &Recipients, manifest: &[u8]) {
 
 fn store(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = Store::open(&dir.path().join("data"))
+        .unwrap()
+        .with_secret(peluit::crypto::DeploymentSecret::generate())
+        .unwrap();
     let recips = recipients(2);
+    store.set_recipients(&recips.to_strings()).unwrap();
     let manifest = vec![b'x'; 3 << 10];
     let mut g = c.benchmark_group("store");
     g.sample_size(30);

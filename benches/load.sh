@@ -481,7 +481,8 @@ fi
 # their code, so here AB_BINS (two or more peluit binaries) take turns on one
 # data folder for AB_ROUNDS rounds, each start measured like any rate above.
 # AB_KIND: status (the seeded folder and its sampled receipts) or submit (a
-# scratch folder, AB_DATA to choose another).
+# scratch folder per build, AB_DATA-N, since builds may differ in the
+# folder's layout; AB_DATA to choose another prefix).
 if phase ab; then
 read -r -a ab_bins <<<"${AB_BINS:-}"
 [ "${#ab_bins[@]}" -ge 2 ] || die "PHASES=ab needs AB_BINS with two or more binaries"
@@ -494,7 +495,7 @@ esac
 for round in $(seq 1 "${AB_ROUNDS:-3}"); do
     for i in "${!ab_bins[@]}"; do
         BIN=${ab_bins[$i]}
-        start_server "$ab_data"
+        if [ "${AB_KIND:-status}" = submit ]; then start_server "$ab_data-$i"; else start_server "$ab_data"; fi
         busy_check
         rate "ab_${round}_$i" "$ab_script" "$ab_path"
         log "ab round $round, $BIN: median ${R[ab_${round}_${i}_rps]} req/s"

@@ -53,9 +53,14 @@ struct Args {
 
 fn main() -> Result<()> {
     let a = Args::parse();
+    // Like `peluit` itself: nothing it creates is readable by other users.
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let recipients = peluit::keys::load_recipients(&a.keys)?;
-    std::fs::create_dir_all(&a.data)?;
     let store = Store::open(&a.data).with_context(|| format!("open {}", a.data.display()))?;
+    let secret_file = a.keys.join(peluit::keys::SECRET_FILE);
+    let secret = peluit::keys::load_or_create_secret(&secret_file, store.is_empty()?)?;
+    let store = store.with_secret(secret)?;
+    store.set_recipients(&recipients.to_strings())?;
     let receipts = match &a.receipts {
         Some(p) => Some(Mutex::new(
             OpenOptions::new()

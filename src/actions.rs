@@ -5,8 +5,10 @@
 //! (base64), the signer's public key, an Ed25519 signature over
 //! `"peluit/v1/action\n" ‖ payload`, and for replies and notes the age
 //! ciphertext, whose SHA-256 the payload names. The payload names the
-//! deployment, a unique nonce and the time, so a line cannot be replayed,
-//! carried to another deployment, or held back for long.
+//! deployment, a unique nonce and the day (UTC) it was signed, so a line
+//! cannot be replayed, carried to another deployment, or held back for long.
+//! The day and not the second: the signed payload is kept in the audit log,
+//! and a seized disk must not tell when an investigator acted (SECURITY.md).
 
 use serde::{Deserialize, Serialize};
 
@@ -16,8 +18,9 @@ use crate::model::Status;
 
 /// Domain separation of action signatures.
 pub const ACTION_CONTEXT: &[u8] = b"peluit/v1/action\n";
-/// Payload format version.
-pub const VERSION: u32 = 1;
+/// Payload format version. Version 1 named the second of signing; its lines
+/// stay valid in the audit log but are no longer accepted.
+pub const VERSION: u32 = 2;
 
 /// What an action does.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,8 +54,8 @@ pub struct Payload {
     pub deployment: String,
     /// 128 random bits, hex: each action applies once.
     pub nonce: String,
-    /// Unix seconds when it was signed.
-    pub time: u64,
+    /// The day (UTC, `YYYY-MM-DD`) it was signed.
+    pub day: String,
     /// The report id.
     pub report: String,
     /// What to do.
@@ -193,10 +196,14 @@ fn verify_line(raw: &str, n: usize, p: &Policy<'_>) -> Result<Verified, ActionEr
     if payload.deployment != p.deployment {
         return Err(ActionError::OtherDeployment(n));
     }
-    if p.now > payload.time && p.now - payload.time > p.max_age {
+    let signed = day_number(&payload.day).ok_or(ActionError::Malformed(n))?;
+    // Whole days: an action signed on day D is fresh through D + max_age,
+    // and may be a day ahead only within the clock skew around midnight.
+    let today = day_number(&day_of(p.now)).ok_or(ActionError::Malformed(n))?;
+    if today - signed > i64::try_from(p.max_age / 86_400).unwrap_or(i64::MAX) {
         return Err(ActionError::Stale(n));
     }
-    if payload.time > p.now && payload.time - p.now > p.max_skew {
+    if signed > day_number(&day_of(p.now.saturating_add(p.max_skew))).ok_or(ActionError::Malformed(n))? {
         return Err(ActionError::Future(n));
     }
     let blob = match &line.blob {
@@ -217,6 +224,27 @@ fn verify_line(raw: &str, n: usize, p: &Policy<'_>) -> Result<Verified, ActionEr
     Ok(Verified { payload, line, blob, signer: who.name.clone(), number: n })
 }
 
+/// The UTC day of `unix` seconds, `YYYY-MM-DD`.
+pub fn day_of(unix: u64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp(i64::try_from(unix).unwrap_or(i64::MAX))
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day())
+}
+
+/// Days since the epoch of a `YYYY-MM-DD` day; `None` for anything else.
+pub fn day_number(day: &str) -> Option<i64> {
+    let mut parts = day.split('-');
+    let (y, m, d) = (parts.next()?.parse().ok()?, parts.next()?.parse::<u8>().ok()?, parts.next()?.parse().ok()?);
+    if parts.next().is_some() || day.len() != 10 {
+        return None;
+    }
+    let date = time::Date::from_calendar_date(y, time::Month::try_from(m).ok()?, d).ok()?;
+    Some(
+        i64::from(date.to_julian_day())
+            - i64::from(time::Date::from_calendar_date(1970, time::Month::January, 1).ok()?.to_julian_day()),
+    )
+}
+
 mod audit;
 pub use audit::{verify_chain, AuditEntry, Chain, ChainError, GENESIS};
 
@@ -235,12 +263,25 @@ mod tests {
         (sign, transfer, KeySet::parse(&text).unwrap_or_default())
     }
 
+    /// 1,000,000 s is 1970-01-12 13:46:40 UTC.
     pub(super) fn payload(nonce: u8, time: u64, kind: ActionKind) -> Payload {
-        Payload { v: 1, deployment: DEP.into(), nonce: format!("{nonce:032x}"), time, report: REPORT.into(), kind }
+        let day = day_of(time);
+        Payload { v: VERSION, deployment: DEP.into(), nonce: format!("{nonce:032x}"), day, report: REPORT.into(), kind }
     }
 
     fn policy(keys: &KeySet) -> Policy<'_> {
-        Policy { deployment: DEP, keys, now: 1_000_000, max_age: 3600, max_skew: 300 }
+        Policy { deployment: DEP, keys, now: 1_000_000, max_age: 2 * 86_400, max_skew: 300 }
+    }
+
+    #[test]
+    fn days_are_utc_and_count_whole_days() {
+        assert_eq!(day_of(1_000_000), "1970-01-12");
+        assert_eq!(day_of(1_795_976_890), "2026-11-29");
+        assert_eq!(day_number("1970-01-12"), Some(11));
+        assert_eq!(day_number("2026-11-29").zip(day_number("2026-12-01")).map(|(a, b)| b - a), Some(2));
+        for bad in ["2026-13-01", "2026-1-1", "1796000000", "2026-11-29T10:00", ""] {
+            assert_eq!(day_number(bad), None, "{bad}");
+        }
     }
 
     #[test]
@@ -274,8 +315,16 @@ mod tests {
         let mut other = payload(1, 1_000_000, ActionKind::Delete);
         other.deployment = "e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0".into();
         check(sign(&signer, &other, None), ActionError::OtherDeployment(1));
-        check(sign(&signer, &payload(1, 1_000_000 - 3601, ActionKind::Delete), None), ActionError::Stale(1));
-        check(sign(&signer, &payload(1, 1_000_000 + 301, ActionKind::Delete), None), ActionError::Future(1));
+        // Signed two days ago is still fresh, three days ago stale; tomorrow
+        // is the future unless now is within the skew of midnight.
+        assert!(verify_file(&sign(&signer, &payload(1, 1_000_000 - 2 * 86_400, ActionKind::Delete), None), &p).is_ok());
+        check(sign(&signer, &payload(1, 1_000_000 - 3 * 86_400, ActionKind::Delete), None), ActionError::Stale(1));
+        check(sign(&signer, &payload(1, 1_000_000 + 86_400, ActionKind::Delete), None), ActionError::Future(1));
+        let late = Policy { now: 1_036_700, ..policy(&keys) };
+        assert!(verify_file(&sign(&signer, &payload(1, 1_036_800, ActionKind::Delete), None), &late).is_ok());
+        let mut v1 = payload(1, 1_000_000, ActionKind::Delete);
+        v1.v = 1;
+        check(sign(&signer, &v1, None), ActionError::Malformed(1));
         check(format!("{ok}\n{ok}"), ActionError::Replay(2));
         let reply = ActionKind::Reply { blob_sha256: sha256_hex(b"one") };
         check(sign(&signer, &payload(3, 1_000_000, reply.clone()), Some(b"two")), ActionError::BlobMismatch(1));

@@ -25,6 +25,9 @@ pub enum CaseError {
     /// No such case.
     #[error("no case {0} in the case folder")]
     NoCase(String),
+    /// The case's reply key was sealed to identities other than the one it was decrypted with.
+    #[error("case {0}: its reply key did not open with the identity used to decrypt it; decrypt it with an identity it was sealed to")]
+    NoReplyKey(String),
     /// An empty reply.
     #[error("the reply is empty")]
     EmptyReply,
@@ -88,6 +91,9 @@ impl Casebook {
 
     /// Seals a text for the reporter of `case` and for every investigator.
     fn seal_for_reporter(&self, case: &IndexReport, text: &str) -> Result<Vec<u8>, CaseError> {
+        if case.reply_recipient.is_empty() {
+            return Err(CaseError::NoReplyKey(case.id.clone()));
+        }
         let mut lines = self.recipients.clone();
         lines.push(case.reply_recipient.clone());
         let recipients = Recipients::parse(&lines.join("\n"))?;
@@ -138,7 +144,7 @@ impl Casebook {
             v: actions::VERSION,
             deployment: self.deployment_id.clone(),
             nonce: crypto::hex(&crypto::random_id()),
-            time: now,
+            day: actions::day_of(now),
             report: id.to_string(),
             kind,
         }
@@ -313,6 +319,8 @@ mod tests {
                 .map(|s| Event { day: created.into(), status: *s, note: None, seq: 0, by: String::new() })
                 .collect(),
             reply_recipient: String::new(),
+            reply_sealed: String::new(),
+            reply_key: String::new(),
             submissions: Vec::new(),
             messages: Vec::new(),
             deleted: None,

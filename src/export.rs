@@ -62,8 +62,16 @@ pub struct IndexReport {
     pub status: Status,
     /// Status history.
     pub timeline: Vec<Event>,
-    /// The reporter's reply recipient (`age1…`).
+    /// The reporter's reply recipient (`age1…`): in a bundle only from an
+    /// older server; `decrypt` fills it in from `reply_sealed`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub reply_recipient: String,
+    /// The same, locked for the investigators (see [`crate::crypto::reply_lock`]).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reply_sealed: String,
+    /// The key that `reply_sealed` is locked with, sealed to the investigators.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reply_key: String,
     /// The submissions in the bundle's range (`since`, `cursor`].
     pub submissions: Vec<IndexSubmission>,
     /// The investigators' replies and status notes in the range, in log
@@ -134,6 +142,9 @@ pub struct ExportSummary {
     pub blobs: usize,
     /// Deleted reports in the bundle.
     pub deleted: usize,
+    /// Replies and notes were left out: the store was opened without the
+    /// deployment secret, which they are sealed with at rest.
+    pub messages_left_out: bool,
     /// The cursor for the next `--since`.
     pub cursor: u64,
 }
@@ -173,13 +184,15 @@ fn messages(r: &Report, since: u64, cursor: u64) -> Vec<(IndexMessage, &BlobRef)
 }
 
 /// The entry of a report whose submissions are already those of the range.
-pub fn report_entry(r: &Report, messages: Vec<IndexMessage>) -> IndexReport {
+pub fn report_entry(r: &Report, reply_key: String, messages: Vec<IndexMessage>) -> IndexReport {
     IndexReport {
         id: r.id.clone(),
         created: r.created.clone(),
         status: r.status,
         timeline: r.timeline.clone(),
         reply_recipient: r.reply_recipient.clone(),
+        reply_sealed: r.reply_sealed.clone(),
+        reply_key,
         submissions: r
             .submissions
             .iter()
@@ -239,9 +252,14 @@ pub fn export(store: &Store, since: u64, out: impl Write) -> Result<ExportSummar
                 continue;
             }
         };
-        let messages = messages(&r, since, cursor);
+        let key = if r.reply_sealed.is_empty() { String::new() } else { store.reply_key(&r.reply_sealed)? };
+        // Replies and notes are sealed at rest with the deployment secret:
+        // without it (an `export` on a stopped server given no --secret)
+        // they stay out of the bundle, and the summary says so.
+        let messages = if store.holds_secret() { messages(&r, since, cursor) } else { Vec::new() };
         let message_blobs: Vec<&BlobRef> = messages.iter().map(|m| m.1).collect();
-        append_json(&mut tar, &report_path(&r.id), &report_entry(&r, messages.iter().map(|m| m.0.clone()).collect()))?;
+        let entry = report_entry(&r, key, messages.iter().map(|m| m.0.clone()).collect());
+        append_json(&mut tar, &report_path(&r.id), &entry)?;
         reports += 1;
         // Each manifest goes before its attachments (decrypt needs it to
         // name the files); the replies and notes come last.
@@ -253,7 +271,7 @@ pub fn export(store: &Store, since: u64, out: impl Write) -> Result<ExportSummar
         }
     }
     tar.into_inner()?.flush()?;
-    Ok(ExportSummary { reports, blobs, deleted, cursor })
+    Ok(ExportSummary { reports, blobs, deleted, messages_left_out: !store.holds_secret(), cursor })
 }
 
 /// Appends a small JSON entry (the index, or one report's entry).

@@ -384,7 +384,7 @@ mod tests {
     fn intake(dir: &std::path::Path) -> Intake {
         let id = age::x25519::Identity::generate();
         let recipients = Recipients::parse(&id.to_public().to_string()).unwrap_or_else(|e| panic!("{e}"));
-        let store = Store::open(dir).unwrap_or_else(|e| panic!("{e}"));
+        let store = Store::open_for_tests(dir);
         Intake::new(store, recipients, PartLimits { max_files: 20, max_field: 100 * 1024 })
     }
 

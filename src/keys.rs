@@ -23,6 +23,35 @@ pub const KEYSET_FILE: &str = "keyset.json";
 pub const SIGNING_FILE: &str = "signing.key";
 /// File name of the transfer key inside a key folder.
 pub const TRANSFER_FILE: &str = "transfer.key";
+/// File name of the deployment secret, by default in the server's `keys/`
+/// folder: outside the data folder, so a copy of that cannot confirm a
+/// receipt (SECURITY.md). `serve --secret FILE` reads it from elsewhere
+/// (systemd's `LoadCredential=`).
+pub const SECRET_FILE: &str = "deployment.secret";
+
+/// Reads the deployment secret from `path`. When there is none and
+/// `may_create` (a new deployment), makes one there (0600, never
+/// overwritten); otherwise a missing file is an error, since without the
+/// secret no receipt finds its report.
+pub fn load_or_create_secret(path: &Path, may_create: bool) -> Result<crypto::DeploymentSecret, KeyError> {
+    match fs::read_to_string(path) {
+        Ok(text) => crypto::at_rest::secret_from_text(&Zeroizing::new(text))
+            .ok_or_else(|| KeyError::Read(path.to_path_buf(), io::Error::other("not a deployment secret (64 hex digits)"))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound && may_create => {
+            let secret = crypto::DeploymentSecret::generate();
+            write_private(path, crypto::at_rest::secret_to_text(&secret).as_bytes())?;
+            // The new name too must survive a crash: receipts are issued under it.
+            let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            fs::File::open(parent).and_then(|d| d.sync_all()).map_err(|e| KeyError::Write(path.to_path_buf(), e))?;
+            Ok(secret)
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(KeyError::Read(
+            path.to_path_buf(),
+            io::Error::other("the deployment secret is missing and the data folder holds reports: restore it from its backup, or no receipt will find its report"),
+        )),
+        Err(e) => Err(KeyError::Read(path.to_path_buf(), e)),
+    }
+}
 
 /// The title line of a signing key file, which tells it from a transfer key.
 const SIGNING_TITLE: &str = "peluit signing key (Ed25519)";

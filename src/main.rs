@@ -66,6 +66,10 @@ enum Command {
         /// Only items after this cursor (printed by the previous export).
         #[arg(long, default_value_t = 0)]
         since: u64,
+        /// The deployment secret, to include the replies and status notes
+        /// (sealed at rest with it), e.g. /etc/peluit/deployment.secret.
+        #[arg(long)]
+        secret: Option<PathBuf>,
     },
     /// Sign an action on a decrypted case (on the offline machine).
     Case(CaseArgs),
@@ -80,9 +84,12 @@ enum Command {
         /// The server's data folder.
         #[arg(long)]
         data: PathBuf,
-        /// The server's keys folder (investigators.txt).
+        /// The server's keys folder (investigators.txt, deployment.secret).
         #[arg(long)]
         keys: PathBuf,
+        /// The deployment secret, if not KEYS/deployment.secret.
+        #[arg(long)]
+        secret: Option<PathBuf>,
         /// Oldest action accepted, in days.
         #[arg(long, default_value_t = 14)]
         max_age_days: u64,
@@ -131,7 +138,8 @@ enum Command {
     /// Check a report (--server: the receipt is asked for, never an argument),
     /// or check a stopped server's database (--data).
     Check(CheckArgs),
-    /// Rewrite a stopped server's database into a new folder, leaving deleted data behind.
+    /// Rewrite a stopped server's database into a new folder, leaving deleted
+    /// data behind (and moving a folder of an older layout to the current one).
     Compact {
         /// The server's data folder.
         #[arg(long)]
@@ -139,6 +147,17 @@ enum Command {
         /// A new, empty folder for the compacted database.
         #[arg(long)]
         out: PathBuf,
+        /// Where to move the deployment secret of a folder that still holds
+        /// it (e.g. /etc/peluit/keys/deployment.secret; must not exist).
+        #[arg(long)]
+        secret: Option<PathBuf>,
+    },
+    /// Print what a copy of a data folder reveals: counts, days, sizes, and the
+    /// finest time found in any file time or stored value.
+    AuditDisk {
+        /// The data folder (or a copy of it).
+        #[arg(long)]
+        data: PathBuf,
     },
     /// Decrypt a bundle from `pull` or `export` into case folders (on the offline machine).
     #[command(after_help = "Exit status: 0 every submission written (or already there); 3 done with problems: \
@@ -304,6 +323,14 @@ struct ServeArgs {
     /// Keys folder holding recipients.txt, investigators.txt and keyset.json (see keys/README.md).
     #[arg(long, default_value = "keys")]
     keys: PathBuf,
+    /// The deployment secret (made on first start when missing); default
+    /// KEYS/deployment.secret. Never inside the data folder.
+    #[arg(long)]
+    secret: Option<PathBuf>,
+    /// Seconds between resets of the data folder's file times to the start
+    /// of the day (SECURITY.md: what a copy of the disk shows).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    blur_secs: u64,
     /// Page settings file (JSON: org, categories, feedback_days, onion; see docs/WEB.md).
     #[arg(long, conflicts_with_all = ["org", "onion", "feedback_days"])]
     config: Option<PathBuf>,
@@ -385,6 +412,11 @@ struct ServeArgs {
 }
 
 fn main() -> ExitCode {
+    // Whoever runs it (serve, compact, export, apply), nothing peluit
+    // creates is readable by other users: sled's files, bundles, case
+    // folders. The one exception, the Unix socket tor connects to, is
+    // opened up explicitly (cli/serve.rs).
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let cli = cli::help::parse::<Cli>();
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
@@ -412,15 +444,19 @@ fn run(cmd: Command) -> Result<()> {
         Command::Submit(args) => reporter::submit(args),
         Command::Check(CheckArgs { data: Some(data), .. }) => data::check_data(&data),
         Command::Check(args) => reporter::check(args),
-        Command::Compact { data, out } => data::compact(&data, &out),
+        Command::Compact { data, out, secret } => data::compact(&data, &out, secret.as_deref()),
+        Command::AuditDisk { data } => data::audit_disk(&data),
         Command::Cases { dir } => investigator::cases(&dir),
-        Command::Apply { data, keys, max_age_days, file } => investigator::apply(&data, &keys, max_age_days, &file),
+        Command::Apply { data, keys, secret, max_age_days, file } => {
+            let secret = secret.unwrap_or_else(|| keys.join(peluit::keys::SECRET_FILE));
+            investigator::apply(&data, &keys, &secret, max_age_days, &file)
+        }
         Command::Push { remote, file } => investigator::push(&remote, &file),
         Command::Pull { remote, out, since } => investigator::pull(&remote, &out, since),
         Command::VerifyLog { bundle, keys, after } => investigator::verify_log(&bundle, &keys, after.as_deref()),
         Command::Serve(args) => serve::serve(args),
         Command::Demo { listen } => demo::demo(&listen),
-        Command::Export { data, out, since } => investigator::export_cmd(&data, &out, since),
+        Command::Export { data, out, since, secret } => investigator::export_cmd(&data, &out, since, secret.as_deref()),
         Command::Decrypt { bundle, identity, out } => investigator::decrypt_cmd(&bundle, &identity, &out),
     }
 }

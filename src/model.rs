@@ -199,8 +199,16 @@ pub struct Report {
     pub status: Status,
     /// Status history, oldest first.
     pub timeline: Vec<Event>,
-    /// Public half of the reply identity derived from the receipt (`age1…`).
+    /// Public half of the reply identity derived from the receipt (`age1…`),
+    /// in the clear: only in records of an older layout (`compact` seals it),
+    /// and in case folders on the offline machine.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub reply_recipient: String,
+    /// The same, locked for the investigators (`KEYID:` and base64, see
+    /// [`crate::crypto::reply_lock`]), so that a copy of the data folder
+    /// cannot confirm a receipt.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reply_sealed: String,
     /// Everything the reporter sent, in order.
     pub submissions: Vec<Submission>,
     /// The investigators' replies, oldest first.
@@ -212,15 +220,17 @@ pub struct Report {
 }
 
 impl Report {
-    /// A new report opened by its first submission, acknowledged as `received`.
-    pub fn new(id: String, lookup: String, reply_recipient: String, first: Submission) -> Report {
+    /// A new report opened by its first submission, acknowledged as
+    /// `received`; `reply_sealed` is its sealed reply recipient.
+    pub fn new(id: String, lookup: String, reply_sealed: String, first: Submission) -> Report {
         let day = first.day.clone();
         Report {
             id,
             created: day.clone(),
             status: Status::Received,
             timeline: vec![Event { day, status: Status::Received, note: None, seq: 0, by: String::new() }],
-            reply_recipient,
+            reply_recipient: String::new(),
+            reply_sealed,
             submissions: vec![first],
             replies: Vec::new(),
             lookup,

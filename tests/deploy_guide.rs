@@ -180,6 +180,12 @@ impl Run {
             .filter_map(|l| l.strip_prefix("Environment=\"").or_else(|| l.strip_prefix("Environment=")))
             .filter_map(|l| l.trim_end_matches('"').split_once('='))
             .map(|(k, v)| (format!("${{{k}}}"), v.to_string()))
+            // `LoadCredential=NAME:PATH` hands PATH to the service as `%d/NAME`
+            // (systemd's credentials folder): here the file is read where it is.
+            .chain(unit.lines().filter_map(|l| l.strip_prefix("LoadCredential=")).filter_map(|l| {
+                let (name, path) = l.split_once(':')?;
+                Some((format!("%d/{name}"), path.to_string()))
+            }))
             .collect();
         let mut words: Vec<String> = Vec::new();
         let mut it = args.split_whitespace().skip(1);
@@ -193,7 +199,10 @@ impl Run {
             for (k, v) in &env {
                 w = w.replace(k, v);
             }
-            assert!(!w.contains("${"), "deploy/peluit.service uses {w}: teach tests/deploy_guide.rs its value");
+            assert!(
+                !w.contains("${") && !w.contains("%d"),
+                "deploy/peluit.service uses {w}: teach tests/deploy_guide.rs its value"
+            );
             words.push(self.translate(&format!("x {w}")).trim_start_matches("x ").to_string());
         }
         let words: Vec<&str> = words.iter().map(String::as_str).collect();

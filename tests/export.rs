@@ -48,6 +48,16 @@ fn submission(store: &Store, r: &Recipients, kind: SubmissionKind, text: &str, f
     }
 }
 
+/// Opens the data folder as the server would: with its secret and recipients.
+fn open(env: &Env, r: &Recipients) -> Store {
+    let store = Store::open(&env.data).unwrap();
+    let empty = store.is_empty().unwrap();
+    let secret = peluit::keys::load_or_create_secret(&env.keys.join(peluit::keys::SECRET_FILE), empty).unwrap();
+    let store = store.with_secret(secret).unwrap();
+    store.set_recipients(&r.to_strings()).unwrap();
+    store
+}
+
 /// Opens a report with one tip; returns its id.
 fn tip(store: &Store, r: &Recipients, i: usize) -> String {
     let files: Vec<(&str, &[u8])> = if i.is_multiple_of(10) { vec![("../bukti.txt", b"bukti")] } else { Vec::new() };
@@ -121,7 +131,7 @@ fn report_order(bundle: &Path) -> Vec<String> {
 fn many_reports_export_and_decrypt_one_at_a_time() {
     let env = Env::new();
     let r = peluit::keys::load_recipients(&env.keys).unwrap();
-    let store = Store::open(&env.data).unwrap();
+    let store = open(&env, &r);
     let ids: Vec<String> = (0..REPORTS).map(|i| tip(&store, &r, i)).collect();
     // Follow-ups after every tip: such a report still comes once, with both.
     for id in ids.iter().step_by(7) {
@@ -173,7 +183,7 @@ fn many_reports_export_and_decrypt_one_at_a_time() {
     assert!(last_run(&cases).is_empty());
 
     // New follow-ups after the cursor: the next bundle holds only them.
-    let store = Store::open(&env.data).unwrap();
+    let store = open(&env, &r);
     let later: Vec<String> = (3..REPORTS).step_by(50).map(|i| ids[i].clone()).collect();
     for id in &later {
         follow_up(&store, &r, id, "follow-up two");

@@ -65,10 +65,10 @@ fn decrypt(bundle: &Path, identity: &Path, out: &Path) {
 /// A signed line made with the library, for the rejection cases.
 fn line(key: &SecretKey, deployment: &str, report: &str, time: u64, kind: ActionKind) -> String {
     let p = Payload {
-        v: 1,
+        v: actions::VERSION,
         deployment: deployment.into(),
         nonce: peluit::crypto::hex(&peluit::crypto::random_id()),
-        time,
+        day: actions::day_of(time),
         report: report.into(),
         kind,
     };

@@ -162,7 +162,7 @@ fn investigator_commands_name_what_is_wrong() {
     assert!(err.contains("must start with http://") && !err.contains("builder error"), "{err}");
 
     // An empty bundle and its case folder to work on.
-    fs::create_dir_all(&env.data).unwrap();
+    peluit::private_fs::make_dir(&env.data).unwrap();
     ok(&env.run(&["export", "--data", env.data.to_str().unwrap(), "--out", &p("e.tar")]));
     ok(&common::decrypt(&env.path("e.tar"), &env.identity, &env.path("cases")));
 

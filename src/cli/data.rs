@@ -1,9 +1,10 @@
-//! `check --data` and `compact`, on a stopped server's data folder.
+//! `check --data`, `compact` and `audit-disk`, on a stopped server's data folder.
 
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 
+use peluit::keys;
 use peluit::store::Store;
 
 /// `peluit check --data`.
@@ -37,10 +38,25 @@ pub fn print_check(r: &peluit::store::CheckReport) {
     }
 }
 
-/// `peluit compact`.
-pub fn compact(data: &Path, out: &Path) -> Result<()> {
+/// `peluit compact`. A folder that still holds its deployment secret gives
+/// it up to `secret` (a new file) first, then comes out in the current layout.
+pub fn compact(data: &Path, out: &Path, secret: Option<&Path>) -> Result<()> {
     let store = Store::open(data).with_context(|| format!("cannot open {}", data.display()))?;
-    let r = store.compact_into(out)?;
+    let given = match (store.legacy_secret()?, secret) {
+        (Some(s), Some(file)) => {
+            keys::write_private(file, peluit::crypto::at_rest::secret_to_text(&s).as_bytes())?;
+            println!("Moved the deployment secret out of the data folder into {}.", file.display());
+            None
+        }
+        (Some(_), None) => bail!(
+            "{} keeps the deployment secret inside it (an older layout): give --secret FILE, beside the server's keys \
+             (e.g. /etc/peluit/keys/deployment.secret), to move it out",
+            data.display()
+        ),
+        (None, Some(file)) => Some(keys::load_or_create_secret(file, false)?),
+        (None, None) => None,
+    };
+    let r = store.compact_into(out, given.as_ref())?;
     println!("Compacted into {}:", out.display());
     print_check(&r);
     println!(
@@ -49,5 +65,15 @@ pub fn compact(data: &Path, out: &Path) -> Result<()> {
         out.display()
     );
     println!("then destroy the old folder (see SECURITY.md: only full-disk encryption truly erases on SSDs).");
+    Ok(())
+}
+
+/// `peluit audit-disk`.
+pub fn audit_disk(data: &Path) -> Result<()> {
+    if !data.is_dir() {
+        bail!("{} is not a data folder", data.display());
+    }
+    let report = peluit::store::audit_disk(data).with_context(|| format!("cannot read {}", data.display()))?;
+    print!("{report}");
     Ok(())
 }

@@ -12,7 +12,7 @@ use peluit::keys;
 use peluit::server::{self, Limits, Site};
 use peluit::store::Store;
 
-use super::serve::{start, Target};
+use super::serve::{start, DataFolder, Target};
 
 /// The demo's folder, removed when dropped.
 struct Throwaway(PathBuf);
@@ -48,7 +48,11 @@ pub fn demo(listen: &str) -> Result<()> {
     println!();
     print!("{steps}");
     println!();
-    start(Target::Bound(listener), &data, &server_keys, Limits::default(), Site::default())
+    // The secret beside the keys, never in the data folder; file times are
+    // reset every 10 seconds, as by default.
+    let folder =
+        DataFolder { data, secret: server_keys.join(keys::SECRET_FILE), blur: std::time::Duration::from_secs(10) };
+    start(Target::Bound(listener), &folder, &server_keys, Limits::default(), Site::default())
 }
 
 /// Makes the keys, the server's keys folder and its signed key set in `base`;

@@ -13,7 +13,7 @@ pub const GROUPS: &[(&str, &[&str])] = &[
     ("Run the server (operator)", &["serve"]),
     ("Report (reporters, from their own computer through Tor)", &["submit", "check"]),
     ("Handle reports (investigators)", &["pull", "decrypt", "cases", "case", "push", "verify-log"]),
-    ("Look after a stopped server (operator, on the server)", &["export", "apply", "compact"]),
+    ("Look after a stopped server (operator, on the server)", &["export", "apply", "compact", "audit-disk"]),
 ];
 
 /// The top-level help with the grouped subcommand list.

@@ -196,11 +196,13 @@ pub fn cases(dir: &Path) -> Result<()> {
 }
 
 /// `peluit apply`.
-pub fn apply(data: &Path, keys_dir: &Path, max_age_days: u64, file: &Path) -> Result<()> {
+pub fn apply(data: &Path, keys_dir: &Path, secret: &Path, max_age_days: u64, file: &Path) -> Result<()> {
     let keyset = keys::load_keyset(keys_dir)?;
     let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     has_actions(file, &text)?;
     let store = Store::open(data).with_context(|| format!("cannot open {}", data.display()))?;
+    // Replies are sealed at rest with a key derived from the secret.
+    let store = store.with_secret(keys::load_or_create_secret(secret, false)?)?;
     let policy = actions::Policy {
         deployment: store.deployment_id(),
         keys: &keyset,
@@ -304,13 +306,16 @@ pub fn verify_log(bundle: &Path, keys_file: &Path, after: Option<&str>) -> Resul
 }
 
 /// `peluit export`.
-pub fn export_cmd(data: &Path, out: &Path, since: u64) -> Result<()> {
+pub fn export_cmd(data: &Path, out: &Path, since: u64, secret: Option<&Path>) -> Result<()> {
     if !data.is_dir() {
         bail!("{} is not a data folder", data.display());
     }
-    let store = Store::open(data).with_context(|| {
+    let mut store = Store::open(data).with_context(|| {
         format!("cannot open {} (to fetch a bundle while the server runs, use `peluit pull`)", data.display())
     })?;
+    if let Some(path) = secret {
+        store = store.with_secret(keys::load_or_create_secret(path, false)?)?;
+    }
     let file = peluit::private_fs::create_new(out)
         .with_context(|| format!("cannot create {} (it must not exist)", out.display()))?;
     let mut w = std::io::BufWriter::new(file);
@@ -324,6 +329,12 @@ pub fn export_cmd(data: &Path, out: &Path, since: u64) -> Result<()> {
     };
     w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
     println!("Exported {} report(s), {} encrypted file(s) to {}.", s.reports, s.blobs, out.display());
+    if s.messages_left_out {
+        println!(
+            "Replies and status notes were left out: they are sealed at rest with the deployment secret; \
+             give --secret FILE to include them (a running server's `peluit pull` always does)."
+        );
+    }
     println!("Next time, export only what is new with: --since {}", s.cursor);
     Ok(())
 }

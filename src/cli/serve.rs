@@ -47,7 +47,37 @@ pub fn serve(a: ServeArgs) -> Result<()> {
         (None, Some(path)) => Target::Unix(path),
         _ => bail!("give exactly one of --listen ADDR or --unix PATH"),
     };
-    start(target, &a.data, &a.keys, limits, site)
+    let secret = a.secret.unwrap_or_else(|| a.keys.join(keys::SECRET_FILE));
+    let folder = DataFolder { data: a.data, secret, blur: std::time::Duration::from_secs(a.blur_secs) };
+    start(target, &folder, &a.keys, limits, site)
+}
+
+/// The data folder, its secret, and how often its file times are reset.
+pub struct DataFolder {
+    /// The sled database.
+    pub data: PathBuf,
+    /// The deployment secret's file (outside `data`).
+    pub secret: PathBuf,
+    /// Period of [`peluit::store::layout::blur`].
+    pub blur: std::time::Duration,
+}
+
+/// Opens the data folder with its secret: refuses a folder of the older
+/// layout (secret inside), makes the secret on a new deployment.
+fn open_store(f: &DataFolder, cache: u64) -> Result<Store> {
+    let store = Store::open_with_cache(&f.data, cache)
+        .with_context(|| format!("cannot open the data folder {}", f.data.display()))?;
+    if store.legacy_secret()?.is_some() {
+        bail!(
+            "{} keeps the deployment secret inside it (an older layout). With the server stopped, run\n  \
+             peluit compact --data {} --out NEW --secret {}\nthen put NEW in its place and destroy the old folder (SECURITY.md)",
+            f.data.display(),
+            f.data.display(),
+            f.secret.display()
+        );
+    }
+    let secret = keys::load_or_create_secret(&f.secret, store.is_empty()?)?;
+    Ok(store.with_secret(secret)?)
 }
 
 /// Where to listen.
@@ -61,7 +91,7 @@ pub enum Target {
 }
 
 /// Opens everything, then serves until Ctrl-C or SIGTERM.
-pub fn start(target: Target, data: &Path, keys_dir: &Path, limits: Limits, site: Site) -> Result<()> {
+pub fn start(target: Target, folder: &DataFolder, keys_dir: &Path, limits: Limits, site: Site) -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
@@ -73,9 +103,7 @@ pub fn start(target: Target, data: &Path, keys_dir: &Path, limits: Limits, site:
     if keyset.all().is_empty() {
         tracing::warn!("no keys/investigators.txt: nobody can push actions or pull bundles");
     }
-    std::fs::create_dir_all(data).with_context(|| format!("cannot create the data folder {}", data.display()))?;
-    let store = Store::open_with_cache(data, limits.cache)
-        .with_context(|| format!("cannot open the data folder {}", data.display()))?;
+    let store = open_store(folder, limits.cache)?;
     let n = recipients.len();
     let published = keys::load_published(keys_dir)?;
     if published.is_none() {
@@ -118,15 +146,37 @@ pub fn start(target: Target, data: &Path, keys_dir: &Path, limits: Limits, site:
                 remove_stale_socket(&path)?;
                 let l = tokio::net::UnixListener::bind(&path)
                     .with_context(|| format!("cannot listen on {}", path.display()))?;
+                // The umask made it 0600; tor connects through the group
+                // (deploy/peluit.service), and connecting needs write.
+                std::fs::set_permissions(
+                    &path,
+                    <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o660),
+                )?;
                 tracing::info!("listening on unix:{}", path.display());
                 Listener::Unix(l)
             }
         };
         tracing::info!(recipients = n, "sealing every submission to the investigators' keys");
+        tokio::spawn(blur_every(app.store.clone(), folder.blur));
         server::run(listener, app, shutdown_signal()).await?;
         tracing::info!("stopped");
         Ok(())
     })
+}
+
+/// Resets the data folder's file times every `period`, whether or not
+/// anything was written, so that their change times follow this clock and
+/// never a tip's (SECURITY.md); makes the day packs ahead. The store does
+/// it once more as it closes.
+async fn blur_every(store: Store, period: std::time::Duration) {
+    let mut tick = tokio::time::interval(period);
+    loop {
+        tick.tick().await;
+        let store = store.clone();
+        if let Ok(Err(e)) = tokio::task::spawn_blocking(move || store.blur()).await {
+            tracing::warn!(error = %e, "could not reset the data folder's file times");
+        }
+    }
 }
 
 /// Removes a socket file left by an earlier run (never a regular file).

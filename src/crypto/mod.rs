@@ -13,7 +13,9 @@ use bech32::ToBase32;
 use ring::{hkdf, hmac};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+pub mod at_rest;
 pub mod ed25519;
+pub mod reply_lock;
 
 use crate::padding;
 use crate::receipt::Receipt;
@@ -167,13 +169,17 @@ impl ReplyIdentity {
 }
 
 /// reply identity = X25519 secret from HKDF-SHA256(code, salt "peluit/v1/reply").
-///
-/// The age crate has no constructor from raw bytes, so the scalar is written as
-/// the standard bech32 `AGE-SECRET-KEY-1…` string and parsed; both the bytes and
-/// the string are zeroized.
 pub fn reply_identity(receipt: &Receipt) -> ReplyIdentity {
-    let salt = hkdf::Salt::new(hkdf::HKDF_SHA256, REPLY_SALT);
-    let prk = salt.extract(receipt.canonical());
+    ReplyIdentity(x25519_from_hkdf(receipt.canonical(), REPLY_SALT))
+}
+
+/// An X25519 identity whose scalar is HKDF-SHA256(ikm, salt, info "x25519").
+/// The age crate has no constructor from raw bytes, so the scalar is written
+/// as the standard bech32 `AGE-SECRET-KEY-1…` string and parsed; both the
+/// bytes and the string are zeroized.
+pub(crate) fn x25519_from_hkdf(ikm: &[u8], salt: &[u8]) -> age::x25519::Identity {
+    let salt = hkdf::Salt::new(hkdf::HKDF_SHA256, salt);
+    let prk = salt.extract(ikm);
     let mut scalar = Zeroizing::new([0u8; 32]);
     // HKDF_SHA256 as the output type asks for exactly 32 bytes: expand and
     // fill cannot fail for that length.
@@ -182,13 +188,12 @@ pub fn reply_identity(receipt: &Receipt) -> ReplyIdentity {
     }
     let encoded = bech32::encode("age-secret-key-", scalar.to_base32(), bech32::Variant::Bech32)
         .map(|s| Zeroizing::new(Zeroizing::new(s).to_uppercase()));
-    let identity = encoded
+    encoded
         .ok()
         .and_then(|s| age::x25519::Identity::from_str(&s).ok())
         // Every 32-byte string is a valid X25519 secret and bech32 of 32 bytes
         // cannot fail; this fallback is unreachable but keeps the path panic-free.
-        .unwrap_or_else(age::x25519::Identity::generate);
-    ReplyIdentity(identity)
+        .unwrap_or_else(age::x25519::Identity::generate)
 }
 
 /// Fills `buf` from the OS random source.

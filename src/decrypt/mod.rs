@@ -216,9 +216,15 @@ impl Case {
 impl Run<'_> {
     /// Starts a report: checks the previous one is complete, then writes the
     /// case folder and stages its `case.json`.
-    fn start_case(&mut self, report: IndexReport) -> Result<(), DecryptError> {
+    fn start_case(&mut self, mut report: IndexReport) -> Result<(), DecryptError> {
         self.end_case()?;
         self.skipping = false;
+        // The server keeps the reply key locked for us; the case folder needs it clear to seal replies.
+        if report.reply_recipient.is_empty() {
+            report.reply_recipient =
+                crate::crypto::reply_lock::unlock(self.ids, &report.reply_key, &report.reply_sealed)
+                    .unwrap_or_default();
+        }
         let dir = self.out.join(&report.id);
         make_dir(&dir)?;
         let json = serde_json::to_vec_pretty(&report).map_err(io::Error::other)?;

@@ -78,6 +78,8 @@ fn report_of(r: &Recipients, id: &str, subs: Vec<(u64, Manifest, Vec<Vec<u8>>)>)
         status: Status::Received,
         timeline: Vec::new(),
         reply_recipient: "age1reply".into(),
+        reply_sealed: String::new(),
+        reply_key: String::new(),
         submissions,
         messages: Vec::new(),
         deleted: None,

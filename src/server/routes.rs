@@ -105,7 +105,7 @@ mod tests {
         let id = age::x25519::Identity::generate();
         let recipients =
             crate::crypto::Recipients::parse(&id.to_public().to_string()).unwrap_or_else(|e| panic!("{e}"));
-        let store = crate::store::Store::open(dir).unwrap_or_else(|e| panic!("{e}"));
+        let store = crate::store::Store::open_for_tests(dir);
         let limits = Limits {
             submit_rate: 1,
             submit_burst: 1,

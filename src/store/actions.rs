@@ -97,7 +97,7 @@ impl Store {
         let mut blobs: Vec<Option<BlobRef>> = Vec::new();
         for a in actions {
             blobs.push(match &a.blob {
-                Some(bytes) => match self.put_blob(bytes) {
+                Some(bytes) => match self.put_wrapped(bytes) {
                     Ok(b) => Some(b),
                     Err(e) => {
                         self.discard_all(blobs.iter().flatten());
@@ -171,7 +171,7 @@ impl Store {
                         serde_json::to_vec(&r).map_err(|e| fail(TxFail::Store(StoreError::Corrupt(e.to_string()))))?;
                     reports.insert(&id[..], json)?;
                 }
-                nonces.insert(p.nonce.as_bytes(), &p.time.to_be_bytes()[..])?;
+                nonces.insert(p.nonce.as_bytes(), p.day.as_bytes())?;
                 n += 1;
                 let entry = AuditEntry::next(n, &prev, &a.line, today);
                 prev = entry.hash.clone();
@@ -241,8 +241,9 @@ impl Store {
     }
 
     /// Purges reports closed on or before `cutoff` (a `YYYY-MM-DD` day), and
-    /// forgets action nonces signed before `nonce_cutoff` (Unix seconds): older
-    /// actions are refused as stale anyway. Returns the number purged.
+    /// forgets action nonces signed on a day before that of `nonce_cutoff`
+    /// (Unix seconds): older actions are refused as stale anyway. Returns the
+    /// number purged.
     pub fn purge_closed(&self, cutoff: &str, nonce_cutoff: u64, today: &str) -> Result<usize, StoreError> {
         let mut doomed = Vec::new();
         for r in self.all_reports() {
@@ -254,10 +255,10 @@ impl Store {
         for r in &doomed {
             self.purge(r, today)?;
         }
+        let nonce_day = crate::actions::day_of(nonce_cutoff);
         for item in self.nonces.iter() {
             let (k, v) = item?;
-            let t = u64::from_be_bytes(v.as_ref().try_into().unwrap_or([0; 8]));
-            if t < nonce_cutoff {
+            if v.as_ref() < nonce_day.as_bytes() {
                 self.nonces.remove(k)?;
             }
         }
@@ -271,7 +272,9 @@ impl Store {
     pub fn set_recipients(&self, recipients: &[String]) -> Result<(), StoreError> {
         let json = serde_json::to_vec(recipients).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         self.meta.insert("recipients", json)?;
-        Ok(())
+        let parsed =
+            crate::crypto::Recipients::parse(&recipients.join("\n")).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.new_reply_lock(&parsed)
     }
 
     /// The recipients last recorded by the server.

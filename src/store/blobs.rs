@@ -1,12 +1,15 @@
-//! Where ciphertext lives. A blob that fits in one chunk (a manifest, a reply,
-//! a note) is one value in sled's `blobs` tree and commits with its record in
-//! the same group commit. A larger blob (an attachment) streams into its own
-//! file under `files/`, so that it passes through the kernel's page cache
-//! rather than sled's cache and log buffers: memory stays flat however large
-//! or many the uploads are. A file is written as `ID.part`, made durable,
-//! renamed to `ID`, and the rename made durable, all before the writer hands
-//! out its [`BlobRef`]; no record can therefore name a file that a crash could
-//! take away. `*.part` files left by a crash are removed when the store opens.
+//! Where ciphertext lives. A blob that fits in one chunk (a manifest, a
+//! reply, a note) is one value in sled's `blobs` tree and commits with its
+//! record in the same group commit. A larger blob (an attachment) is appended
+//! to the day's pack file (see [`super::packs`]): it passes through the
+//! kernel's page cache rather than sled's cache and log buffers, so memory
+//! stays flat however large or many the uploads are, and no file is ever
+//! made for it. The pack is made durable, and the blob's ranges stored in
+//! the `extents` tree, before the writer hands out its [`BlobRef`]; no record
+//! can therefore name ciphertext that a crash could take away.
+//!
+//! Data folders written before the packs kept larger blobs as files under
+//! `files/`; they are still read, and `peluit compact` moves them into packs.
 //!
 //! Every write checks that the disk keeps the configured reserve free (see
 //! [`Store::set_keep_free`]): a submission on a nearly full disk is refused
@@ -18,13 +21,15 @@ use std::io::{self, Read, Write};
 use std::path::Path;
 use std::sync::atomic::Ordering;
 
+use super::packs::{Extents, Pack, PackReader};
 use super::{Store, StoreError};
 use crate::model::BlobRef;
 use crate::{crypto, private_fs};
+use std::sync::Arc;
 
 /// Ciphertext chunk size in the `blobs` tree, and the largest blob kept there.
 pub const CHUNK: usize = 64 * 1024;
-/// The folder (inside the data folder) that holds the larger blobs.
+/// The folder where older data folders kept their larger blobs.
 pub const FILES_DIR: &str = "files";
 /// Suffix of a blob file still being written.
 const PART: &str = "part";
@@ -32,17 +37,16 @@ const PART: &str = "part";
 const ROOM_CHECK_EVERY: u64 = 1024 * 1024;
 
 /// The key of chunk `n` of blob `id`.
-fn chunk_key(id: &[u8; 16], n: u32) -> [u8; 20] {
+pub(super) fn chunk_key(id: &[u8; 16], n: u32) -> [u8; 20] {
     let mut key = [0u8; 20];
     key[..16].copy_from_slice(id);
     key[16..].copy_from_slice(&n.to_be_bytes());
     key
 }
 
-/// Creates the files folder (owner only) and removes the `*.part` files a
-/// crash left there. Called with sled's lock held, so no writer is running.
+/// Removes the `*.part` files a crash left in an older data folder's
+/// `files/`. Called with sled's lock held, so no writer is running.
 pub(super) fn prepare_dir(dir: &Path) -> io::Result<()> {
-    private_fs::make_dir(dir)?;
     for entry in fs::read_dir(dir)? {
         let path = entry?.path();
         if path.extension().is_some_and(|e| e == PART) {
@@ -52,15 +56,10 @@ pub(super) fn prepare_dir(dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// Makes a folder's entries (a new or renamed file) durable.
-pub(super) fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
-}
-
 impl Store {
     /// Free bytes for an unprivileged writer on the data folder's file system.
     pub fn free_bytes(&self) -> io::Result<u64> {
-        let s = rustix::fs::statvfs(self.files.as_ref()).map_err(io::Error::from)?;
+        let s = rustix::fs::statvfs(self.dir.as_ref()).map_err(io::Error::from)?;
         Ok(s.f_bavail.saturating_mul(s.f_frsize))
     }
 
@@ -78,24 +77,22 @@ impl Store {
         }
     }
 
-    /// The path of a blob's file.
+    /// The path of a blob's file in an older data folder.
     fn blob_file(&self, id: &[u8; 16]) -> std::path::PathBuf {
-        self.files.join(crypto::hex(id))
+        self.dir.join(FILES_DIR).join(crypto::hex(id))
     }
 
     /// Starts a new blob; write ciphertext into it, then [`BlobWriter::finish`].
     /// Refused with [`StoreError::Full`] when the disk is down to its
     /// reserve; the writer checks again every megabyte.
     pub fn blob_writer(&self) -> Result<BlobWriter, StoreError> {
+        self.writer_for(crypto::random_id())
+    }
+
+    /// The same for a given id (a compaction keeps every blob's id).
+    pub(super) fn writer_for(&self, id: [u8; 16]) -> Result<BlobWriter, StoreError> {
         self.ensure_room(0)?;
-        Ok(BlobWriter {
-            store: self.clone(),
-            id: crypto::random_id(),
-            buf: Vec::new(),
-            file: None,
-            len: 0,
-            checked_at: 0,
-        })
+        Ok(BlobWriter { store: self.clone(), id, buf: Vec::new(), pack: None, len: 0, checked_at: 0 })
     }
 
     /// Stores a blob that is already whole in memory (a sealed manifest,
@@ -105,10 +102,16 @@ impl Store {
         w.write_all(bytes).and_then(|()| w.finish()).map_err(StoreError::from_io)
     }
 
-    /// Removes a blob (an abandoned submission, a purge): its chunks and its file.
+    /// Removes a blob (an abandoned submission, a purge): its chunks, its
+    /// sealed-at-rest copy, its ranges in a pack (punched out), and an older
+    /// folder's file.
     pub fn discard_blob(&self, id: &[u8; 16]) -> Result<(), StoreError> {
         for key in self.blobs.scan_prefix(id).keys() {
             self.blobs.remove(key?)?;
+        }
+        self.wrapped.remove(id)?;
+        if let Some(e) = self.extents.remove(id)?.as_deref().and_then(Extents::decode) {
+            self.packs.punch(&e.day, &e.ranges).map_err(StoreError::from_io)?;
         }
         let path = self.blob_file(id);
         for p in [path.with_extension(PART), path] {
@@ -121,6 +124,24 @@ impl Store {
     /// the stored length differs from the record's.
     pub fn blob_reader(&self, blob: &BlobRef) -> Result<BlobReader, StoreError> {
         let id = crypto::unhex::<16>(&blob.id).ok_or_else(|| StoreError::Corrupt("blob id".into()))?;
+        if let Some(inner) = self.read_wrapped(&id)? {
+            if inner.len() as u64 != blob.len {
+                return Err(StoreError::Corrupt(format!("reply {} has the wrong length", blob.id)));
+            }
+            return Ok(BlobReader::Inner(io::Cursor::new(inner)));
+        }
+        if let Some(e) = self.extents.get(id)?.as_deref().and_then(Extents::decode) {
+            if e.len() != blob.len {
+                return Err(StoreError::Corrupt(format!(
+                    "blob {} has {} bytes, expected {}",
+                    blob.id,
+                    e.len(),
+                    blob.len
+                )));
+            }
+            let file = self.packs.reader(&e.day).map_err(StoreError::from_io)?;
+            return Ok(BlobReader::Pack(PackReader::new(file, e)));
+        }
         if self.blobs.get(chunk_key(&id, 0))?.is_none() {
             match File::open(self.blob_file(&id)) {
                 Ok(f) => {
@@ -154,12 +175,6 @@ impl Store {
         }
         Ok(())
     }
-
-    /// Whether a blob is kept as a file (for `check` and `compact`).
-    pub(super) fn blob_file_if_any(&self, id: &[u8; 16]) -> Option<std::path::PathBuf> {
-        let p = self.blob_file(id);
-        p.exists().then_some(p)
-    }
 }
 
 /// Reads a blob's ciphertext in order.
@@ -175,14 +190,20 @@ pub enum BlobReader {
         /// Bytes the record says are still to come.
         left: u64,
     },
-    /// A blob kept as a file (its length already checked).
+    /// A blob kept as a file by an older data folder (its length already checked).
     File(io::Take<File>),
+    /// A reply or note, opened from its at-rest seal.
+    Inner(io::Cursor<Vec<u8>>),
+    /// An attachment in a day pack (its length already checked).
+    Pack(PackReader),
 }
 
 impl Read for BlobReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let (chunks, current, pos, left) = match self {
             BlobReader::File(f) => return f.read(buf),
+            BlobReader::Inner(c) => return c.read(buf),
+            BlobReader::Pack(p) => return p.read(buf),
             BlobReader::Chunks { chunks, current, pos, left } => (chunks, current, pos, left),
         };
         while *pos == current.len() {
@@ -208,14 +229,14 @@ impl Read for BlobReader {
 
 /// Writes one blob's ciphertext. Invisible until a record names it.
 pub struct BlobWriter {
-    /// The store (tree, files folder, reserve).
+    /// The store (tree, packs, reserve).
     store: Store,
     /// This blob's id.
     id: [u8; 16],
     /// The ciphertext while it still fits in one chunk.
     buf: Vec<u8>,
-    /// The `ID.part` file once it no longer does.
-    file: Option<File>,
+    /// The pack and the ranges written there, once it no longer does.
+    pack: Option<(Arc<Pack>, Extents)>,
     /// Bytes accepted so far.
     len: u64,
     /// `len` at the last free-space check (the first is made when the
@@ -229,23 +250,19 @@ impl BlobWriter {
         self.id
     }
 
-    /// Makes the blob durable if it is a file, or stores its one chunk (made
-    /// durable by the record's group commit), and returns the reference.
+    /// Makes the blob durable if it is in a pack (then records its ranges),
+    /// or stores its one chunk (made durable by the record's group commit),
+    /// and returns the reference.
     pub fn finish(mut self) -> io::Result<BlobRef> {
         let r = BlobRef { id: crypto::hex(&self.id), len: self.len };
-        match self.file.take() {
-            Some(f) => {
-                f.sync_data()?;
-                drop(f);
-                let path = self.store.blob_file(&self.id);
-                fs::rename(path.with_extension(PART), &path)?;
-                sync_dir(&self.store.files)?;
+        let stored = match self.pack.take() {
+            Some((pack, extents)) => {
+                pack.sync()?;
+                self.store.extents.insert(self.id, extents.encode())
             }
-            None => {
-                let value = std::mem::take(&mut self.buf);
-                self.store.blobs.insert(chunk_key(&self.id, 0), value).map_err(io::Error::other)?;
-            }
-        }
+            None => self.store.blobs.insert(chunk_key(&self.id, 0), std::mem::take(&mut self.buf)),
+        };
+        stored.map_err(|e| StoreError::from(e).into_io())?;
         Ok(r)
     }
 
@@ -258,27 +275,37 @@ impl BlobWriter {
         Ok(())
     }
 
-    /// Moves the buffered bytes into a new `ID.part` file.
-    fn spill(&mut self) -> io::Result<&mut File> {
-        let path = self.store.blob_file(&self.id).with_extension(PART);
-        let mut f = private_fs::create_new(&path)?;
-        f.write_all(&self.buf)?;
-        self.buf = Vec::new();
-        Ok(self.file.insert(f))
+    /// Moves the buffered bytes into today's pack.
+    fn spill(&mut self) -> io::Result<&mut (Arc<Pack>, Extents)> {
+        let pack = self.store.packs.current()?;
+        let mut extents = Extents { day: pack.day.clone(), ranges: Vec::new() };
+        let buf = std::mem::take(&mut self.buf);
+        extents.push(pack.append(&buf)?, buf.len() as u64);
+        Ok(self.pack.insert((pack, extents)))
+    }
+}
+
+impl Drop for BlobWriter {
+    /// A writer dropped unfinished (a failed or abandoned upload) frees
+    /// what it put in the pack, best effort: no record will ever name it.
+    fn drop(&mut self) {
+        if let Some((pack, extents)) = self.pack.take() {
+            let _ = self.store.packs.punch(&pack.day, &extents.ranges);
+        }
     }
 }
 
 impl Write for BlobWriter {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         self.check_room(data.len())?;
-        if self.file.is_none() && self.buf.len() + data.len() <= CHUNK {
+        if self.pack.is_none() && self.buf.len() + data.len() <= CHUNK {
             self.buf.extend_from_slice(data);
         } else {
-            let f = match self.file.as_mut() {
-                Some(f) => f,
+            let (pack, extents) = match self.pack.as_mut() {
+                Some(p) => p,
                 None => self.spill()?,
             };
-            f.write_all(data)?;
+            extents.push(pack.append(data)?, data.len() as u64);
         }
         self.len += data.len() as u64;
         Ok(data.len())

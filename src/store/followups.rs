@@ -122,7 +122,7 @@ mod tests {
 
     fn open() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let store = Store::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        let store = Store::open_for_tests(dir.path());
         (dir, store)
     }
 
@@ -192,7 +192,8 @@ mod tests {
         let first = sub(&store, SubmissionKind::Tip, 100);
         let mut r = Report::new(crypto::hex(&crypto::random_id()), "00".repeat(32), "age1x".into(), first);
         r.submissions.extend((0..MAX_FOLLOWUPS).map(|_| sub(&store, SubmissionKind::FollowUp, 100)));
-        let bundle = serde_json::to_vec_pretty(&crate::export::report_entry(&r, Vec::new())).unwrap_or_default();
+        let bundle =
+            serde_json::to_vec_pretty(&crate::export::report_entry(&r, String::new(), Vec::new())).unwrap_or_default();
         // decrypt reads a report entry of up to 16 MiB (src/decrypt/bundle.rs).
         assert!(bundle.len() < 16 * 1024 * 1024 / 2, "{} bytes", bundle.len());
     }

@@ -1,13 +1,15 @@
 //! `peluit check` (is every record and blob intact and consistent?) and
-//! `peluit compact` (rewrite the database so that deleted data is gone).
-//! Both run with the server stopped; neither decrypts anything.
+//! `peluit compact` (rewrite the database so that deleted data is gone, and
+//! bring a folder of an older layout up to date). Both run with the server
+//! stopped; neither decrypts anything but replies sealed at rest.
 
 use std::collections::HashSet;
 use std::io::Read;
 use std::path::Path;
 
 use super::{Store, StoreError};
-use crate::crypto;
+use crate::crypto::at_rest::AtRestKey;
+use crate::crypto::{self, DeploymentSecret};
 
 /// What `check` found.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -50,6 +52,13 @@ impl Store {
             }
             for b in r.blobs() {
                 referenced.insert(b.id.clone());
+                // Without the secret a reply sealed at rest can only be found, not read.
+                if self.at_rest.is_none()
+                    && crypto::unhex::<16>(&b.id).is_some_and(|id| self.wrapped.contains_key(id).unwrap_or(false))
+                {
+                    rep.blobs += 1;
+                    continue;
+                }
                 let mut head = [0u8; 21];
                 let mut n = 0u64;
                 let result = self.blob_reader(b).and_then(|mut rd| {
@@ -83,7 +92,12 @@ impl Store {
                 rep.orphan_chunks += 1;
             }
         }
-        for entry in std::fs::read_dir(&*self.files).map_err(StoreError::from_io)? {
+        for k in self.wrapped.iter().keys().chain(self.extents.iter().keys()) {
+            if !referenced.contains(&crypto::hex(&k?)) {
+                rep.orphan_chunks += 1;
+            }
+        }
+        for entry in std::fs::read_dir(self.dir.join(super::FILES_DIR)).into_iter().flatten() {
             let name = entry.map_err(StoreError::from_io)?.file_name();
             if !referenced.contains(name.to_string_lossy().as_ref()) {
                 rep.orphan_chunks += 1;
@@ -100,62 +114,94 @@ impl Store {
 
     /// Writes a fresh database at `out` holding everything that is live here,
     /// and nothing else: no purged report, no orphan chunk, no old log
-    /// segment. Returns what the new database holds.
-    pub fn compact_into(&self, out: &Path) -> Result<CheckReport, StoreError> {
+    /// segment. A folder of an older layout comes out in the current one
+    /// (see [`Store::copy_live_into`]); `secret` is needed only for that, and
+    /// then only when the folder does not hold it itself. Returns what the
+    /// new database holds.
+    pub fn compact_into(&self, out: &Path, secret: Option<&DeploymentSecret>) -> Result<CheckReport, StoreError> {
         if out.exists() && std::fs::read_dir(out).map(|mut d| d.next().is_some()).unwrap_or(true) {
             return Err(StoreError::Db(format!("{} must be a new, empty folder", out.display())));
         }
-        self.copy_live_into(out)?;
-        Store::open(out)?.check()
+        let legacy = self.legacy_secret()?;
+        let key = legacy.as_ref().or(secret).map(AtRestKey::derive);
+        self.copy_live_into(out, key.as_ref())?;
+        let copy = Store::open(out)?;
+        let copy = match legacy.as_ref().or(secret) {
+            Some(s) => copy.with_secret(s.clone())?,
+            None => copy,
+        };
+        copy.check()
     }
 
-    /// Copies every live record and referenced chunk into a new database at
+    /// Copies every live record and referenced blob into a new database at
     /// `out`, then closes it (every tree handle is dropped before returning,
-    /// which releases sled's lock).
-    fn copy_live_into(&self, out: &Path) -> Result<(), StoreError> {
-        let db = sled::Config::new().path(out).cache_capacity(super::DEFAULT_CACHE).open()?;
-        let meta = db.open_tree("meta")?;
+    /// which releases sled's lock). On the way, what an older layout kept
+    /// is brought up to date: the deployment secret is left out, clear reply
+    /// recipients are locked for the investigators, replies and notes are
+    /// sealed to the at-rest key (`key`), blob files move into the day pack, and
+    /// action nonces keep only their day.
+    fn copy_live_into(&self, out: &Path, key: Option<&AtRestKey>) -> Result<(), StoreError> {
+        let new = Store::open(out)?;
+        new.meta.clear()?;
         for item in self.meta.iter() {
             let (k, v) = item?;
-            meta.insert(k, v)?;
+            if k.as_ref() != b"secret" {
+                new.meta.insert(k, v)?;
+            }
         }
         // Sequences in the new database continue above every one issued here.
         let floor = self.db.generate_id()? + 1 + self.seq_floor;
-        meta.insert("seq_floor", &floor.to_be_bytes()[..])?;
-        for (name, tree) in [
-            ("reports", &self.reports),
-            ("lookup", &self.lookup),
-            ("log", &self.log),
-            ("nonces", &self.nonces),
-            ("audit", &self.audit),
-            ("followups", &self.followups),
-        ] {
-            let t = db.open_tree(name)?;
-            for item in tree.iter() {
+        new.meta.insert("seq_floor", &floor.to_be_bytes()[..])?;
+        // A key to lock the reply recipients that an older folder kept clear.
+        let recipients = self.recipients()?;
+        if !recipients.is_empty() {
+            new.set_recipients(&recipients)?;
+        }
+        for (from, to) in [(&self.lookup, &new.lookup), (&self.log, &new.log), (&self.audit, &new.audit)] {
+            for item in from.iter() {
                 let (k, v) = item?;
-                t.insert(k, v)?;
+                to.insert(k, v)?;
             }
         }
-        let blobs = db.open_tree("blobs")?;
-        let files = out.join(super::FILES_DIR);
-        super::blobs::prepare_dir(&files).map_err(StoreError::from_io)?;
+        for item in self.nonces.iter() {
+            let (k, v) = item?;
+            match <[u8; 8]>::try_from(v.as_ref()) {
+                Ok(secs) => new.nonces.insert(k, crate::actions::day_of(u64::from_be_bytes(secs)).as_bytes())?,
+                Err(_) => new.nonces.insert(k, v)?,
+            };
+        }
         for r in self.all_reports() {
-            for b in r?.blobs() {
+            let mut r = r?;
+            if !r.reply_recipient.is_empty() {
+                r.reply_sealed = new.seal_reply_recipient(&r.reply_recipient)?;
+                r.reply_recipient.clear();
+            }
+            let id = crypto::unhex::<16>(&r.id).ok_or_else(|| StoreError::Corrupt("report id".into()))?;
+            new.reports.insert(id, serde_json::to_vec(&r).map_err(|e| StoreError::Corrupt(e.to_string()))?)?;
+            let for_reporter: HashSet<&str> = r
+                .replies
+                .iter()
+                .map(|x| x.blob.id.as_str())
+                .chain(r.timeline.iter().filter_map(|e| e.note.as_ref()).map(|b| b.id.as_str()))
+                .collect();
+            for b in r.blobs() {
                 let id = crypto::unhex::<16>(&b.id).ok_or_else(|| StoreError::Corrupt("blob id".into()))?;
-                for item in self.blobs.scan_prefix(id) {
-                    let (k, v) = item?;
-                    blobs.insert(k, v)?;
-                }
-                if let Some(src) = self.blob_file_if_any(&id) {
-                    let dst = files.join(&b.id);
-                    std::fs::copy(&src, &dst)
-                        .and_then(|_| std::fs::File::open(&dst)?.sync_all())
-                        .map_err(StoreError::from_io)?;
+                if let Some(v) = self.wrapped.get(id)? {
+                    new.wrapped.insert(id, v)?;
+                } else if for_reporter.contains(b.id.as_str()) {
+                    let key =
+                        key.ok_or_else(|| StoreError::Db("the deployment secret is needed to seal replies".into()))?;
+                    let mut inner = Vec::new();
+                    self.read_blob(b, &mut inner)?;
+                    new.wrapped.insert(id, key.seal(&inner).map_err(|e| StoreError::Db(e.to_string()))?)?;
+                } else {
+                    let mut w = new.writer_for(id)?;
+                    std::io::copy(&mut self.blob_reader(b)?, &mut w).map_err(StoreError::from_io)?;
+                    w.finish().map_err(StoreError::from_io)?;
                 }
             }
         }
-        super::blobs::sync_dir(&files).map_err(StoreError::from_io)?;
-        db.flush()?;
+        new.db.flush()?;
         Ok(())
     }
 }
@@ -195,7 +241,6 @@ mod tests {
         big.extend_from_slice(b"KEEP-MARKER-1");
         let (k1, r1) = add(&store, &big);
         let (_, r2) = add(&store, &b"GONE-MARKER-2".repeat(20_000));
-        assert!(old.join(crate::store::FILES_DIR).join(&r1.submissions[0].attachments[0].id).exists());
         let clean = store.check().unwrap_or_default();
         assert_eq!((clean.reports, clean.blobs, clean.problems.len()), (2, 4, 0));
         store.purge(&r2, "2026-11-29").unwrap_or_else(|e| panic!("{e}"));
@@ -210,9 +255,9 @@ mod tests {
 
         let new = dir.path().join("new");
         let seq_before = store.next_seq().unwrap_or(0);
-        let rep = store.compact_into(&new).unwrap_or_else(|e| panic!("{e}"));
+        let rep = store.compact_into(&new, None).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((rep.reports, rep.blobs, rep.orphan_chunks, rep.problems.len()), (1, 2, 0, 0));
-        assert!(store.compact_into(&new).is_err(), "never into a used folder");
+        assert!(store.compact_into(&new, None).is_err(), "never into a used folder");
         drop(store);
         let compacted = Store::open(&new).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(compacted.find(&k1).ok().flatten().map(|r| r.id), Some(r1.id));

@@ -3,10 +3,14 @@
 //!
 //! Trees: `reports` (id → record JSON), `lookup` (HMAC of receipt → id),
 //! `blobs` (blob id ‖ chunk number → ciphertext of a small blob), `log`
-//! (sequence → report id, for incremental export), `meta` (deployment id and
-//! secret, current recipients, audit head), `nonces` (applied action nonces),
-//! `audit` (the hash-chained log of applied actions), `followups` (see
-//! [`followups`]). Larger blobs are files in `files/` (see [`blobs`]).
+//! (sequence → report id, or a deletion's tombstone, for incremental
+//! export), `meta` (deployment id, the secret's fingerprint, current
+//! recipients, audit head), `nonces` (applied action nonces → day), `audit`
+//! (the hash-chained log of applied actions), `followups` (see
+//! [`followups`]), `wrapped` (replies and notes sealed again at rest, see
+//! [`crate::crypto::at_rest`]), `extents` (where an attachment lies in the
+//! day packs, see [`blobs`]). What the folder's modes and file times say is
+//! [`layout`]'s business.
 //! A blob is written first and is invisible until a record that names it
 //! commits in one transaction; a crash in between leaves only unreferenced
 //! ciphertext, which `check` reports and `compact` drops.
@@ -23,10 +27,15 @@ use crate::flusher::Flusher;
 use crate::model::{Report, Submission};
 
 mod actions;
+mod audit_disk;
 mod blobs;
 mod followups;
+pub mod layout;
 mod maintenance;
+mod packs;
+mod sealing;
 pub use actions::{Applied, ApplyError};
+pub use audit_disk::audit_disk;
 pub use blobs::{BlobReader, BlobWriter, CHUNK, FILES_DIR};
 pub use followups::MAX_FOLLOWUPS;
 pub use maintenance::CheckReport;
@@ -55,6 +64,9 @@ pub enum StoreError {
     /// The report has received the most follow-ups allowed.
     #[error("the report has received the most follow-ups allowed")]
     FollowUpLimit,
+    /// The data folder is open to other users, or the secret does not fit it.
+    #[error("{0}")]
+    Exposed(String),
 }
 
 impl From<sled::Error> for StoreError {
@@ -122,15 +134,22 @@ pub struct Store {
     lookup: sled::Tree,
     /// blob id ‖ chunk number (u32 BE) → ciphertext (blobs of one chunk).
     blobs: sled::Tree,
-    /// The folder of the larger blobs, one file each.
-    files: Arc<Path>,
+    /// The data folder (for the free space, and blob files of data folders
+    /// written before the day packs).
+    dir: Arc<Path>,
+    /// blob id → a reply or note sealed again to the at-rest key.
+    wrapped: sled::Tree,
+    /// blob id → its day pack and ranges there (attachments).
+    extents: sled::Tree,
+    /// The day packs.
+    packs: Arc<packs::Packs>,
     /// Free bytes to keep on the disk (0: no reserve).
     keep_free: Arc<AtomicU64>,
     /// sequence (u64 BE) → report id.
     log: sled::Tree,
-    /// deployment id, secret, recipients, audit head.
+    /// deployment id, the secret's fingerprint, recipients, audit head.
     meta: sled::Tree,
-    /// applied action nonce → signing time (u64 BE).
+    /// applied action nonce → the day it was signed (`YYYY-MM-DD`).
     nonces: sled::Tree,
     /// position (u64 BE) → audit entry JSON.
     audit: sled::Tree,
@@ -138,8 +157,12 @@ pub struct Store {
     followups: sled::Tree,
     /// Group commit.
     flusher: Flusher,
-    /// HMAC key for lookup keys.
+    /// HMAC key for lookup keys; a throwaway one until [`Store::with_secret`].
     secret: DeploymentSecret,
+    /// What only a holder of the secret may do: seal replies at rest, open them.
+    at_rest: Option<Arc<crate::crypto::at_rest::AtRestKey>>,
+    /// This run's key for locking reply recipients (made by [`Store::set_recipients`]).
+    reply_lock: Arc<std::sync::RwLock<Option<Arc<crate::crypto::reply_lock::ReplyLock>>>>,
     /// Public random id of this deployment (hex), named in signed actions.
     deployment_id: Arc<str>,
     /// Added to sled's id counter (see [`Store::next_seq`]).
@@ -147,32 +170,41 @@ pub struct Store {
     /// Taken while a sequence number is drawn and its log entry written,
     /// and while an export reads the last one.
     seq_turn: Arc<std::sync::Mutex<()>>,
+    /// Blurs the folder's times when the last handle closes (declared last,
+    /// so it drops after the flusher has closed the database).
+    _closing: Arc<sealing::Closing>,
 }
 
 impl Store {
-    /// Opens (or creates) the database in `dir`; creates the deployment id and
-    /// secret on first use and makes them durable before returning.
+    /// Opens (or creates) the database in `dir`; creates the deployment id on
+    /// first use and makes it durable before returning. Refuses a folder that
+    /// other users can reach. The lookup secret is set with
+    /// [`Store::with_secret`]; command-line tools that do not derive lookup
+    /// keys never need it.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
         Store::open_with_cache(dir, DEFAULT_CACHE)
     }
 
-    /// The same with a sled page cache of `cache` bytes (the records and the
-    /// index; attachment files go through the kernel's page cache instead).
+    /// A store for unit tests: a private folder inside `dir`, a fresh secret
+    /// and one recipient.
+    #[cfg(test)]
+    pub(crate) fn open_for_tests(dir: &Path) -> Store {
+        let store = Store::open(&dir.join("data")).and_then(|s| s.with_secret(DeploymentSecret::generate()));
+        let store = store.unwrap_or_else(|e| panic!("{e}"));
+        store.set_recipients(&[crypto::new_identity().1]).unwrap_or_else(|e| panic!("{e}"));
+        store
+    }
+
+    /// The same with a sled page cache of `cache` bytes.
     pub fn open_with_cache(dir: &Path, cache: u64) -> Result<Store, StoreError> {
-        let db = sled::Config::new().path(dir).cache_capacity(cache).flush_every_ms(Some(1000)).open()?;
+        layout::ensure_private_dir(dir)?;
+        let db = layout::sled_config(dir, cache).open()?;
+        layout::make_private(dir).map_err(StoreError::from_io)?;
         let meta = db.open_tree("meta")?;
-        let secret = match meta.get("secret")? {
-            Some(v) => {
-                DeploymentSecret::from_bytes(&v).ok_or_else(|| StoreError::Corrupt("deployment secret".into()))?
-            }
-            None => {
-                let s = DeploymentSecret::generate();
-                meta.insert("secret", &s.as_bytes()[..])?;
-                meta.insert("deployment_id", crypto::hex(&crypto::random_id()).as_bytes())?;
-                db.flush()?;
-                s
-            }
-        };
+        if meta.get("deployment_id")?.is_none() {
+            meta.insert("deployment_id", crypto::hex(&crypto::random_id()).as_bytes())?;
+            db.flush()?;
+        }
         let deployment_id = meta
             .get("deployment_id")?
             .and_then(|v| String::from_utf8(v.to_vec()).ok())
@@ -182,11 +214,16 @@ impl Store {
             .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
             .map(u64::from_be_bytes)
             .unwrap_or(0);
-        let files: Arc<Path> = dir.join(FILES_DIR).into();
-        blobs::prepare_dir(&files).map_err(StoreError::from_io)?;
+        let files = dir.join(FILES_DIR);
+        if files.exists() {
+            blobs::prepare_dir(&files).map_err(StoreError::from_io)?;
+        }
         let flusher = Flusher::start(db.clone()).map_err(|e| StoreError::Db(e.to_string()))?;
         Ok(Store {
-            files,
+            dir: dir.into(),
+            wrapped: db.open_tree("wrapped")?,
+            extents: db.open_tree("extents")?,
+            packs: Arc::new(packs::Packs::open(dir).map_err(StoreError::from_io)?),
             keep_free: Arc::new(AtomicU64::new(DEFAULT_KEEP_FREE)),
             seq_turn: Arc::default(),
             seq_floor,
@@ -200,8 +237,11 @@ impl Store {
             meta,
             db,
             flusher,
-            secret,
+            secret: DeploymentSecret::generate(),
+            at_rest: None,
+            reply_lock: Arc::default(),
             deployment_id: deployment_id.into(),
+            _closing: Arc::new(sealing::Closing(dir.into())),
         })
     }
 
@@ -268,8 +308,8 @@ impl Store {
     /// [`Store::with_next_seq`]); whatever `first.seq` held is replaced.
     pub fn open_report(&self, mut first: Submission) -> Result<crate::receipt::Receipt, StoreError> {
         let receipt = crypto::new_receipt();
-        let key = crypto::lookup_key(&self.secret, &receipt);
-        let reply = crypto::reply_identity(&receipt).recipient().to_string();
+        let key = crypto::lookup_key(self.secret_for_receipts()?, &receipt);
+        let reply = self.seal_reply_recipient(&crypto::reply_identity(&receipt).recipient().to_string())?;
         let id = crypto::hex(&crypto::random_id());
         self.with_next_seq(|seq| {
             first.seq = seq;
@@ -437,7 +477,7 @@ mod tests {
 
     fn open() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let store = Store::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        let store = Store::open_for_tests(dir.path());
         (dir, store)
     }
 
@@ -475,19 +515,31 @@ mod tests {
     }
 
     #[test]
-    fn large_blobs_are_files_and_the_reserve_refuses_writes() {
+    fn large_blobs_go_to_the_day_pack_never_a_file_of_their_own_and_the_reserve_refuses_writes() {
         let (dir, store) = open();
-        let files = dir.path().join(FILES_DIR);
-        let small = blob(&store, &[1u8; CHUNK]);
-        assert!(!files.join(&small.id).exists(), "a one-chunk blob stays in sled");
-        let data: Vec<u8> = (0..(CHUNK + 1)).map(|i| (i % 253) as u8).collect();
+        let folder = dir.path().join("data");
+        let count = |d: &Path| std::fs::read_dir(d).map(|d| d.count()).unwrap_or(0);
+        let before = (count(&folder), count(&folder.join("packs")));
+        assert_eq!(before.1, 2, "today's and tomorrow's packs are made when the store opens");
+        let data: Vec<u8> = (0..(5 * CHUNK + 1)).map(|i| (i % 253) as u8).collect();
+        let mut data = data;
+        data[3 * CHUNK..3 * CHUNK + 16].copy_from_slice(b"PUNCH-ME-OUT-123");
         let big = blob(&store, &data);
-        assert_eq!(std::fs::metadata(files.join(&big.id)).map(|m| m.len()).ok(), Some(data.len() as u64));
+        for n in [CHUNK, 2 * CHUNK, 0] {
+            let exact = blob(&store, &data[..n]);
+            let mut back = Vec::new();
+            store.read_blob(&exact, &mut back).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(back, &data[..n]);
+        }
+        store.durable_blocking().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((count(&folder), count(&folder.join("packs"))), before, "no new file");
+        assert!(store.extents.get(crypto::unhex::<16>(&big.id).unwrap_or_default()).ok().flatten().is_some());
+        assert!(std::fs::read_dir(folder.join("blobs")).map(|mut d| d.next().is_none()).unwrap_or(true));
         let mut back = Vec::new();
         store.read_blob(&big, &mut back).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(back, data);
         let short = BlobRef { id: big.id.clone(), len: big.len - 1 };
-        assert!(matches!(store.blob_reader(&short), Err(StoreError::Corrupt(_))), "length is checked");
+        assert!(store.read_blob(&short, &mut Vec::new()).is_err(), "length is checked");
 
         // A writer made before the reserve is reached stops at its next check.
         let mut w = store.blob_writer().unwrap_or_else(|e| panic!("{e}"));
@@ -500,13 +552,29 @@ mod tests {
         store.set_keep_free(0);
 
         let id = crypto::unhex::<16>(&big.id).unwrap_or_default();
+        let in_packs = || {
+            let packs: Vec<u8> = std::fs::read_dir(folder.join("packs"))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .flat_map(|e| std::fs::read(e.path()).unwrap_or_default())
+                .collect();
+            packs.windows(16).any(|w| w == b"PUNCH-ME-OUT-123")
+        };
+        assert!(in_packs());
+        // An upload abandoned half-way leaves nothing readable in the pack.
+        let mut w = store.blob_writer().unwrap_or_else(|e| panic!("{e}"));
+        w.write_all(&[b'Q'; 2 * CHUNK]).unwrap_or_else(|e| panic!("{e}"));
+        drop(w);
+        let packs_hold_q = std::fs::read_dir(folder.join("packs"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| std::fs::read(e.path()).unwrap_or_default().windows(64).any(|x| x == [b'Q'; 64]));
+        assert!(!packs_hold_q, "an unfinished writer's ranges are punched out");
         store.discard_blob(&id).unwrap_or_else(|e| panic!("{e}"));
-        assert!(!files.join(&big.id).exists(), "discard removes the file");
-        // A file still being written when the process died is removed on open.
-        std::fs::write(files.join("00ff.part"), b"half").unwrap_or_else(|e| panic!("{e}"));
-        drop((w, store));
-        let _again = Store::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
-        assert!(!files.join("00ff.part").exists());
+        assert!(store.read_blob(&big, &mut Vec::new()).is_err(), "discard removes the blob");
+        assert!(!in_packs(), "its ranges are punched out");
     }
 
     #[test]
