@@ -78,6 +78,7 @@ pub fn decrypt(bundle: impl Read, ids: &Identities, out: &Path) -> Result<Decryp
         touched: CaseList::create(out.join(LAST_RUN_FILE))?,
         summary: DecryptSummary::default(),
         case: None,
+        unlocker: crate::crypto::reply_lock::Unlocker::new(ids),
     };
     for entry in entries {
         let mut entry = entry?;
@@ -110,6 +111,8 @@ struct Run<'a> {
     summary: DecryptSummary,
     /// The report whose blobs come now.
     case: Option<Case>,
+    /// Opens the reports' reply keys (each run's key once).
+    unlocker: crate::crypto::reply_lock::Unlocker<'a>,
 }
 
 /// The report being decrypted and where its blobs have got to.
@@ -159,9 +162,7 @@ impl Run<'_> {
         self.end_case()?;
         // The server keeps the reply key locked for us; the case folder needs it clear to seal replies.
         if report.reply_recipient.is_empty() {
-            report.reply_recipient =
-                crate::crypto::reply_lock::unlock(self.ids, &report.reply_key, &report.reply_sealed)
-                    .unwrap_or_default();
+            report.reply_recipient = self.unlocker.unlock(&report.reply_key, &report.reply_sealed).unwrap_or_default();
         }
         let dir = self.out.join(&report.id);
         make_dir(&dir)?;
