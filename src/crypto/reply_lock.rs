@@ -12,6 +12,7 @@
 //! their identity offline, then the recipient. A copy of the data folder holds
 //! the key only sealed, so it cannot tell which receipt a report belongs to.
 
+use std::collections::HashMap;
 use std::io::Read;
 
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, CHACHA20_POLY1305, NONCE_LEN};
@@ -69,22 +70,42 @@ pub fn key_id(locked: &str) -> Option<&str> {
     locked.split_once(':').map(|(id, _)| id)
 }
 
-/// Opens a locked text with an investigator's identities and the sealed key
-/// (base64) that [`key_id`] names.
-pub fn unlock(ids: &Identities, sealed_key: &str, locked: &str) -> Option<String> {
-    let (id, rest) = locked.split_once(':')?;
+/// Opens locked texts with an investigator's identities, opening each
+/// sealed key once (a bundle names the same key for every report of a run).
+pub struct Unlocker<'a> {
+    /// The investigator's identities.
+    ids: &'a Identities,
+    /// Sealed key (base64) → the key, or `None` if it did not open.
+    keys: HashMap<String, Option<LessSafeKey>>,
+}
+
+impl<'a> Unlocker<'a> {
+    /// An unlocker for `ids`.
+    pub fn new(ids: &'a Identities) -> Unlocker<'a> {
+        Unlocker { ids, keys: HashMap::new() }
+    }
+
+    /// Opens `locked` with the sealed key (base64) that [`key_id`] names.
+    pub fn unlock(&mut self, sealed_key: &str, locked: &str) -> Option<String> {
+        let (id, rest) = locked.split_once(':')?;
+        let ids = self.ids;
+        let key = self.keys.entry(sealed_key.to_string()).or_insert_with(|| open_key(ids, sealed_key)).as_ref()?;
+        let mut data = unb64(rest)?;
+        if data.len() < NONCE_LEN {
+            return None;
+        }
+        let mut body = data.split_off(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(&data).ok()?;
+        let plain = key.open_in_place(nonce, Aad::from(id.as_bytes()), &mut body).ok()?;
+        String::from_utf8(plain.to_vec()).ok()
+    }
+}
+
+/// Opens a sealed key with an investigator's identities.
+fn open_key(ids: &Identities, sealed_key: &str) -> Option<LessSafeKey> {
     let mut raw = Zeroizing::new(Vec::new());
     ids.open(unb64(sealed_key)?.as_slice()).ok()?.read_to_end(&mut raw).ok()?;
-    let key = LessSafeKey::new(UnboundKey::new(&CHACHA20_POLY1305, &raw).ok()?);
-    let mut data = unb64(rest)?;
-    if data.len() < NONCE_LEN {
-        return None;
-    }
-    let body = data.split_off(NONCE_LEN);
-    let nonce = Nonce::try_assume_unique_for_key(&data).ok()?;
-    let mut body = body;
-    let plain = key.open_in_place(nonce, Aad::from(id.as_bytes()), &mut body).ok()?;
-    String::from_utf8(plain.to_vec()).ok()
+    Some(LessSafeKey::new(UnboundKey::new(&CHACHA20_POLY1305, &raw).ok()?))
 }
 
 #[cfg(test)]
@@ -99,12 +120,14 @@ mod tests {
             .unwrap_or_else(|_| unreachable!());
         let locked = lock.lock("age1reply").unwrap_or_default();
         assert_eq!(key_id(&locked), Some(lock.id()));
-        assert_eq!(unlock(&ids, lock.sealed(), &locked).as_deref(), Some("age1reply"));
+        let mut u = Unlocker::new(&ids);
+        assert_eq!(u.unlock(lock.sealed(), &locked).as_deref(), Some("age1reply"));
+        assert_eq!(u.unlock(lock.sealed(), &lock.lock("age1other").unwrap_or_default()).as_deref(), Some("age1other"));
         assert_ne!(lock.lock("age1reply").unwrap_or_default(), locked, "a fresh nonce each time");
         let (other, _) = super::super::new_identity();
         let other = Identities::parse(&other).unwrap_or_else(|_| unreachable!());
-        assert_eq!(unlock(&other, lock.sealed(), &locked), None);
+        assert_eq!(Unlocker::new(&other).unlock(lock.sealed(), &locked), None);
         let swapped = format!("{}{}", "0".repeat(16), &locked[16..]);
-        assert_eq!(unlock(&ids, lock.sealed(), &swapped), None, "the id is authenticated");
+        assert_eq!(u.unlock(lock.sealed(), &swapped), None, "the id is authenticated");
     }
 }

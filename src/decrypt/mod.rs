@@ -106,6 +106,7 @@ pub fn decrypt(bundle: impl Read, ids: &Identities, out: &Path) -> Result<Decryp
         summary: DecryptSummary::default(),
         case: None,
         skipping: false,
+        unlocker: crate::crypto::reply_lock::Unlocker::new(ids),
     };
     let each = || -> Result<(), DecryptError> {
         for entry in entries {
@@ -158,6 +159,8 @@ struct Run<'a> {
     case: Option<Case>,
     /// Set while the blobs of a report whose entry was set aside go by.
     skipping: bool,
+    /// Opens the reports' reply keys (each run's key once).
+    unlocker: crate::crypto::reply_lock::Unlocker<'a>,
 }
 
 /// The report being decrypted and where its blobs have got to.
@@ -221,9 +224,7 @@ impl Run<'_> {
         self.skipping = false;
         // The server keeps the reply key locked for us; the case folder needs it clear to seal replies.
         if report.reply_recipient.is_empty() {
-            report.reply_recipient =
-                crate::crypto::reply_lock::unlock(self.ids, &report.reply_key, &report.reply_sealed)
-                    .unwrap_or_default();
+            report.reply_recipient = self.unlocker.unlock(&report.reply_key, &report.reply_sealed).unwrap_or_default();
         }
         let dir = self.out.join(&report.id);
         make_dir(&dir)?;
