@@ -6,7 +6,10 @@
 //! `"peluit/v1/action\n" ‖ payload`, and for replies and notes the age
 //! ciphertext, whose SHA-256 the payload names. The payload names the
 //! deployment, a unique nonce and the time, so a line cannot be replayed,
-//! carried to another deployment, or held back for long.
+//! carried to another deployment, or held back for long. Since version 2 it
+//! also names the report's submissions as the signer saw them and the action
+//! it follows (see [`order`]), so lines apply only in the order they were
+//! signed and only on the report their signer read.
 
 use serde::{Deserialize, Serialize};
 
@@ -16,8 +19,9 @@ use crate::model::Status;
 
 /// Domain separation of action signatures.
 pub const ACTION_CONTEXT: &[u8] = b"peluit/v1/action\n";
-/// Payload format version.
-pub const VERSION: u32 = 1;
+/// Payload format version. Version 1 named neither the state seen nor the
+/// action followed; its lines are refused ([`ActionError::OldVersion`]).
+pub const VERSION: u32 = 2;
 
 /// What an action does.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,6 +59,14 @@ pub struct Payload {
     pub time: u64,
     /// The report id.
     pub report: String,
+    /// [`order::state_digest`] of the report's submissions as the signer's
+    /// case folder held them (absent in version 1).
+    #[serde(default)]
+    pub seen: String,
+    /// The id of the report's last action as the signer's machine knew it,
+    /// empty for the first (absent in version 1).
+    #[serde(default)]
+    pub prev: String,
     /// What to do.
     #[serde(flatten)]
     pub kind: ActionKind,
@@ -88,6 +100,8 @@ pub struct Verified {
     pub signer: String,
     /// 1-based line number in the file.
     pub number: usize,
+    /// [`order::action_id`]: the next action on the report names it.
+    pub id: String,
 }
 
 /// Why an actions file was refused. Every variant names the line.
@@ -126,6 +140,19 @@ pub enum ActionError {
     /// The blob does not match the signed hash, or is missing.
     #[error("line {0}: the attached ciphertext does not match the signature")]
     BlobMismatch(usize),
+    /// Signed in an older format that did not bind the action to its order.
+    #[error("line {0}: signed by an older peluit (action format 1); pull, then sign it again")]
+    OldVersion(usize),
+    /// It does not follow the report's last applied action.
+    #[error(
+        "line {0}: out of order: it does not follow the report's last applied action (an earlier line is \
+         missing or comes later, or a colleague acted since); push the lines in the order they were signed, \
+         or pull again, read it, then sign it again"
+    )]
+    OutOfOrder(usize),
+    /// The report received something after the action was decided.
+    #[error("line {0}: new information arrived for this report since it was signed: pull again, read it, then decide")]
+    Outdated(usize),
 }
 
 /// What a verifier accepts.
@@ -187,6 +214,9 @@ fn verify_line(raw: &str, n: usize, p: &Policy<'_>) -> Result<Verified, ActionEr
         return Err(ActionError::BadSignature(n));
     }
     let payload: Payload = serde_json::from_slice(&bytes).map_err(|_| ActionError::Malformed(n))?;
+    if payload.v < VERSION {
+        return Err(ActionError::OldVersion(n));
+    }
     if payload.v != VERSION || payload.nonce.len() != 32 || payload.report.len() != 32 {
         return Err(ActionError::Malformed(n));
     }
@@ -214,11 +244,12 @@ fn verify_line(raw: &str, n: usize, p: &Policy<'_>) -> Result<Verified, ActionEr
         _ => return Err(ActionError::BlobMismatch(n)),
     }
     let line = Line { blob: None, ..line };
-    Ok(Verified { payload, line, blob, signer: who.name.clone(), number: n })
+    Ok(Verified { payload, line, blob, signer: who.name.clone(), number: n, id: order::action_id(&bytes) })
 }
 
 mod audit;
 pub use audit::{verify_chain, AuditEntry, Chain, ChainError, GENESIS};
+pub mod order;
 
 #[cfg(test)]
 mod tests {
@@ -236,7 +267,8 @@ mod tests {
     }
 
     pub(super) fn payload(nonce: u8, time: u64, kind: ActionKind) -> Payload {
-        Payload { v: 1, deployment: DEP.into(), nonce: format!("{nonce:032x}"), time, report: REPORT.into(), kind }
+        let (deployment, report, nonce) = (DEP.into(), REPORT.into(), format!("{nonce:032x}"));
+        Payload { v: VERSION, deployment, nonce, time, report, seen: String::new(), prev: String::new(), kind }
     }
 
     fn policy(keys: &KeySet) -> Policy<'_> {
@@ -280,6 +312,10 @@ mod tests {
         let reply = ActionKind::Reply { blob_sha256: sha256_hex(b"one") };
         check(sign(&signer, &payload(3, 1_000_000, reply.clone()), Some(b"two")), ActionError::BlobMismatch(1));
         check(sign(&signer, &payload(3, 1_000_000, reply), None), ActionError::BlobMismatch(1));
+        check(
+            sign(&signer, &Payload { v: 1, ..payload(4, 1_000_000, ActionKind::Delete) }, None),
+            ActionError::OldVersion(1),
+        );
         // A payload changed after signing.
         let mut line: Line = serde_json::from_str(&ok).unwrap_or_else(|e| panic!("{e}"));
         let forged = payload(1, 1_000_000, ActionKind::Status { status: Status::Closed, note_sha256: None });

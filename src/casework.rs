@@ -1,6 +1,11 @@
 //! Offline case work on decrypted case folders: signed actions (status,
 //! reply, delete) appended to an actions file, and the table of cases with
 //! their deadlines. Runs on the investigators' offline machine.
+//!
+//! Each action names the case's submissions as this folder holds them and
+//! the action it follows: the case's last applied action as the last bundle
+//! showed it, then the lines signed here since (`actions::order`). Lines the
+//! server can never apply are set aside, never deleted.
 
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
@@ -9,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::actions::order::{self, Place};
 use crate::actions::{self, ActionKind, Payload};
 use crate::crypto::ed25519::{sha256_hex, SecretKey};
 use crate::crypto::{self, Pad, Recipients};
@@ -28,6 +34,9 @@ pub enum CaseError {
     /// An empty reply.
     #[error("the reply is empty")]
     EmptyReply,
+    /// A case folder written before `case.json` listed every submission.
+    #[error("case {0} was decrypted by an older peluit: decrypt a full export (`peluit pull --since 0`) again")]
+    NoState(String),
     /// Sealing failed.
     #[error("sealing: {0}")]
     Crypto(#[from] crypto::CryptoError),
@@ -53,6 +62,8 @@ pub struct Casebook {
     deployment_id: String,
     /// The investigators' recipients (replies are sealed to them too).
     recipients: Vec<String>,
+    /// The outgoing actions file new lines go to.
+    outgoing: PathBuf,
 }
 
 impl Casebook {
@@ -60,7 +71,13 @@ impl Casebook {
     pub fn open(dir: &Path) -> Result<Casebook, CaseError> {
         let raw = fs::read(dir.join(DEPLOYMENT_FILE)).map_err(|_| CaseError::NotCases(dir.to_path_buf()))?;
         let d: Deployment = serde_json::from_slice(&raw).map_err(|_| CaseError::NotCases(dir.to_path_buf()))?;
-        Ok(Casebook { dir: dir.to_path_buf(), deployment_id: d.deployment_id, recipients: d.recipients })
+        let outgoing = dir.join(ACTIONS_FILE);
+        Ok(Casebook { dir: dir.to_path_buf(), deployment_id: d.deployment_id, recipients: d.recipients, outgoing })
+    }
+
+    /// Signs into `file` rather than the folder's `actions.jsonl`.
+    pub fn outgoing(self, file: &Path) -> Casebook {
+        Casebook { outgoing: file.to_path_buf(), ..self }
     }
 
     /// A case's metadata (`ID/case.json`).
@@ -112,7 +129,7 @@ impl Casebook {
             None => None,
         };
         let kind = ActionKind::Status { status, note_sha256: blob.as_deref().map(sha256_hex) };
-        Ok(actions::sign(key, &self.payload(id, now, kind), blob.as_deref()))
+        Ok(actions::sign(key, &self.payload(&case, now, kind)?, blob.as_deref()))
     }
 
     /// A signed reply.
@@ -123,25 +140,55 @@ impl Casebook {
         let case = self.case(id)?;
         let blob = self.seal_for_reporter(&case, text.trim_end())?;
         let kind = ActionKind::Reply { blob_sha256: sha256_hex(&blob) };
-        Ok(actions::sign(key, &self.payload(id, now, kind), Some(&blob)))
+        Ok(actions::sign(key, &self.payload(&case, now, kind)?, Some(&blob)))
     }
 
     /// A signed delete.
     pub fn delete(&self, key: &SecretKey, id: &str, now: u64) -> Result<String, CaseError> {
-        self.case(id)?;
-        Ok(actions::sign(key, &self.payload(id, now, ActionKind::Delete), None))
+        let case = self.case(id)?;
+        Ok(actions::sign(key, &self.payload(&case, now, ActionKind::Delete)?, None))
     }
 
-    /// A payload for this deployment with a fresh nonce.
-    fn payload(&self, id: &str, now: u64, kind: ActionKind) -> Payload {
-        Payload {
+    /// A payload for this deployment with a fresh nonce, in its place.
+    fn payload(&self, case: &IndexReport, now: u64, kind: ActionKind) -> Result<Payload, CaseError> {
+        let (seen, walk) = self.place(case)?;
+        Ok(Payload {
             v: actions::VERSION,
             deployment: self.deployment_id.clone(),
             nonce: crypto::hex(&crypto::random_id()),
             time: now,
-            report: id.to_string(),
+            report: case.id.clone(),
+            seen,
+            prev: walk.head,
             kind,
+        })
+    }
+
+    /// The state this folder holds for `case`, and its chain: the case's
+    /// head in the last bundle, then the lines applied since and the lines
+    /// signed here and not yet applied, in this folder's actions files and
+    /// in the outgoing one.
+    fn place(&self, case: &IndexReport) -> Result<(String, order::Walk), CaseError> {
+        if case.known.is_empty() {
+            return Err(CaseError::NoState(case.id.clone()));
         }
+        let seen = order::state_digest(case.known.iter().map(|(seq, m)| (*seq, m.as_str())));
+        let mut pending = vec![self.dir.join(ACTIONS_FILE), self.outgoing.clone()];
+        pending.dedup();
+        let applied: Vec<PathBuf> = pending.iter().map(|p| applied_file(p)).collect();
+        let (applied, pending) = (places(&applied)?, places(&pending)?);
+        let walk = order::walk(&case.id, &case.head, &seen, &applied, &pending);
+        Ok((seen, walk))
+    }
+
+    /// Moves the lines of the outgoing file for case `id` that the server
+    /// can never apply (signed before what this folder now holds, after a
+    /// line that was refused, or in an older format) into [`stale_file`], so
+    /// that they cannot block the file. Returns how many moved.
+    pub fn set_aside_stale(&self, id: &str) -> Result<usize, CaseError> {
+        let (_, walk) = self.place(&self.case(id)?)?;
+        let dead = |l: &str| Place::of(l).is_some_and(|p| walk.dead.contains(&p.id));
+        Ok(move_lines(&self.outgoing, &stale_file(&self.outgoing), dead)?)
     }
 
     /// How many submissions of case `id` were set aside (its `quarantine/`).
@@ -184,15 +231,41 @@ pub fn append(actions_file: &Path, line: &str) -> io::Result<()> {
     f.sync_all()
 }
 
+/// The outgoing actions file of a case folder.
+pub const ACTIONS_FILE: &str = "actions.jsonl";
+
+/// The places of every line of `files` (missing files hold none).
+fn places(files: &[PathBuf]) -> io::Result<Vec<Place>> {
+    let mut out = Vec::new();
+    for f in files {
+        match fs::read_to_string(f) {
+            Ok(text) => out.extend(text.lines().filter_map(Place::of)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+/// `actions.jsonl` → `actions.TAG.jsonl` beside it.
+fn beside(actions_file: &Path, tag: &str) -> PathBuf {
+    let stem = actions_file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = match actions_file.extension() {
+        Some(ext) => format!("{stem}.{tag}.{}", ext.to_string_lossy()),
+        None => format!("{stem}.{tag}"),
+    };
+    actions_file.with_file_name(name)
+}
+
 /// Where the lines moved out of an outgoing actions file go:
 /// `actions.jsonl` → `actions.applied.jsonl` beside it.
 pub fn applied_file(actions_file: &Path) -> PathBuf {
-    let stem = actions_file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let name = match actions_file.extension() {
-        Some(ext) => format!("{stem}.applied.{}", ext.to_string_lossy()),
-        None => format!("{stem}.applied"),
-    };
-    actions_file.with_file_name(name)
+    beside(actions_file, "applied")
+}
+
+/// Where lines the server can never apply go: `actions.stale.jsonl`.
+pub fn stale_file(actions_file: &Path) -> PathBuf {
+    beside(actions_file, "stale")
 }
 
 /// Moves the lines of an outgoing actions file that `applied` says the
@@ -204,17 +277,23 @@ pub fn applied_file(actions_file: &Path) -> PathBuf {
 /// file before the outgoing file is replaced (a synced temporary file,
 /// renamed), so a crash can at worst leave a line in both, never in neither.
 pub fn move_applied(actions_file: &Path, applied: impl Fn(&str) -> bool) -> io::Result<usize> {
+    move_lines(actions_file, &applied_file(actions_file), applied)
+}
+
+/// Moves the lines of `actions_file` that `pick` picks to the end of `to`,
+/// with the crash order of [`move_applied`].
+fn move_lines(actions_file: &Path, to: &Path, pick: impl Fn(&str) -> bool) -> io::Result<usize> {
     let text = match fs::read_to_string(actions_file) {
         Ok(t) => t,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
         Err(e) => return Err(e),
     };
     let (done, keep): (Vec<&str>, Vec<&str>) =
-        text.lines().filter(|l| !l.trim().is_empty()).partition(|l| applied(l.trim()));
+        text.lines().filter(|l| !l.trim().is_empty()).partition(|l| pick(l.trim()));
     if done.is_empty() {
         return Ok(0);
     }
-    append(&applied_file(actions_file), &done.join("\n"))?;
+    append(to, &done.join("\n"))?;
     let tmp = actions_file.with_file_name(format!(".{}.tmp", crypto::hex(&crypto::random_id()[..6])));
     let mut f = crate::private_fs::create_new(&tmp)?;
     for line in &keep {
@@ -316,6 +395,8 @@ mod tests {
             submissions: Vec::new(),
             messages: Vec::new(),
             deleted: None,
+            head: String::new(),
+            known: Vec::new(),
         }
     }
 

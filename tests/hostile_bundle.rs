@@ -137,7 +137,9 @@ fn escape_sequences_from_a_bundle_reach_the_terminal_escaped() {
 /// A signed line for `deployment` with `nonce`.
 fn signed(key: &SecretKey, deployment: &str, nonce: u8) -> Line {
     let p = Payload {
-        v: 1,
+        v: actions::VERSION,
+        seen: String::new(),
+        prev: String::new(),
         deployment: deployment.into(),
         nonce: format!("{nonce:032x}"),
         time: 1_000_000,

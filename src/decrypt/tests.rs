@@ -81,6 +81,8 @@ fn report_of(r: &Recipients, id: &str, subs: Vec<(u64, Manifest, Vec<Vec<u8>>)>)
         submissions,
         messages: Vec::new(),
         deleted: None,
+        head: String::new(),
+        known: Vec::new(),
     };
     let mut out = vec![(format!("reports/{id}.json"), serde_json::to_vec(&entry).unwrap_or_default())];
     out.extend(blobs);
