@@ -69,14 +69,6 @@ pub fn case(a: CaseArgs) -> Result<()> {
     let id = match &a.action {
         CaseAction::Status { id, .. } | CaseAction::Reply { id } | CaseAction::Delete { id } => id.clone(),
     };
-    let stale = book.set_aside_stale(&id)?;
-    if stale > 0 {
-        println!(
-            "Set aside {stale} line(s) for {id} that the server would refuse (signed before what you have pulled \
-             since, or after a refused line) into {}.",
-            casework::stale_file(&file).display()
-        );
-    }
     let (line, what) = match a.action {
         CaseAction::Status { id, status, note } => {
             let s = Status::from_id(&status).with_context(|| {
@@ -95,6 +87,15 @@ pub fn case(a: CaseArgs) -> Result<()> {
         }
         CaseAction::Delete { id } => (book.delete(&key, &id, now())?, format!("delete of {id}")),
     };
+    // After signing, so that a wrong status or key is named first.
+    let stale = book.set_aside_stale(&id)?;
+    if stale > 0 {
+        println!(
+            "Set aside {stale} line(s) for {id} that the server would refuse (signed before what you have pulled \
+             since, or after a refused line) into {}.",
+            casework::stale_file(&file).display()
+        );
+    }
     casework::append(&file, &line)?;
     println!("Signed {}; appended to {}.", peluit::safe_text::line(&what), file.display());
     println!("Carry the file to the server and run `peluit apply` there, or `peluit push`.");
