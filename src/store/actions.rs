@@ -2,8 +2,9 @@
 //!
 //! An actions file applies in one sled transaction: every nonce is new, every
 //! report exists, every action follows the report's last one and was decided
-//! on its current submissions (`actions::order`), or nothing changes. Sealed replies and notes are stored
-//! first, as blobs that no record names until the transaction commits.
+//! on its current submissions (`actions::order`), or nothing changes. Sealed
+//! replies and notes are stored first, as blobs that no record names until
+//! the transaction commits.
 
 use sled::transaction::{
     ConflictableTransactionError as Abort, Transactional, TransactionalTree, UnabortableTransactionError,
