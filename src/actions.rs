@@ -9,6 +9,9 @@
 //! cannot be replayed, carried to another deployment, or held back for long.
 //! The day and not the second: the signed payload is kept in the audit log,
 //! and a seized disk must not tell when an investigator acted (SECURITY.md).
+//! It also names the report's submissions as the signer saw them and the
+//! action it follows (see [`order`]), so lines apply only in the order they
+//! were signed and only on the report their signer read.
 
 use serde::{Deserialize, Serialize};
 
@@ -18,8 +21,9 @@ use crate::model::Status;
 
 /// Domain separation of action signatures.
 pub const ACTION_CONTEXT: &[u8] = b"peluit/v1/action\n";
-/// Payload format version. Version 1 named the second of signing; its lines
-/// stay valid in the audit log but are no longer accepted.
+/// Payload format version. Version 1 named the second of signing, and
+/// neither the state seen nor the action followed; its lines stay valid in
+/// the audit log but are refused ([`ActionError::OldVersion`]).
 pub const VERSION: u32 = 2;
 
 /// What an action does.
@@ -54,10 +58,20 @@ pub struct Payload {
     pub deployment: String,
     /// 128 random bits, hex: each action applies once.
     pub nonce: String,
-    /// The day (UTC, `YYYY-MM-DD`) it was signed.
+    /// The day (UTC, `YYYY-MM-DD`) it was signed (absent in version 1, which
+    /// named the second: such a line parses, to be refused as old).
+    #[serde(default)]
     pub day: String,
     /// The report id.
     pub report: String,
+    /// [`order::state_digest`] of the report's submissions as the signer's
+    /// case folder held them (absent in version 1).
+    #[serde(default)]
+    pub seen: String,
+    /// The id of the report's last action as the signer's machine knew it,
+    /// empty for the first (absent in version 1).
+    #[serde(default)]
+    pub prev: String,
     /// What to do.
     #[serde(flatten)]
     pub kind: ActionKind,
@@ -91,6 +105,8 @@ pub struct Verified {
     pub signer: String,
     /// 1-based line number in the file.
     pub number: usize,
+    /// [`order::action_id`]: the next action on the report names it.
+    pub id: String,
 }
 
 /// Why an actions file was refused. Every variant names the line.
@@ -129,6 +145,19 @@ pub enum ActionError {
     /// The blob does not match the signed hash, or is missing.
     #[error("line {0}: the attached ciphertext does not match the signature")]
     BlobMismatch(usize),
+    /// Signed in an older format that did not bind the action to its order.
+    #[error("line {0}: signed by an older peluit (action format 1); pull, then sign it again")]
+    OldVersion(usize),
+    /// It does not follow the report's last applied action.
+    #[error(
+        "line {0}: out of order: it does not follow the report's last applied action (an earlier line is \
+         missing or comes later, or a colleague acted since); push the lines in the order they were signed, \
+         or pull again, read it, then sign it again"
+    )]
+    OutOfOrder(usize),
+    /// The report received something after the action was decided.
+    #[error("line {0}: new information arrived for this report since it was signed: pull again, read it, then decide")]
+    Outdated(usize),
 }
 
 /// What a verifier accepts.
@@ -190,6 +219,9 @@ fn verify_line(raw: &str, n: usize, p: &Policy<'_>) -> Result<Verified, ActionEr
         return Err(ActionError::BadSignature(n));
     }
     let payload: Payload = serde_json::from_slice(&bytes).map_err(|_| ActionError::Malformed(n))?;
+    if payload.v < VERSION {
+        return Err(ActionError::OldVersion(n));
+    }
     if payload.v != VERSION || payload.nonce.len() != 32 || payload.report.len() != 32 {
         return Err(ActionError::Malformed(n));
     }
@@ -221,7 +253,7 @@ fn verify_line(raw: &str, n: usize, p: &Policy<'_>) -> Result<Verified, ActionEr
         _ => return Err(ActionError::BlobMismatch(n)),
     }
     let line = Line { blob: None, ..line };
-    Ok(Verified { payload, line, blob, signer: who.name.clone(), number: n })
+    Ok(Verified { payload, line, blob, signer: who.name.clone(), number: n, id: order::action_id(&bytes) })
 }
 
 /// The UTC day of `unix` seconds, `YYYY-MM-DD`.
@@ -247,6 +279,7 @@ pub fn day_number(day: &str) -> Option<i64> {
 
 mod audit;
 pub use audit::{verify_chain, AuditEntry, Chain, ChainError, GENESIS};
+pub mod order;
 
 #[cfg(test)]
 mod tests {
@@ -265,8 +298,8 @@ mod tests {
 
     /// 1,000,000 s is 1970-01-12 13:46:40 UTC.
     pub(super) fn payload(nonce: u8, time: u64, kind: ActionKind) -> Payload {
-        let day = day_of(time);
-        Payload { v: VERSION, deployment: DEP.into(), nonce: format!("{nonce:032x}"), day, report: REPORT.into(), kind }
+        let (deployment, report, nonce, day) = (DEP.into(), REPORT.into(), format!("{nonce:032x}"), day_of(time));
+        Payload { v: VERSION, deployment, nonce, day, report, seen: String::new(), prev: String::new(), kind }
     }
 
     fn policy(keys: &KeySet) -> Policy<'_> {
@@ -324,11 +357,15 @@ mod tests {
         assert!(verify_file(&sign(&signer, &payload(1, 1_036_800, ActionKind::Delete), None), &late).is_ok());
         let mut v1 = payload(1, 1_000_000, ActionKind::Delete);
         v1.v = 1;
-        check(sign(&signer, &v1, None), ActionError::Malformed(1));
+        check(sign(&signer, &v1, None), ActionError::OldVersion(1));
         check(format!("{ok}\n{ok}"), ActionError::Replay(2));
         let reply = ActionKind::Reply { blob_sha256: sha256_hex(b"one") };
         check(sign(&signer, &payload(3, 1_000_000, reply.clone()), Some(b"two")), ActionError::BlobMismatch(1));
         check(sign(&signer, &payload(3, 1_000_000, reply), None), ActionError::BlobMismatch(1));
+        check(
+            sign(&signer, &Payload { v: 1, ..payload(4, 1_000_000, ActionKind::Delete) }, None),
+            ActionError::OldVersion(1),
+        );
         // A payload changed after signing.
         let mut line: Line = serde_json::from_str(&ok).unwrap_or_else(|e| panic!("{e}"));
         let forged = payload(1, 1_000_000, ActionKind::Status { status: Status::Closed, note_sha256: None });

@@ -1,20 +1,29 @@
 //! Offline case work on decrypted case folders: signed actions (status,
 //! reply, delete) appended to an actions file, and the table of cases with
 //! their deadlines. Runs on the investigators' offline machine.
+//!
+//! Each action names the case's submissions as this folder holds them and
+//! the action it follows: the case's last applied action as the last bundle
+//! showed it, then the lines signed here since (`actions::order`). Lines the
+//! server can never apply are set aside, never deleted.
 
-use std::fs::{self, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::actions::order::{self, Place};
 use crate::actions::{self, ActionKind, Payload};
 use crate::crypto::ed25519::{sha256_hex, SecretKey};
 use crate::crypto::{self, Pad, Recipients};
 use crate::decrypt::{DEPLOYMENT_FILE, LAST_RUN_FILE};
 use crate::export::IndexReport;
 use crate::model::{ReplyText, Status, REPLY_FORMAT};
+
+mod outgoing;
+pub use outgoing::{append, applied_file, move_applied, stale_file, ACTIONS_FILE};
+use outgoing::{move_lines, places};
 
 /// Errors of offline case work.
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +40,9 @@ pub enum CaseError {
     /// An empty reply.
     #[error("the reply is empty")]
     EmptyReply,
+    /// A case folder written before `case.json` listed every submission.
+    #[error("case {0} was decrypted by an older peluit: decrypt a full export (`peluit pull --since 0`) again")]
+    NoState(String),
     /// Sealing failed.
     #[error("sealing: {0}")]
     Crypto(#[from] crypto::CryptoError),
@@ -56,6 +68,8 @@ pub struct Casebook {
     deployment_id: String,
     /// The investigators' recipients (replies are sealed to them too).
     recipients: Vec<String>,
+    /// The outgoing actions file new lines go to.
+    outgoing: PathBuf,
 }
 
 impl Casebook {
@@ -63,7 +77,13 @@ impl Casebook {
     pub fn open(dir: &Path) -> Result<Casebook, CaseError> {
         let raw = fs::read(dir.join(DEPLOYMENT_FILE)).map_err(|_| CaseError::NotCases(dir.to_path_buf()))?;
         let d: Deployment = serde_json::from_slice(&raw).map_err(|_| CaseError::NotCases(dir.to_path_buf()))?;
-        Ok(Casebook { dir: dir.to_path_buf(), deployment_id: d.deployment_id, recipients: d.recipients })
+        let outgoing = dir.join(ACTIONS_FILE);
+        Ok(Casebook { dir: dir.to_path_buf(), deployment_id: d.deployment_id, recipients: d.recipients, outgoing })
+    }
+
+    /// Signs into `file` rather than the folder's `actions.jsonl`.
+    pub fn outgoing(self, file: &Path) -> Casebook {
+        Casebook { outgoing: file.to_path_buf(), ..self }
     }
 
     /// A case's metadata (`ID/case.json`).
@@ -118,7 +138,7 @@ impl Casebook {
             None => None,
         };
         let kind = ActionKind::Status { status, note_sha256: blob.as_deref().map(sha256_hex) };
-        Ok(actions::sign(key, &self.payload(id, now, kind), blob.as_deref()))
+        Ok(actions::sign(key, &self.payload(&case, now, kind)?, blob.as_deref()))
     }
 
     /// A signed reply.
@@ -129,25 +149,55 @@ impl Casebook {
         let case = self.case(id)?;
         let blob = self.seal_for_reporter(&case, text.trim_end())?;
         let kind = ActionKind::Reply { blob_sha256: sha256_hex(&blob) };
-        Ok(actions::sign(key, &self.payload(id, now, kind), Some(&blob)))
+        Ok(actions::sign(key, &self.payload(&case, now, kind)?, Some(&blob)))
     }
 
     /// A signed delete.
     pub fn delete(&self, key: &SecretKey, id: &str, now: u64) -> Result<String, CaseError> {
-        self.case(id)?;
-        Ok(actions::sign(key, &self.payload(id, now, ActionKind::Delete), None))
+        let case = self.case(id)?;
+        Ok(actions::sign(key, &self.payload(&case, now, ActionKind::Delete)?, None))
     }
 
-    /// A payload for this deployment with a fresh nonce.
-    fn payload(&self, id: &str, now: u64, kind: ActionKind) -> Payload {
-        Payload {
+    /// A payload for this deployment with a fresh nonce, in its place.
+    fn payload(&self, case: &IndexReport, now: u64, kind: ActionKind) -> Result<Payload, CaseError> {
+        let (seen, walk) = self.place(case)?;
+        Ok(Payload {
             v: actions::VERSION,
             deployment: self.deployment_id.clone(),
             nonce: crypto::hex(&crypto::random_id()),
             day: actions::day_of(now),
-            report: id.to_string(),
+            report: case.id.clone(),
+            seen,
+            prev: walk.head,
             kind,
+        })
+    }
+
+    /// The state this folder holds for `case`, and its chain: the case's
+    /// head in the last bundle, then the lines applied since and the lines
+    /// signed here and not yet applied, in this folder's actions files and
+    /// in the outgoing one.
+    fn place(&self, case: &IndexReport) -> Result<(String, order::Walk), CaseError> {
+        if case.known.is_empty() {
+            return Err(CaseError::NoState(case.id.clone()));
         }
+        let seen = order::state_digest(case.known.iter().map(|(seq, m)| (*seq, m.as_str())));
+        let mut pending = vec![self.dir.join(ACTIONS_FILE), self.outgoing.clone()];
+        pending.dedup();
+        let applied: Vec<PathBuf> = pending.iter().map(|p| applied_file(p)).collect();
+        let (applied, pending) = (places(&applied)?, places(&pending)?);
+        let walk = order::walk(&case.id, &case.head, &seen, &applied, &pending);
+        Ok((seen, walk))
+    }
+
+    /// Moves the lines of the outgoing file for case `id` that the server
+    /// can never apply (signed before what this folder now holds, after a
+    /// line that was refused, or in an older format) into [`stale_file`], so
+    /// that they cannot block the file. Returns how many moved.
+    pub fn set_aside_stale(&self, id: &str) -> Result<usize, CaseError> {
+        let (_, walk) = self.place(&self.case(id)?)?;
+        let dead = |l: &str| Place::of(l).is_some_and(|p| walk.dead.contains(&p.id));
+        Ok(move_lines(&self.outgoing, &stale_file(&self.outgoing), dead)?)
     }
 
     /// How many submissions of case `id` were set aside (its `quarantine/`).
@@ -180,55 +230,6 @@ impl Casebook {
             .and_then(|raw| serde_json::from_slice(&raw).ok())
             .unwrap_or_default()
     }
-}
-
-/// Appends a signed line to an actions file (created 0600).
-pub fn append(actions_file: &Path, line: &str) -> io::Result<()> {
-    let mut f = OpenOptions::new().create(true).append(true).mode(0o600).open(actions_file)?;
-    f.write_all(line.as_bytes())?;
-    f.write_all(b"\n")?;
-    f.sync_all()
-}
-
-/// Where the lines moved out of an outgoing actions file go:
-/// `actions.jsonl` → `actions.applied.jsonl` beside it.
-pub fn applied_file(actions_file: &Path) -> PathBuf {
-    let stem = actions_file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let name = match actions_file.extension() {
-        Some(ext) => format!("{stem}.applied.{}", ext.to_string_lossy()),
-        None => format!("{stem}.applied"),
-    };
-    actions_file.with_file_name(name)
-}
-
-/// Moves the lines of an outgoing actions file that `applied` says the
-/// server has applied into [`applied_file`], keeping the others (lines added
-/// meanwhile, lines not yet pushed) in place, so the next push carries only
-/// what is new. Returns how many lines moved; a missing file moves none.
-///
-/// Crash order: the moved lines are appended (and synced) to the applied
-/// file before the outgoing file is replaced (a synced temporary file,
-/// renamed), so a crash can at worst leave a line in both, never in neither.
-pub fn move_applied(actions_file: &Path, applied: impl Fn(&str) -> bool) -> io::Result<usize> {
-    let text = match fs::read_to_string(actions_file) {
-        Ok(t) => t,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
-        Err(e) => return Err(e),
-    };
-    let (done, keep): (Vec<&str>, Vec<&str>) =
-        text.lines().filter(|l| !l.trim().is_empty()).partition(|l| applied(l.trim()));
-    if done.is_empty() {
-        return Ok(0);
-    }
-    append(&applied_file(actions_file), &done.join("\n"))?;
-    let tmp = actions_file.with_file_name(format!(".{}.tmp", crypto::hex(&crypto::random_id()[..6])));
-    let mut f = crate::private_fs::create_new(&tmp)?;
-    for line in &keep {
-        writeln!(f, "{line}")?;
-    }
-    f.sync_all()?;
-    fs::rename(&tmp, actions_file)?;
-    Ok(done.len())
 }
 
 /// One row of `peluit cases`.
@@ -324,6 +325,8 @@ mod tests {
             submissions: Vec::new(),
             messages: Vec::new(),
             deleted: None,
+            head: String::new(),
+            known: Vec::new(),
         }
     }
 

@@ -83,6 +83,16 @@ pub struct IndexReport {
     /// report was deleted on the server (the day); never in a bundle.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleted: Option<String>,
+    /// The id of the last action applied to the report (empty before the
+    /// first): the next signed action names it as `prev`.
+    #[serde(default)]
+    pub head: String,
+    /// Set by `decrypt` in a case folder's `case.json`, never read from a
+    /// bundle: `(sequence, manifest blob id)` of every submission of the
+    /// report this folder has received, across bundles (an action names
+    /// their digest as the state it was decided on).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub known: Vec<(u64, String)>,
 }
 
 /// What an investigator sent the reporter: a reply, or a note with a status.
@@ -165,6 +175,11 @@ fn blob_path(b: &BlobRef) -> String {
     format!("blobs/{}.age", b.id)
 }
 
+/// The blob id in a tar path made by `blob_path` (the path itself otherwise).
+pub fn blob_id(path: &str) -> &str {
+    path.strip_prefix("blobs/").and_then(|p| p.strip_suffix(".age")).unwrap_or(path)
+}
+
 /// The replies and status notes of `r` in `(since, cursor]`, in log
 /// order, with their blobs. Replies and notes of records kept before they had
 /// a log position (0) go into a full export only.
@@ -207,6 +222,8 @@ pub fn report_entry(r: &Report, reply_key: String, messages: Vec<IndexMessage>) 
             .collect(),
         messages,
         deleted: None,
+        head: r.head.clone(),
+        known: Vec::new(),
     }
 }
 

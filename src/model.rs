@@ -217,6 +217,10 @@ pub struct Report {
     /// The lookup key (hex HMAC of the receipt), so a purge can remove it.
     #[serde(default)]
     pub lookup: String,
+    /// The id of the last action applied, empty before the first: the next
+    /// signed action must name it (see `actions::order`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub head: String,
 }
 
 impl Report {
@@ -234,6 +238,7 @@ impl Report {
             submissions: vec![first],
             replies: Vec::new(),
             lookup,
+            head: String::new(),
         }
     }
 

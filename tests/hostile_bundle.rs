@@ -138,6 +138,8 @@ fn escape_sequences_from_a_bundle_reach_the_terminal_escaped() {
 fn signed(key: &SecretKey, deployment: &str, nonce: u8) -> Line {
     let p = Payload {
         v: actions::VERSION,
+        seen: String::new(),
+        prev: String::new(),
         deployment: deployment.into(),
         nonce: format!("{nonce:032x}"),
         day: "2026-11-26".into(),

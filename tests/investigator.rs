@@ -8,64 +8,23 @@ mod common;
 
 use std::fs;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
+use common::team::{add_investigator, decrypt, pull, push, register_first, tip};
 use common::{api_status, client, ok, run_with_stdin, Env, Server};
 use peluit::actions::{self, ActionKind, Payload};
 use peluit::crypto::ed25519::SecretKey;
 use peluit::model::Status;
 use reqwest::blocking::multipart::{Form, Part};
 
-/// A second investigator's keys, registered on the server beside the first.
-fn add_investigator(env: &Env, name: &str) -> PathBuf {
-    let dir = env.path(name);
-    let out = env.run(&["keygen", "--out", dir.to_str().unwrap()]);
-    let text = String::from_utf8(out.stdout).unwrap();
-    let recipient = text.lines().find(|l| l.starts_with("age1")).unwrap();
-    let mut r = fs::OpenOptions::new().append(true).open(env.keys.join("recipients.txt")).unwrap();
-    writeln!(r, "{recipient}").unwrap();
-    let mut k = fs::OpenOptions::new().create(true).append(true).open(env.keys.join("investigators.txt")).unwrap();
-    for l in text.lines().filter(|l| l.starts_with("ed25519:")) {
-        writeln!(k, "{}", l.replace("investigator", name)).unwrap();
-    }
-    dir
-}
-
-fn pull(s: &Server, key: &Path, out: &Path, since: &str) -> String {
-    let o = Command::new(common::bin())
-        .args([
-            "pull",
-            "--server",
-            &s.base,
-            "--key",
-            key.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--since",
-            since,
-        ])
-        .output()
-        .unwrap();
-    let text = ok(&o);
-    text.split("--since ").nth(1).unwrap().trim().to_string()
-}
-
-fn push(s: &Server, key: &Path, file: &Path) -> std::process::Output {
-    Command::new(common::bin())
-        .args(["push", "--server", &s.base, "--key", key.to_str().unwrap(), file.to_str().unwrap()])
-        .output()
-        .unwrap()
-}
-
-fn decrypt(bundle: &Path, identity: &Path, out: &Path) {
-    ok(&common::decrypt(bundle, identity, out));
-}
-
-/// A signed line made with the library, for the rejection cases.
+/// A signed line made with the library, for the rejection cases (each
+/// refused before its place in the report's history is looked at).
 fn line(key: &SecretKey, deployment: &str, report: &str, time: u64, kind: ActionKind) -> String {
     let p = Payload {
         v: actions::VERSION,
+        seen: String::new(),
+        prev: String::new(),
         deployment: deployment.into(),
         nonce: peluit::crypto::hex(&peluit::crypto::random_id()),
         day: actions::day_of(time),
@@ -228,7 +187,12 @@ fn the_whole_loop_two_investigators_and_every_rejection() {
     tampered["sig"] = serde_json::Value::String(peluit::crypto::ed25519::b64(&[0u8; 64]));
     reject("badsig", tampered.to_string(), "bad signature");
     // All or nothing: a good line followed by a bad one changes nothing.
-    let good = line(&ani_sign, &dep, &id, t, closed());
+    let g = env.path("good.jsonl");
+    ok(&run_with_stdin(
+        &["case", "--cases", c, "--key", sk, "--actions", g.to_str().unwrap(), "status", &id, "closed"],
+        "",
+    ));
+    let good = fs::read_to_string(&g).unwrap().trim().to_string();
     reject(
         "mixed",
         format!("{good}\n{}", line(&ani_sign, &dep, "00000000000000000000000000000000", t, closed())),
@@ -419,19 +383,10 @@ fn keygen_asks_for_the_passphrase_twice_and_refuses_a_typo() {
 #[test]
 fn every_change_reaches_the_offline_machine_and_colleagues_see_the_conversation() {
     let env = Env::new();
-    let ani = env.identity.parent().unwrap().to_path_buf();
-    let (sign, transfer) = (key(&ani, "signing.key"), key(&ani, "transfer.key"));
-    fs::write(
-        env.keys.join("investigators.txt"),
-        format!("{} sign ani\n{} transfer ani-laptop\n", sign.public().to_text(), transfer.public().to_text()),
-    )
-    .unwrap();
+    let ani = register_first(&env);
     let budi = add_investigator(&env, "budi");
     let s = Server::start(&env, &[]);
-    let tip = |what: &str| {
-        let r = client().post(s.url("/api/v1/reports")).json(&serde_json::json!({ "what": what })).send().unwrap();
-        r.json::<serde_json::Value>().unwrap()["receipt"].as_str().unwrap().to_string()
-    };
+    let tip = |what: &str| tip(&s, what);
     let (kept, doomed) = (tip("pungli di loket"), tip("laporan yang akan dihapus"));
     let b1 = env.path("b1.tar");
     let cursor = pull(&s, &ani.join("transfer.key"), &b1, "0");

@@ -63,9 +63,12 @@ pub fn keygen(out: &Path, name: Option<&str>, server_keys: Option<&Path>, protec
 
 /// `peluit case`.
 pub fn case(a: CaseArgs) -> Result<()> {
-    let book = Casebook::open(&a.cases)?;
     let key = load_key(&a.key, Role::Sign)?;
-    let file = a.actions.unwrap_or_else(|| a.cases.join("actions.jsonl"));
+    let file = a.actions.unwrap_or_else(|| a.cases.join(casework::ACTIONS_FILE));
+    let book = Casebook::open(&a.cases)?.outgoing(&file);
+    let id = match &a.action {
+        CaseAction::Status { id, .. } | CaseAction::Reply { id } | CaseAction::Delete { id } => id.clone(),
+    };
     let (line, what) = match a.action {
         CaseAction::Status { id, status, note } => {
             let s = Status::from_id(&status).with_context(|| {
@@ -84,6 +87,15 @@ pub fn case(a: CaseArgs) -> Result<()> {
         }
         CaseAction::Delete { id } => (book.delete(&key, &id, now())?, format!("delete of {id}")),
     };
+    // After signing, so that a wrong status or key is named first.
+    let stale = book.set_aside_stale(&id)?;
+    if stale > 0 {
+        println!(
+            "Set aside {stale} line(s) for {id} that the server would refuse (signed before what you have pulled \
+             since, or after a refused line) into {}.",
+            casework::stale_file(&file).display()
+        );
+    }
     casework::append(&file, &line)?;
     println!("Signed {}; appended to {}.", peluit::safe_text::line(&what), file.display());
     println!("Carry the file to the server and run `peluit apply` there, or `peluit push`.");

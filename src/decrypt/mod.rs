@@ -228,6 +228,13 @@ impl Run<'_> {
         }
         let dir = self.out.join(&report.id);
         make_dir(&dir)?;
+        // Every submission received so far, whatever the bundle says it is.
+        let earlier = fs::read(dir.join("case.json")).ok().and_then(|raw| serde_json::from_slice(&raw).ok());
+        report.known = earlier.map(|e: IndexReport| e.known).unwrap_or_default();
+        let new = report.submissions.iter().map(|s| (s.seq, crate::export::blob_id(&s.manifest).to_string()));
+        report.known.extend(new);
+        report.known.sort_unstable();
+        report.known.dedup();
         let json = serde_json::to_vec_pretty(&report).map_err(io::Error::other)?;
         self.batch.replace_file(&dir.join("case.json"), &json)?;
         self.summary.cases += 1;

@@ -83,6 +83,8 @@ fn report_of(r: &Recipients, id: &str, subs: Vec<(u64, Manifest, Vec<Vec<u8>>)>)
         submissions,
         messages: Vec::new(),
         deleted: None,
+        head: String::new(),
+        known: Vec::new(),
     };
     let mut out = vec![(format!("reports/{id}.json"), serde_json::to_vec(&entry).unwrap_or_default())];
     out.extend(blobs);
@@ -428,4 +430,28 @@ fn a_damaged_bundle_fails_but_keeps_what_was_complete() {
     assert!(format_error(&entries, &ids, &out).contains("is missing"));
     assert_eq!(names(&out.join(A)), vec!["000000000003-tip", "case.json", CONVERSATION_FILE]);
     assert!(!out.join(B).join("000000000005-tip").exists());
+}
+
+#[test]
+fn case_json_keeps_every_submission_received_whatever_a_bundle_claims() {
+    let (ids, r) = keys();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let out = dir.path().join("cases");
+    let mut first = head(INDEX_FORMAT, 0, 3);
+    first.extend(report(&r, A, &[(3, "tip a", &[])]));
+    decrypt(tar(&first).as_slice(), &ids, &out).unwrap_or_else(|e| panic!("{e}"));
+    // The next bundle carries only the follow-up, and a forged list.
+    let mut second = head(INDEX_FORMAT, 3, 7);
+    second.extend(report(&r, A, &[(7, "more a", &[])]));
+    let mut entry: serde_json::Value = serde_json::from_slice(&second[2].1).unwrap_or_default();
+    entry["known"] = serde_json::json!([[99, "forged"]]);
+    second[2].1 = serde_json::to_vec(&entry).unwrap_or_default();
+    decrypt(tar(&second).as_slice(), &ids, &out).unwrap_or_else(|e| panic!("{e}"));
+    let case: IndexReport = serde_json::from_slice(&fs::read(out.join(A).join("case.json")).unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let seqs: Vec<u64> = case.known.iter().map(|k| k.0).collect();
+    assert_eq!(seqs, vec![3, 7]);
+    assert_eq!(case.submissions.len(), 1, "case.json's submissions stay the last bundle's");
+    let manifest = crate::export::blob_id(&case.submissions[0].manifest);
+    assert_eq!(case.known[1].1, manifest);
 }

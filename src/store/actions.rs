@@ -1,15 +1,17 @@
 //! Applying verified actions, the audit chain, and purging reports.
 //!
 //! An actions file applies in one sled transaction: every nonce is new, every
-//! report exists, or nothing changes. Sealed replies and notes are stored
-//! first, as blobs that no record names until the transaction commits.
+//! report exists, every action follows the report's last one and was decided
+//! on its current submissions (`actions::order`), or nothing changes. Sealed
+//! replies and notes are stored first, as blobs that no record names until
+//! the transaction commits.
 
 use sled::transaction::{
     ConflictableTransactionError as Abort, Transactional, TransactionalTree, UnabortableTransactionError,
 };
 
 use super::{tx_error, Store, StoreError};
-use crate::actions::{ActionError, ActionKind, AuditEntry, Verified, GENESIS};
+use crate::actions::{order, ActionError, ActionKind, AuditEntry, Verified, GENESIS};
 use crate::crypto;
 use crate::model::{BlobRef, Event, Reply, Report};
 
@@ -145,6 +147,15 @@ impl Store {
                 let raw = reports.get(id)?.ok_or_else(unknown)?;
                 let mut r: Report = serde_json::from_slice(&raw)
                     .map_err(|e| fail(TxFail::Store(StoreError::Corrupt(e.to_string()))))?;
+                let apart = super::followups::followups_in_tx(followups, &id).map_err(|e| match e {
+                    Abort::Abort(s) => fail(TxFail::Store(s)),
+                    Abort::Conflict => Abort::Conflict,
+                    Abort::Storage(s) => Abort::Storage(s),
+                })?;
+                let state =
+                    order::state_digest(r.submissions.iter().chain(&apart).map(|s| (s.seq, s.manifest.id.as_str())));
+                order::check_place(p, a.number, &r.head, &state).map_err(|e| fail(TxFail::Action(e)))?;
+                r.head = a.id.clone();
                 // Every change takes a place in the export log, so that an
                 // incremental export carries it to the offline machine.
                 let (day, by) = (today.to_string(), a.signer.clone());

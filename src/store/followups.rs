@@ -80,6 +80,23 @@ impl Store {
     }
 }
 
+/// Inside a transaction: the follow-ups of report `id` stored apart, in order
+/// (an action's place is checked against every submission).
+pub(super) fn followups_in_tx(
+    followups: &TransactionalTree,
+    id: &[u8; 16],
+) -> Result<Vec<Submission>, Abort<StoreError>> {
+    let Some(count) = followups.get(&id[..])? else { return Ok(Vec::new()) };
+    let mut out = Vec::new();
+    for n in 1..=count_of(&count).map_err(Abort::Abort)? {
+        // Below the count of an earlier-layout record there is nothing.
+        if let Some(raw) = followups.get(&key(id, n)[..])? {
+            out.push(serde_json::from_slice(&raw).map_err(corrupt)?);
+        }
+    }
+    Ok(out)
+}
+
 /// Inside a transaction that removes report `id`: removes its follow-ups
 /// stored apart and their export log entries; returns them (their blobs are
 /// the caller's to discard).

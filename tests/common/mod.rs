@@ -2,6 +2,8 @@
 //! temporary data folder, and captures everything it prints.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod team;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
