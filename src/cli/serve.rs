@@ -85,8 +85,15 @@ pub fn start(target: Target, data: &Path, keys_dir: &Path, limits: Limits, site:
         );
     }
     if let Some(p) = published.as_ref().and_then(peluit::published::peek) {
-        if p.deployment != store.deployment_id() || p.recipients != recipients.to_strings() {
-            tracing::warn!("keys/keyset.json does not match this deployment's id or recipients.txt: sign it again");
+        let signers: Vec<String> =
+            keyset.all().iter().filter(|i| i.role == peluit::keyset::Role::Sign).map(|i| i.key.to_text()).collect();
+        if p.deployment != store.deployment_id() || p.recipients != recipients.to_strings() || p.signers != signers {
+            tracing::warn!(
+                "keys/keyset.json does not match this deployment's id, recipients.txt or the sign keys of investigators.txt: sign it again"
+            );
+        }
+        if let Some(w) = peluit::published::expiry_warning(&p, super::now()) {
+            tracing::warn!("{w}");
         }
     }
     tracing::info!(deployment = store.deployment_id(), "deployment id");
