@@ -174,7 +174,8 @@ struct RemoteArgs {
 /// `peluit keys …`.
 #[derive(Subcommand)]
 enum KeysAction {
-    /// Sign keys/recipients.txt for GET /api/v1/keys; put the output in the server's keys folder as keyset.json.
+    /// Sign keys/recipients.txt and the sign keys of investigators.txt for GET /api/v1/keys, with a version and an
+    /// expiry; put the output in the server's keys folder as keyset.json and publish the printed pin.
     Sign {
         /// The recipients file to publish.
         #[arg(long)]

@@ -52,14 +52,7 @@ fn fake_server(keys: String, status: String) -> (String, Arc<Mutex<Vec<String>>>
     std::thread::spawn(move || {
         for c in listener.incoming() {
             let Ok(mut c) = c else { break };
-            let mut got = Vec::new();
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = c.read(&mut buf) {
-                got.extend_from_slice(&buf[..n]);
-                if n == 0 || got.windows(4).any(|w| w == b"\r\n\r\n") {
-                    break;
-                }
-            }
+            let got = read_request(&mut c);
             let head = String::from_utf8_lossy(&got).lines().next().unwrap_or("").to_string();
             log.lock().unwrap().push(head.clone());
             let (code, body) = if head.starts_with("GET /api/v1/keys") {
@@ -77,6 +70,34 @@ fn fake_server(keys: String, status: String) -> (String, Arc<Mutex<Vec<String>>>
         }
     });
     (base, seen)
+}
+
+/// Reads one request whole (an upload answered early fails on the client's
+/// side): headers, then a `Content-Length` body or a chunked one.
+fn read_request(c: &mut std::net::TcpStream) -> Vec<u8> {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 65536];
+    while let Ok(n) = c.read(&mut buf) {
+        got.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&got).to_ascii_lowercase();
+        let Some(end) = text.find("\r\n\r\n") else {
+            if n == 0 {
+                break;
+            }
+            continue;
+        };
+        let head = &text[..end];
+        let len = head.split("content-length:").nth(1).and_then(|r| r.lines().next()).map(str::trim);
+        let done = match len {
+            Some(len) => got.len() >= end + 4 + len.parse::<usize>().unwrap_or(0),
+            None if head.contains("transfer-encoding: chunked") => got.ends_with(b"\r\n0\r\n\r\n"),
+            None => true,
+        };
+        if done || n == 0 {
+            break;
+        }
+    }
+    got
 }
 
 /// A message of the reporter's catalogue.
@@ -169,5 +190,17 @@ fn a_reply_the_server_made_up_is_shown_as_unverified() {
         let warning = msg(Lang::En, "cli-unverified");
         let at = shown.find(forged).unwrap_or_else(|| panic!("{shown}"));
         assert!(shown[..at].contains(&warning), "the forged reply is marked: {shown}");
+    }
+}
+
+#[test]
+fn the_server_warns_when_its_key_set_expires_within_two_weeks_or_has_expired() {
+    let env = common::Env::new();
+    let (key, _) = SecretKey::generate("org").unwrap();
+    for (expires, warning) in [(now() + 5 * 86_400, "keyset.json expires on"), (now() - 60, "keyset.json expired on")] {
+        let answer: serde_json::Value = serde_json::from_str(&keys_answer(&key, 1, expires, &[&key])).unwrap();
+        std::fs::write(env.keys.join("keyset.json"), answer["keyset"].to_string()).unwrap();
+        let log = common::Server::start(&env, &[]).stop();
+        assert!(log.contains(warning), "{warning}: {log}");
     }
 }

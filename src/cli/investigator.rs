@@ -57,7 +57,10 @@ pub fn keygen(out: &Path, name: Option<&str>, server_keys: Option<&Path>, protec
         }
     }
     println!();
-    println!("Signing key fingerprint (publish it for `peluit submit --pin`): {}", k.signing.fingerprint());
+    println!(
+        "Signing key fingerprint (if it signs the key set, `peluit keys sign` prints the pin to publish): {}",
+        k.signing.fingerprint()
+    );
     Ok(())
 }
 
