@@ -207,8 +207,7 @@ pub fn sign_keyset(
     let people =
         fs::read_to_string(req.investigators).map_err(|e| KeyError::Read(req.investigators.to_path_buf(), e))?;
     let people = KeySet::parse(&people).map_err(|e| KeyError::KeySet(req.investigators.to_path_buf(), e))?;
-    let signers: Vec<String> =
-        people.all().iter().filter(|i| i.role == crate::keyset::Role::Sign).map(|i| i.key.to_text()).collect();
+    let signers = people.signers();
     if signers.is_empty() {
         return Err(KeyError::NoSigners(req.investigators.to_path_buf()));
     }
@@ -352,8 +351,7 @@ mod tests {
         let payload = crate::published::verify(&set, &pin, "00112233445566778899aabbccddeeff", signed_at)
             .unwrap_or_else(|e| panic!("keyset example: {e}"));
         assert_eq!(payload.recipients, parsed.to_strings());
-        let signers: Vec<String> =
-            people.all().iter().filter(|i| i.role == crate::keyset::Role::Sign).map(|i| i.key.to_text()).collect();
+        let signers = people.signers();
         assert_eq!(payload.signers, signers);
     }
 

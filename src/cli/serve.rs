@@ -85,8 +85,7 @@ pub fn start(target: Target, data: &Path, keys_dir: &Path, limits: Limits, site:
         );
     }
     if let Some(p) = published.as_ref().and_then(peluit::published::peek) {
-        let signers: Vec<String> =
-            keyset.all().iter().filter(|i| i.role == peluit::keyset::Role::Sign).map(|i| i.key.to_text()).collect();
+        let signers = keyset.signers();
         if p.deployment != store.deployment_id() || p.recipients != recipients.to_strings() || p.signers != signers {
             tracing::warn!(
                 "keys/keyset.json does not match this deployment's id, recipients.txt or the sign keys of investigators.txt: sign it again"
