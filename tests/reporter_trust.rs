@@ -190,6 +190,8 @@ fn a_reply_the_server_made_up_is_shown_as_unverified() {
         let warning = msg(Lang::En, "cli-unverified");
         let at = shown.find(forged).unwrap_or_else(|| panic!("{shown}"));
         assert!(shown[..at].contains(&warning), "the forged reply is marked: {shown}");
+        // The server claims a status no signed change set.
+        assert!(shown.contains(&format!("Current status: Under investigation {warning}")), "{shown}");
     }
 }
 

@@ -256,10 +256,16 @@ fn show(t: Tr<'_>, c: &CheckResult, no_pin: bool) {
         Some(false) => format!(" {}", t.get("cli-unverified")),
         None => String::new(),
     };
+    // The current status is as trustworthy as the last change it repeats.
+    let current = match c.timeline.last() {
+        Some(e) if e.status == c.status => e.signed,
+        _ => Some(false),
+    };
     println!(
-        "{}: {}   ({} {})",
+        "{}: {}{}   ({} {})",
         t.get("status-current"),
         label(&c.status),
+        mark(current),
         t.get("status-submitted"),
         line(&c.created)
     );
@@ -278,7 +284,7 @@ fn show(t: Tr<'_>, c: &CheckResult, no_pin: bool) {
             println!("    {}", line(l));
         }
     }
-    if c.timeline.iter().chain(&c.replies).any(|i| i.signed == Some(false)) {
+    if current == Some(false) || c.timeline.iter().chain(&c.replies).any(|i| i.signed == Some(false)) {
         println!();
         println!("{}", t.get("cli-unverified-why"));
         if no_pin {
