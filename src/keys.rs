@@ -98,6 +98,15 @@ pub enum KeyError {
     /// The name is already used by a key in investigators.txt.
     #[error("{1} already names a key in {0}: choose another --name (each investigator's actions are logged under it)")]
     NameTaken(PathBuf, String),
+    /// No `sign` key to list in the key set.
+    #[error("{0} lists no `sign` key: reporters' clients could verify no reply; give --investigators with the investigators.txt the server uses")]
+    NoSigners(PathBuf),
+    /// A validity outside what `keys sign` accepts.
+    #[error("--valid-days {0}: give 1 to 366 days (90 by default); sign again before it ends")]
+    ValidDays(u64),
+    /// A version that would not supersede the set already written.
+    #[error("{0} already holds version {1}: give a higher --set-version, or none to take the next one")]
+    VersionNotAbove(PathBuf, u64),
     /// A name that cannot stand on an investigators.txt line.
     #[error("the name {0:?} is empty or has spaces or `#`: give --name with letters, digits, `-`, `_` or `.`")]
     BadName(String),
@@ -195,28 +204,64 @@ pub fn add_to_server_keys(server_keys: &Path, keys: &NewKeys, name: &str) -> Res
     Ok(())
 }
 
-/// Signs the recipients in `recipients_file` for `deployment` and writes the
-/// key set the server publishes (`keyset.json`) to `out`; returns how many
-/// recipients it holds. Shared by `peluit keys sign` and the demo.
+/// What `keys sign` signs, besides the key and the time.
+pub struct KeySetRequest<'a> {
+    /// The recipients file to publish.
+    pub recipients: &'a Path,
+    /// The investigators file whose `sign` keys are listed (for reporters'
+    /// clients to verify replies).
+    pub investigators: &'a Path,
+    /// The deployment id.
+    pub deployment: &'a str,
+    /// Days until the set expires.
+    pub valid_days: u64,
+    /// The version to give it; `None`: one above the set already at `out`
+    /// (1 when there is none).
+    pub version: Option<u64>,
+}
+
+/// Signs the recipients and signing keys for `deployment` and writes the key
+/// set the server publishes (`keyset.json`) to `out`, one version above the
+/// set already there; returns what was signed. Shared by `peluit keys sign`
+/// and the demo.
 pub fn sign_keyset(
-    recipients_file: &Path,
-    deployment: &str,
+    req: &KeySetRequest<'_>,
     key: &SecretKey,
     now: u64,
     out: &Path,
-) -> Result<usize, KeyError> {
-    let text = fs::read_to_string(recipients_file).map_err(|e| KeyError::Read(recipients_file.to_path_buf(), e))?;
-    let recipients = Recipients::parse(&text).map_err(|e| KeyError::Invalid(recipients_file.to_path_buf(), e))?;
-    let payload = crate::published::KeySetPayload {
-        v: 1,
-        deployment: deployment.to_string(),
+) -> Result<crate::published::KeySetPayload, KeyError> {
+    use crate::published::{KeySetPayload, FORMAT, MAX_VALID_DAYS};
+    let text = fs::read_to_string(req.recipients).map_err(|e| KeyError::Read(req.recipients.to_path_buf(), e))?;
+    let recipients = Recipients::parse(&text).map_err(|e| KeyError::Invalid(req.recipients.to_path_buf(), e))?;
+    let people =
+        fs::read_to_string(req.investigators).map_err(|e| KeyError::Read(req.investigators.to_path_buf(), e))?;
+    let people = KeySet::parse(&people).map_err(|e| KeyError::KeySet(req.investigators.to_path_buf(), e))?;
+    let signers = people.signers();
+    if signers.is_empty() {
+        return Err(KeyError::NoSigners(req.investigators.to_path_buf()));
+    }
+    if !(1..=MAX_VALID_DAYS).contains(&req.valid_days) {
+        return Err(KeyError::ValidDays(req.valid_days));
+    }
+    let previous = load_keyset_file(out)?.and_then(|set| crate::published::peek(&set)).map_or(0, |p| p.version);
+    let version = match req.version {
+        Some(v) if v <= previous => return Err(KeyError::VersionNotAbove(out.to_path_buf(), previous)),
+        Some(v) => v,
+        None => previous + 1,
+    };
+    let payload = KeySetPayload {
+        v: FORMAT,
+        deployment: req.deployment.to_string(),
         recipients: recipients.to_strings(),
         time: now,
+        version,
+        expires: now + req.valid_days * 86_400,
+        signers,
     };
     let set = crate::published::sign(key, &payload);
     let json = serde_json::to_vec_pretty(&set).map_err(|e| KeyError::Write(out.to_path_buf(), e.into()))?;
     fs::write(out, json).map_err(|e| KeyError::Write(out.to_path_buf(), e))?;
-    Ok(payload.recipients.len())
+    Ok(payload)
 }
 
 /// Reads a key file's text, asking `passphrase` for one when the file is
@@ -237,7 +282,12 @@ pub fn read_secret_text(
 
 /// Reads `DIR/keyset.json` if it is there.
 pub fn load_published(keys_dir: &Path) -> Result<Option<crate::published::SignedKeySet>, KeyError> {
-    let path = keys_dir.join(KEYSET_FILE);
+    load_keyset_file(&keys_dir.join(KEYSET_FILE))
+}
+
+/// Reads a signed key set file if it is there.
+fn load_keyset_file(path: &Path) -> Result<Option<crate::published::SignedKeySet>, KeyError> {
+    let path = path.to_path_buf();
     match fs::read(&path) {
         Ok(raw) => {
             serde_json::from_slice(&raw).map(Some).map_err(|_| KeyError::Invalid(path, CryptoError::BadIdentity))
@@ -325,9 +375,44 @@ mod tests {
         let ani = people.all().iter().find(|i| i.name == "ani").unwrap_or_else(|| panic!("no ani"));
         let set: crate::published::SignedKeySet =
             serde_json::from_str(keyset).unwrap_or_else(|e| panic!("keyset example: {e}"));
-        let payload = crate::published::verify(&set, &ani.key.fingerprint(), "00112233445566778899aabbccddeeff")
+        let signed_at = crate::published::peek(&set).map_or(0, |p| p.time);
+        let pin = crate::published::Pin::parse(&ani.key.fingerprint()).unwrap_or_else(|e| panic!("{e}"));
+        let payload = crate::published::verify(&set, &pin, "00112233445566778899aabbccddeeff", signed_at)
             .unwrap_or_else(|e| panic!("keyset example: {e}"));
         assert_eq!(payload.recipients, parsed.to_strings());
+        let signers = people.signers();
+        assert_eq!(payload.signers, signers);
+    }
+
+    #[test]
+    fn each_signing_raises_the_version_and_never_lowers_it() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let keys = keygen(&dir.path().join("ani"), "x", None).unwrap_or_else(|e| panic!("{e}"));
+        let server = dir.path().join("server");
+        add_to_server_keys(&server, &keys, "ani").unwrap_or_else(|e| panic!("{e}"));
+        let key = SecretKey::parse(
+            &read_secret_text(&dir.path().join("ani").join(SIGNING_FILE), || None).unwrap_or_default(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let (recipients, investigators) = (server.join(RECIPIENTS_FILE), server.join(INVESTIGATORS_FILE));
+        let req = |valid_days, version| KeySetRequest {
+            recipients: &recipients,
+            investigators: &investigators,
+            deployment: "d",
+            valid_days,
+            version,
+        };
+        let out = server.join(KEYSET_FILE);
+        let sign = |r: KeySetRequest<'_>| sign_keyset(&r, &key, 1000, &out);
+        let first = sign(req(90, None)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((first.version, first.expires, first.signers.len()), (1, 1000 + 90 * 86_400, 1));
+        assert_eq!(sign(req(90, None)).map(|p| p.version).ok(), Some(2));
+        assert!(matches!(sign(req(90, Some(2))), Err(KeyError::VersionNotAbove(_, 2))));
+        assert_eq!(sign(req(90, Some(7))).map(|p| p.version).ok(), Some(7));
+        assert!(matches!(sign(req(0, None)), Err(KeyError::ValidDays(0))));
+        assert!(matches!(sign(req(367, None)), Err(KeyError::ValidDays(367))));
+        fs::write(&investigators, format!("{} transfer t\n", keys.transfer.to_text())).unwrap_or_default();
+        assert!(matches!(sign(req(90, None)), Err(KeyError::NoSigners(_))));
     }
 
     #[test]

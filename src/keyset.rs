@@ -76,6 +76,12 @@ impl KeySet {
     pub fn all(&self) -> &[Investigator] {
         &self.0
     }
+
+    /// The `sign` keys as text (`ed25519:BASE64`), in file order: what the
+    /// published key set lists for reporters' clients to verify replies.
+    pub fn signers(&self) -> Vec<String> {
+        self.0.iter().filter(|i| i.role == Role::Sign).map(|i| i.key.to_text()).collect()
+    }
 }
 
 #[cfg(test)]

@@ -193,7 +193,8 @@ struct RemoteArgs {
 /// `peluit keys …`.
 #[derive(Subcommand)]
 enum KeysAction {
-    /// Sign keys/recipients.txt for GET /api/v1/keys; put the output in the server's keys folder as keyset.json.
+    /// Sign keys/recipients.txt and the sign keys of investigators.txt for GET /api/v1/keys, with a version and an
+    /// expiry; put the output in the server's keys folder as keyset.json and publish the printed pin.
     Sign {
         /// The recipients file to publish.
         #[arg(long)]
@@ -204,9 +205,19 @@ enum KeysAction {
         /// The signing key file.
         #[arg(long)]
         key: PathBuf,
-        /// Where to write the signed key set.
+        /// Where to write the signed key set; a set already there is superseded (next version).
         #[arg(long)]
         out: PathBuf,
+        /// The investigators file whose `sign` keys reporters' clients check replies against
+        /// (default: investigators.txt beside --recipients).
+        #[arg(long)]
+        investigators: Option<PathBuf>,
+        /// Days until the key set expires; sign it again before then.
+        #[arg(long, default_value_t = peluit::published::DEFAULT_VALID_DAYS)]
+        valid_days: u64,
+        /// The version to give the set (default: one above the set at --out, or 1).
+        #[arg(long)]
+        set_version: Option<u64>,
     },
 }
 
@@ -216,7 +227,7 @@ struct SubmitArgs {
     /// The server, e.g. http://xyz.onion.
     #[arg(long, required_unless_present = "print_template")]
     server: Option<String>,
-    /// Fingerprint of the organisation's signing key, as it publishes it.
+    /// The organisation's pin as it publishes it: FINGERPRINT:vN (or a bare FINGERPRINT).
     #[arg(long, required_unless_present = "print_template")]
     pin: Option<String>,
     /// The deployment id, if the organisation publishes it too.
@@ -254,7 +265,8 @@ struct CheckArgs {
     /// Add information: a message (asked for, or the rest of stdin) and any --file.
     #[arg(long)]
     add: bool,
-    /// Needed with --add: fingerprint of the organisation's signing key.
+    /// The organisation's pin (FINGERPRINT or FINGERPRINT:vN): needed with --add, and
+    /// without it no reply can be verified as the investigators'.
     #[arg(long, required_if_eq("add", "true"))]
     pin: Option<String>,
     /// A file to attach with --add (repeat for several).
@@ -438,8 +450,19 @@ fn run(cmd: Command) -> Result<()> {
             investigator::keygen(&out, name.as_deref(), server_keys.as_deref(), passphrase)
         }
         Command::Case(args) => investigator::case(args),
-        Command::Keys { action: KeysAction::Sign { recipients, deployment, key, out } } => {
-            investigator::keys_sign(&recipients, &deployment, &key, &out)
+        Command::Keys {
+            action: KeysAction::Sign { recipients, deployment, key, out, investigators, valid_days, set_version },
+        } => {
+            let investigators =
+                investigators.unwrap_or_else(|| recipients.with_file_name(peluit::keys::INVESTIGATORS_FILE));
+            let req = peluit::keys::KeySetRequest {
+                recipients: &recipients,
+                investigators: &investigators,
+                deployment: &deployment,
+                valid_days,
+                version: set_version,
+            };
+            investigator::keys_sign(&req, &key, &out)
         }
         Command::Submit(args) => reporter::submit(args),
         Command::Check(CheckArgs { data: Some(data), .. }) => data::check_data(&data),

@@ -164,6 +164,10 @@ pub struct Event {
     /// The name of the investigator who signed it (`investigators.txt`).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub by: String,
+    /// Position of the signed action in the audit log (0: none), so that
+    /// the status API can hand the reporter's client the line to verify.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub audit: u64,
 }
 
 /// For `skip_serializing_if`: records keep their old shape where a field is unset.
@@ -185,6 +189,10 @@ pub struct Reply {
     /// The name of the investigator who signed it (`investigators.txt`).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub by: String,
+    /// Position of the signed action in the audit log (0: none), so that
+    /// the status API can hand the reporter's client the line to verify.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub audit: u64,
 }
 
 /// The non-secret record of a report: everything here may be seen by someone
@@ -232,7 +240,7 @@ impl Report {
             id,
             created: day.clone(),
             status: Status::Received,
-            timeline: vec![Event { day, status: Status::Received, note: None, seq: 0, by: String::new() }],
+            timeline: vec![Event { day, status: Status::Received, note: None, seq: 0, by: String::new(), audit: 0 }],
             reply_recipient: String::new(),
             reply_sealed,
             submissions: vec![first],

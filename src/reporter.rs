@@ -11,10 +11,11 @@ use std::sync::Arc;
 use reqwest::blocking::multipart::{Form, Part};
 use zeroize::Zeroizing;
 
+use crate::actions::Line;
 use crate::crypto::ed25519::unb64;
 use crate::crypto::{self, Pad, Recipients, Sealer};
-use crate::model::{AttachmentInfo, Manifest, ReplyText, MANIFEST_FORMAT};
-use crate::published::{self, KeySetError, SignedKeySet};
+use crate::model::{AttachmentInfo, Manifest, ReplyText, Status, MANIFEST_FORMAT};
+use crate::published::{self, KeySetError, KeySetPayload, Pin, Shown, SignedKeySet};
 use crate::receipt::Receipt;
 
 /// Errors of the reporter's client.
@@ -57,10 +58,23 @@ pub struct CheckResult {
     pub status: String,
     /// Day submitted.
     pub created: String,
-    /// (day, status id, note text) oldest first.
-    pub timeline: Vec<(String, String, String)>,
-    /// (day, text) of each reply.
-    pub replies: Vec<(String, String)>,
+    /// Status changes, oldest first (`text`: the note).
+    pub timeline: Vec<Item>,
+    /// Replies, oldest first (`status` empty).
+    pub replies: Vec<Item>,
+}
+
+/// One status change or reply as the server gave it, opened locally.
+pub struct Item {
+    /// Day, as the server says.
+    pub day: String,
+    /// Status id (status changes only).
+    pub status: String,
+    /// The opened text (a note or a reply), or empty.
+    pub text: String,
+    /// Whether an investigator of the pinned key set signed it: `None` for
+    /// the acknowledgement the server itself makes at submission.
+    pub signed: Option<bool>,
 }
 
 impl ReporterClient {
@@ -69,10 +83,11 @@ impl ReporterClient {
         Ok(ReporterClient { base: crate::client::server_base(server)?, http: crate::client::http_client(proxy)? })
     }
 
-    /// Fetches the key set and checks it against the pinned fingerprint (and
-    /// the deployment, when the reporter knows it).
-    pub fn recipients(&self, pin: &str, deployment: Option<&str>) -> Result<Recipients, ReporterError> {
-        published::normalize_pin(pin)?;
+    /// Fetches the key set and checks it against the pin (fingerprint and
+    /// version floor), this computer's clock, and the deployment when the
+    /// reporter knows it.
+    pub fn keyset(&self, pin: &str, deployment: Option<&str>) -> Result<KeySetPayload, ReporterError> {
+        let pin = Pin::parse(pin)?;
         let r = self.http.get(format!("{}/api/v1/keys", self.base)).send()?;
         let code = r.status().as_u16();
         let v: serde_json::Value = r.json().unwrap_or_default();
@@ -85,8 +100,13 @@ impl ReporterClient {
         if claimed != expected {
             return Err(KeySetError::OtherDeployment(claimed.to_string()).into());
         }
-        let payload = published::verify(&set, pin, expected)?;
-        Ok(Recipients::parse(&payload.recipients.join("\n"))?)
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        Ok(published::verify(&set, &pin, expected, now)?)
+    }
+
+    /// The recipients of a verified key set.
+    pub fn recipients(&self, pin: &str, deployment: Option<&str>) -> Result<Recipients, ReporterError> {
+        Ok(Recipients::parse(&self.keyset(pin, deployment)?.recipients.join("\n"))?)
     }
 
     /// Seals and sends a tip; returns the receipt code.
@@ -129,8 +149,10 @@ impl ReporterClient {
         Ok(())
     }
 
-    /// The status of a report, with replies and notes opened locally.
-    pub fn check(&self, receipt: &Receipt) -> Result<CheckResult, ReporterError> {
+    /// The status of a report, with replies and notes opened locally and
+    /// each checked against the signing keys of `keys` (the pinned key set;
+    /// without it nothing counts as signed).
+    pub fn check(&self, receipt: &Receipt, keys: Option<&KeySetPayload>) -> Result<CheckResult, ReporterError> {
         let body = serde_json::json!({ "receipt": receipt.grouped().as_str(), "sealed": true });
         let r = self.http.post(format!("{}/api/v1/status", self.base)).json(&body).send()?;
         let code = r.status().as_u16();
@@ -139,33 +161,49 @@ impl ReporterClient {
             return Err(ReporterError::Refused(code, v["message"].as_str().unwrap_or("").to_string()));
         }
         let id = crypto::reply_identity(receipt);
-        let open = |b64: &str| -> String {
-            if b64.is_empty() {
-                return String::new();
-            }
-            let opened = unb64(b64).and_then(|raw| {
-                let mut plain = Zeroizing::new(Vec::new());
-                id.open(&raw[..]).ok()?.read_to_end(&mut plain).ok()?;
-                let t: ReplyText = serde_json::from_str(std::str::from_utf8(&plain).ok()?.trim_end()).ok()?;
-                Some(t.text.clone())
-            });
-            opened.unwrap_or_else(|| "(could not be opened)".into())
-        };
         let s = |x: &serde_json::Value| x.as_str().unwrap_or("").to_string();
         let list = |x: &serde_json::Value| x.as_array().cloned().unwrap_or_default();
-        Ok(CheckResult {
-            status: s(&v["status"]),
-            created: s(&v["created"]),
-            timeline: list(&v["timeline"])
-                .iter()
-                .map(|e| (s(&e["day"]), s(&e["status"]), open(e["note_sealed"].as_str().unwrap_or(""))))
-                .collect(),
-            replies: list(&v["replies"])
-                .iter()
-                .map(|e| (s(&e["day"]), open(e["sealed"].as_str().unwrap_or(""))))
-                .collect(),
-        })
+        let report = s(&v["report"]);
+        let signed = |e: &serde_json::Value, shown: Shown<'_>| {
+            let line = serde_json::from_value::<Line>(e["line"].clone()).ok();
+            keys.is_some_and(|k| published::check_signed(line.as_ref(), k, &report, shown).is_ok())
+        };
+        let timeline = list(&v["timeline"])
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let note = e["note_sealed"].as_str().filter(|b| !b.is_empty()).map(|b| unb64(b).unwrap_or_default());
+                let status = s(&e["status"]);
+                // The acknowledgement at submission is the server's own: no
+                // investigator signs it.
+                let acknowledgement =
+                    i == 0 && status == Status::Received.id() && note.is_none() && e["line"].is_null();
+                let verified = Status::from_id(&status).is_some_and(|st| signed(e, Shown::Status(st, note.as_deref())));
+                let text = note.as_deref().map(|n| open(&id, n)).unwrap_or_default();
+                Item { day: s(&e["day"]), status, text, signed: (!acknowledgement).then_some(verified) }
+            })
+            .collect();
+        let replies = list(&v["replies"])
+            .iter()
+            .map(|e| {
+                let sealed = unb64(e["sealed"].as_str().unwrap_or("")).unwrap_or_default();
+                let verified = signed(e, Shown::Reply(&sealed));
+                Item { day: s(&e["day"]), status: String::new(), text: open(&id, &sealed), signed: Some(verified) }
+            })
+            .collect();
+        Ok(CheckResult { status: s(&v["status"]), created: s(&v["created"]), timeline, replies })
     }
+}
+
+/// Opens a reply or note sealed to the reporter's reply key.
+fn open(id: &crypto::ReplyIdentity, sealed: &[u8]) -> String {
+    let opened = (|| {
+        let mut plain = Zeroizing::new(Vec::new());
+        id.open(sealed).ok()?.read_to_end(&mut plain).ok()?;
+        let t: ReplyText = serde_json::from_str(std::str::from_utf8(&plain).ok()?.trim_end()).ok()?;
+        Some(t.text.clone())
+    })();
+    opened.unwrap_or_else(|| "(could not be opened)".into())
 }
 
 /// Adds the sealed manifest and files to a form. Files are sealed as they are

@@ -132,8 +132,16 @@ fn a_cli_tip_is_sealed_before_it_leaves_and_replies_open_locally() {
         inv.join("transfer.key").to_str().unwrap(),
         cases.join("actions.jsonl").to_str().unwrap(),
     ]));
-    let shown = ok(&run_with_stdin(&["check", "--server", &s.base], &format!("{}\n", receipt.to_lowercase())));
+    // With the pin, the reply is verified against the signed action the
+    // server hands over with it; without, it is marked as not verified.
+    let check = ["check", "--server", &s.base, "--pin", &pin];
+    let shown = ok(&run_with_stdin(&check, &format!("{}\n", receipt.to_lowercase())));
     assert!(shown.contains("Kami sudah menerima berkas Anda."), "{shown}");
+    assert!(shown.contains(&msg(Lang::Id, "cli-verified")), "{shown}");
+    assert!(!shown.contains(&msg(Lang::Id, "cli-unverified")), "{shown}");
+    let shown = ok(&run_with_stdin(&["check", "--server", &s.base], &format!("{receipt}\n")));
+    assert!(shown.contains(&msg(Lang::Id, "cli-unverified")) && shown.contains("--pin"), "{shown}");
+    assert!(!shown.contains(&msg(Lang::Id, "cli-verified")), "{shown}");
 
     // A sealed follow-up from the CLI.
     let added = ok(&run_with_stdin(
@@ -158,6 +166,7 @@ fn key_sets_from_another_key_or_deployment_are_refused() {
     let env = Env::new();
     let inv = env.identity.parent().unwrap().to_path_buf();
     let sign = SecretKey::parse(&fs::read_to_string(inv.join("signing.key")).unwrap()).unwrap();
+    fs::write(env.keys.join("investigators.txt"), format!("{} sign ani\n", sign.public().to_text())).unwrap();
     let s = Server::start(&env, &[]);
     let dep = deployment_of(&s);
     // No key set published yet: the client says so and sends nothing.

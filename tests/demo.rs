@@ -96,8 +96,15 @@ fn the_printed_submit_line_works_and_ctrl_c_removes_the_folder() {
     assert!(talk.contains("investigating"), "the first round's status reached the case folder:\n{talk}");
     run(printed_line(" status CASE_ID closed", 0), &case, "");
     assert!(run(printed_line(" push --server ", 1), "", "").contains("Applied 1 action(s)"));
-    let shown = ok(&run_with_stdin(&["check", "--server", &url, "--lang", "en"], &format!("{receipt}\n")));
-    assert!(shown.contains("Closed"), "{shown}");
+    // The printed check line verifies both status changes as the investigator's.
+    let check = printed_line(" check --server ", 0).split(": ").nth(1).unwrap();
+    let check: Vec<&str> = check.split_whitespace().skip(1).chain(["--lang", "en"]).collect();
+    let shown = ok(&run_with_stdin(&check, &format!("{receipt}\n")));
+    assert!(shown.contains("Closed [signed by an investigator]"), "{shown}");
+    assert!(
+        shown.contains("Under investigation [signed by an investigator]") && !shown.contains("NOT VERIFIED"),
+        "{shown}"
+    );
     // Ctrl-C: the server stops and the folder goes with it.
     let _ = Command::new("kill").args(["-INT", &demo.id().to_string()]).status();
     let status = demo.wait().unwrap();

@@ -59,7 +59,7 @@ const STEPS: &[(On, Do, &str)] = &[
     (On::Offline, Do::Sh, "peluit cases --dir cases"),
     (On::Offline, Do::Sh, "peluit case --cases cases --key ani-keys/signing.key status CASE_ID verifying"),
     (On::Offline, Do::Sh, "peluit push --server http://ADDRESS.onion --key ani-keys/transfer.key --proxy socks5h://127.0.0.1:9050 cases/actions.jsonl"),
-    (On::Offline, Do::Sh, "peluit check --server http://ADDRESS.onion --proxy socks5h://127.0.0.1:9050"),
+    (On::Offline, Do::Sh, "peluit check --server http://ADDRESS.onion --pin FINGERPRINT --proxy socks5h://127.0.0.1:9050"),
 ];
 
 /// The guide and the unit file.
@@ -241,7 +241,10 @@ fn following_the_guide_ends_with_a_tip_pulled_decrypted_and_answered() {
                 None
             }
             l if l.starts_with("peluit check") => {
-                assert!(out.contains("Verifikasi"), "the reporter sees the investigator's status: {out}");
+                assert!(
+                    out.contains("Verifikasi [ditandatangani pemeriksa]"),
+                    "the reporter sees the investigator's status, verified: {out}"
+                );
                 None
             }
             _ => None,
@@ -252,7 +255,7 @@ fn following_the_guide_ends_with_a_tip_pulled_decrypted_and_answered() {
     }
     // The restarted server found every key file it needs, and they match.
     let log = run.server.take().unwrap().stop();
-    for warning in ["no keys/investigators.txt", "no keys/keyset.json", "does not match"] {
+    for warning in ["no keys/investigators.txt", "no keys/keyset.json", "does not match", "keyset.json expire"] {
         assert!(!log.contains(warning), "after the guide, no warning: {warning}\n{log}");
     }
     let keys = run.root.path().join("etc/peluit/keys");

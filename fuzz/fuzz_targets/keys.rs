@@ -1,5 +1,5 @@
 //! Small parsers of untrusted text: the transfer authorization header,
-//! investigators.txt, recipients files and published key sets.
+//! investigators.txt, recipients files, reporters' pins and published key sets.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
@@ -8,8 +8,13 @@ fuzz_target!(|data: &[u8]| {
         let _ = peluit::transfer::parse(s);
         let _ = peluit::keyset::KeySet::parse(s);
         let _ = peluit::crypto::Recipients::parse(s);
-        if let Ok(set) = serde_json::from_str::<peluit::published::SignedKeySet>(s) {
-            assert!(peluit::published::verify(&set, "00", "d").is_err());
+        let _ = peluit::published::Pin::parse(s);
+        if let (Ok(set), Ok(pin)) = (
+            serde_json::from_str::<peluit::published::SignedKeySet>(s),
+            peluit::published::Pin::parse(&"0".repeat(64)),
+        ) {
+            // No key has an all-zero fingerprint.
+            assert!(peluit::published::verify(&set, &pin, "d", 0).is_err());
         }
     }
     let _ = peluit::crypto::check_age_header(data);

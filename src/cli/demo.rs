@@ -69,8 +69,16 @@ fn prepare(base: &Path, url: &str) -> Result<(String, PathBuf, PathBuf)> {
     let deployment = Store::open(&data)?.deployment_id().to_string();
     let signing = SecretKey::parse(&std::fs::read_to_string(key_dir.join(keys::SIGNING_FILE))?)?;
     let keyset = server_keys.join(keys::KEYSET_FILE);
-    keys::sign_keyset(&server_keys.join(keys::RECIPIENTS_FILE), &deployment, &signing, super::now(), &keyset)?;
-    let pin = signing.public().fingerprint();
+    let req = keys::KeySetRequest {
+        recipients: &server_keys.join(keys::RECIPIENTS_FILE),
+        investigators: &server_keys.join(keys::INVESTIGATORS_FILE),
+        deployment: &deployment,
+        valid_days: peluit::published::DEFAULT_VALID_DAYS,
+        version: None,
+    };
+    let signed = keys::sign_keyset(&req, &signing, super::now(), &keyset)?;
+    let pin = peluit::published::Pin { fingerprint: signing.public().fingerprint(), min_version: signed.version };
+    let pin = pin.to_text();
 
     let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "peluit".into());
     let (bundle, exported, cases) = (base.join("bundle.tar"), base.join("bundle-export.tar"), base.join("cases"));
@@ -98,7 +106,8 @@ fn prepare(base: &Path, url: &str) -> Result<(String, PathBuf, PathBuf)> {
         ),
         format!("       {exe} case --cases {c} --key {kd}/signing.key status CASE_ID investigating"),
         format!("       {exe} push --server {url} --key {kd}/transfer.key {c}/actions.jsonl"),
-        format!("     The reporter sees both at {url}/status with the receipt code."),
+        format!("     The reporter sees both at {url}/status with the receipt code; with a terminal, verified"),
+        format!("     against the signing keys of the pinned key set: {exe} check --server {url} --pin {pin}"),
         format!("  5. Round two: add something as the reporter at {url}/status, then bring every change since the"),
         "     first pull (new follow-ups, and the status and reply above) with the cursor that pull printed:".into(),
         format!("       {exe} pull --server {url} --key {kd}/transfer.key --since CURSOR --out {b2}"),

@@ -57,7 +57,10 @@ pub fn keygen(out: &Path, name: Option<&str>, server_keys: Option<&Path>, protec
         }
     }
     println!();
-    println!("Signing key fingerprint (publish it for `peluit submit --pin`): {}", k.signing.fingerprint());
+    println!(
+        "Signing key fingerprint (if it signs the key set, `peluit keys sign` prints the pin to publish): {}",
+        k.signing.fingerprint()
+    );
     Ok(())
 }
 
@@ -153,12 +156,25 @@ pub fn tempfile_dir() -> Result<PathBuf> {
 }
 
 /// `peluit keys sign`.
-pub fn keys_sign(recipients: &Path, deployment: &str, key: &Path, out: &Path) -> Result<()> {
+pub fn keys_sign(req: &keys::KeySetRequest<'_>, key: &Path, out: &Path) -> Result<()> {
     let key = load_key(key, Role::Sign)?;
-    let n = keys::sign_keyset(recipients, deployment, &key, now(), out)?;
-    println!("Signed {n} recipient(s) for deployment {deployment} into {}.", out.display());
+    let p = keys::sign_keyset(req, &key, now(), out)?;
+    let until = peluit::published::day(p.expires);
+    println!(
+        "Signed key set version {} for deployment {}: {} recipient(s), {} signing key(s), valid until {until}, into {}.",
+        p.version,
+        p.deployment,
+        p.recipients.len(),
+        p.signers.len(),
+        out.display()
+    );
     println!("Put it in the server's keys folder as {} and restart the server.", keys::KEYSET_FILE);
-    println!("Publish this fingerprint where reporters can check it: {}", key.public().fingerprint());
+    println!("Sign it again before {until} (the server warns two weeks ahead); clients refuse it after.");
+    println!(
+        "Whenever a recipient or signing key was removed, publish the new pin: clients holding it refuse every older set."
+    );
+    let pin = peluit::published::Pin { fingerprint: key.public().fingerprint(), min_version: p.version };
+    println!("Publish this pin where reporters can check it: {}", pin.to_text());
     Ok(())
 }
 

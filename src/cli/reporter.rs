@@ -10,7 +10,7 @@ use peluit::i18n::{Catalog, Lang, Tr};
 use peluit::model::Status;
 use peluit::model::{tip_category, Manifest, DEFAULT_CATEGORIES};
 use peluit::receipt::Receipt;
-use peluit::reporter::{ReporterClient, ReporterError};
+use peluit::reporter::{CheckResult, ReporterClient, ReporterError};
 use peluit::safe_text::line;
 
 use crate::{CheckArgs, SubmitArgs};
@@ -83,7 +83,8 @@ pub fn submit(a: SubmitArgs) -> Result<()> {
     println!();
     println!("{}", t.get("receipt-write-down"));
     let lang_flag = if t.lang == Lang::En { " --lang en" } else { "" };
-    println!("{}", t.arg("cli-check-later", "command", &format!("peluit check --server {server_url}{lang_flag}")));
+    let command = format!("peluit check --server {server_url} --pin {}{lang_flag}", line(&pin));
+    println!("{}", t.arg("cli-check-later", "command", &command));
     Ok(())
 }
 
@@ -218,9 +219,16 @@ pub fn check(a: CheckArgs) -> Result<()> {
     let server_url = a.server.context("give --server URL, or --data DIR")?;
     let client = client(t, &server_url, a.proxy.as_deref())?;
     let receipt = read_receipt(t)?;
+    // The key set the replies are checked against. Sealing a follow-up needs
+    // it; only looking does not, and then nothing counts as signed.
+    let keys = match a.pin.as_deref() {
+        Some(pin) if a.add => Some(client.keyset(pin, None).with_context(|| t.get("cli-keyset-refused"))?),
+        Some(pin) => client.keyset(pin, None).map_err(|e| eprintln!("{} {e}", t.get("cli-keyset-unchecked"))).ok(),
+        None => None,
+    };
     if a.add {
-        let pin = a.pin.as_deref().context("--pin is needed with --add")?;
-        let recipients = client.recipients(pin, None).with_context(|| t.get("cli-keyset-refused"))?;
+        let recipients = keys.as_ref().context("--pin is needed with --add")?.recipients.join("\n");
+        let recipients = peluit::crypto::Recipients::parse(&recipients)?;
         eprintln!("{}", t.get("cli-message-ask"));
         let mut text = zeroize::Zeroizing::new(String::new());
         std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)?;
@@ -231,33 +239,56 @@ pub fn check(a: CheckArgs) -> Result<()> {
         eprintln!();
         println!("{}", t.get("followup-sent"));
     }
-    let c = client.check(&receipt).context(t.get("cli-check-failed"))?;
-    // Everything below came from the server (replies from investigators,
-    // through it): shown escaped, never obeyed by the terminal. A status id
-    // this version does not know is shown as the server sent it.
+    let c = client.check(&receipt, keys.as_ref()).context(t.get("cli-check-failed"))?;
+    show(t, &c, a.pin.is_none());
+    Ok(())
+}
+
+/// Prints a report's status. Everything here came from the server (replies
+/// from investigators, through it): shown escaped, never obeyed by the
+/// terminal, and marked unless an investigator of the pinned key set signed
+/// it. A status id this version does not know is shown as the server sent it.
+fn show(t: Tr<'_>, c: &CheckResult, no_pin: bool) {
     let label =
         |id: &str| Status::from_id(id).map_or_else(|| line(id).into_owned(), |s| t.get(&format!("status-{}", s.id())));
+    let mark = |signed: Option<bool>| match signed {
+        Some(true) => format!(" {}", t.get("cli-verified")),
+        Some(false) => format!(" {}", t.get("cli-unverified")),
+        None => String::new(),
+    };
+    // The current status is as trustworthy as the last change it repeats.
+    let current = match c.timeline.last() {
+        Some(e) if e.status == c.status => e.signed,
+        _ => Some(false),
+    };
     println!(
-        "{}: {}   ({} {})",
+        "{}: {}{}   ({} {})",
         t.get("status-current"),
         label(&c.status),
+        mark(current),
         t.get("status-submitted"),
         line(&c.created)
     );
     println!("{}:", t.get("status-timeline"));
-    for (day, status, note) in &c.timeline {
-        let note = if note.is_empty() { String::new() } else { format!(": {}", line(note)) };
-        println!("  {}  {}{note}", line(day), label(status));
+    for e in &c.timeline {
+        let note = if e.text.is_empty() { String::new() } else { format!(": {}", line(&e.text)) };
+        println!("  {}  {}{}{note}", line(&e.day), label(&e.status), mark(e.signed));
     }
     println!("{}:", t.get("status-replies"));
     if c.replies.is_empty() {
         println!("  {}", t.get("status-no-replies"));
     }
-    for (day, text) in &c.replies {
-        println!("  {}:", line(day));
-        for l in text.lines() {
+    for r in &c.replies {
+        println!("  {}:{}", line(&r.day), mark(r.signed));
+        for l in r.text.lines() {
             println!("    {}", line(l));
         }
     }
-    Ok(())
+    if current == Some(false) || c.timeline.iter().chain(&c.replies).any(|i| i.signed == Some(false)) {
+        println!();
+        println!("{}", t.get("cli-unverified-why"));
+        if no_pin {
+            println!("{}", t.get("cli-no-pin"));
+        }
+    }
 }

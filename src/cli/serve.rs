@@ -113,8 +113,14 @@ pub fn start(target: Target, folder: &DataFolder, keys_dir: &Path, limits: Limit
         );
     }
     if let Some(p) = published.as_ref().and_then(peluit::published::peek) {
-        if p.deployment != store.deployment_id() || p.recipients != recipients.to_strings() {
-            tracing::warn!("keys/keyset.json does not match this deployment's id or recipients.txt: sign it again");
+        let signers = keyset.signers();
+        if p.deployment != store.deployment_id() || p.recipients != recipients.to_strings() || p.signers != signers {
+            tracing::warn!(
+                "keys/keyset.json does not match this deployment's id, recipients.txt or the sign keys of investigators.txt: sign it again"
+            );
+        }
+        if let Some(w) = peluit::published::expiry_warning(&p, super::now()) {
+            tracing::warn!("{w}");
         }
     }
     tracing::info!(deployment = store.deployment_id(), "deployment id");

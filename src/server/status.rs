@@ -227,6 +227,15 @@ fn sealed_b64(app: &App, blob: &BlobRef) -> String {
     }
 }
 
+/// The signed action at audit position `n` (without its blob), for the
+/// client to verify that an investigator authorised a reply or status
+/// change; null when there is none (0: set at submission, or applied before
+/// positions were kept).
+fn signed_line(app: &App, n: u64) -> serde_json::Value {
+    let entry = if n == 0 { None } else { app.store.audit_entry(n).ok().flatten() };
+    entry.and_then(|e| serde_json::to_value(&e.line).ok()).unwrap_or_default()
+}
+
 /// `POST /api/v1/status` with `"sealed": true`: nothing is decrypted here.
 fn sealed_status(app: &App, r: &Report) -> serde_json::Value {
     let timeline: Vec<_> = r
@@ -234,12 +243,17 @@ fn sealed_status(app: &App, r: &Report) -> serde_json::Value {
         .iter()
         .map(|e| {
             let note = e.note.as_ref().map(|b| sealed_b64(app, b)).unwrap_or_default();
-            serde_json::json!({ "day": e.day, "status": e.status.id(), "note_sealed": note })
+            let line = signed_line(app, e.audit);
+            serde_json::json!({ "day": e.day, "status": e.status.id(), "note_sealed": note, "line": line })
         })
         .collect();
-    let replies: Vec<_> =
-        r.replies.iter().map(|x| serde_json::json!({ "day": x.day, "sealed": sealed_b64(app, &x.blob) })).collect();
+    let replies: Vec<_> = r
+        .replies
+        .iter()
+        .map(|x| serde_json::json!({ "day": x.day, "sealed": sealed_b64(app, &x.blob), "line": signed_line(app, x.audit) }))
+        .collect();
     serde_json::json!({
+        "report": r.id,
         "status": r.status.id(),
         "created": r.created,
         "timeline": timeline,

@@ -159,14 +159,16 @@ impl Store {
                 // Every change takes a place in the export log, so that an
                 // incremental export carries it to the offline machine.
                 let (day, by) = (today.to_string(), a.signer.clone());
+                // The audit entry this action becomes (written below).
+                let entry_n = n + 1;
                 match &p.kind {
                     ActionKind::Status { status, .. } => {
                         r.status = *status;
-                        r.timeline.push(Event { day, status: *status, note: blob.clone(), seq, by });
+                        r.timeline.push(Event { day, status: *status, note: blob.clone(), seq, by, audit: entry_n });
                     }
                     ActionKind::Reply { .. } => {
                         if let Some(b) = blob {
-                            r.replies.push(Reply { day, blob: b.clone(), seq, by });
+                            r.replies.push(Reply { day, blob: b.clone(), seq, by, audit: entry_n });
                         }
                     }
                     ActionKind::Delete => {}
@@ -220,6 +222,14 @@ impl Store {
             if let Some(id) = crypto::unhex::<16>(&b.id) {
                 let _ = self.discard_blob(&id);
             }
+        }
+    }
+
+    /// One audit entry, by position.
+    pub fn audit_entry(&self, n: u64) -> Result<Option<AuditEntry>, StoreError> {
+        match self.audit.get(n.to_be_bytes())? {
+            Some(v) => serde_json::from_slice(&v).map(Some).map_err(|e| StoreError::Corrupt(e.to_string())),
+            None => Ok(None),
         }
     }
 

@@ -704,6 +704,7 @@ mod tests {
                 note: None,
                 seq: 0,
                 by: String::new(),
+                audit: 0,
             });
             store.insert_report(&report, &k).unwrap_or_else(|e| panic!("{e}"));
             keys.push((k, report));
