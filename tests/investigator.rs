@@ -434,6 +434,7 @@ fn every_change_reaches_the_offline_machine_and_colleagues_see_the_conversation(
         assert!(talk.contains(want), "{want:?} missing from:\n{talk}");
     }
     assert!(talk.find("Mohon foto.") < talk.find("Terima kasih atas"), "in the order they were applied:\n{talk}");
+    assert!(talk.find("Laporan / Report") < talk.find("Diterima / Received"), "acknowledged after the tip:\n{talk}");
     let gone = fs::read_to_string(budi_cases.join(&doomed_id).join("conversation.md")).unwrap();
     assert!(gone.contains("Deleted on the server"), "{gone}");
     let table = ok(&env.run(&["cases", "--dir", bc]));

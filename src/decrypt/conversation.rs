@@ -58,7 +58,8 @@ fn signer(by: &str) -> String {
 
 /// One line of the conversation, with the log position it sorts by.
 struct Item {
-    /// Export sequence number (0 sorts first: the acknowledgement).
+    /// Export sequence number (0: the acknowledgement made with the tip,
+    /// which sorts right after it).
     seq: u64,
     /// The Markdown.
     text: String,
@@ -116,7 +117,10 @@ pub fn render(dir: &Path, report: &IndexReport, staged: &[(String, Option<String
             ),
         });
     }
-    items.sort_by_key(|i| i.seq);
+    // The acknowledgement (position 0) was made with the tip: it goes right
+    // after the first submission rather than before it.
+    let first = items.iter().map(|i| i.seq).filter(|&s| s != 0).min().unwrap_or(0);
+    items.sort_by_key(|i| if i.seq == 0 { (first, 1) } else { (i.seq, 0) });
     let mut md = format!("# Percakapan / Conversation: `{}`\n\n", report.id);
     md += &format!("- Status: {}\n", status_name(report.status));
     if let Some(day) = &report.deleted {
