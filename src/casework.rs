@@ -317,7 +317,7 @@ mod tests {
             status: *statuses.last().unwrap_or(&Status::Received),
             timeline: statuses
                 .iter()
-                .map(|s| Event { day: created.into(), status: *s, note: None, seq: 0, by: String::new(), audit: 0 })
+                .map(|s| Event { day: created.into(), status: *s, note: None, signed: Default::default() })
                 .collect(),
             reply_recipient: String::new(),
             reply_sealed: String::new(),

@@ -185,8 +185,9 @@ pub fn blob_id(path: &str) -> &str {
 /// a log position (0) go into a full export only.
 fn messages(r: &Report, since: u64, cursor: u64) -> Vec<(IndexMessage, &BlobRef)> {
     let in_range = |seq: u64| (since < seq && seq <= cursor) || (seq == 0 && since == 0);
-    let replies = r.replies.iter().map(|m| (m.seq, &m.day, None, &m.by, &m.blob));
-    let notes = r.timeline.iter().filter_map(|e| Some((e.seq, &e.day, Some(e.status), &e.by, e.note.as_ref()?)));
+    let replies = r.replies.iter().map(|m| (m.signed.seq, &m.day, None, &m.signed.by, &m.blob));
+    let notes =
+        r.timeline.iter().filter_map(|e| Some((e.signed.seq, &e.day, Some(e.status), &e.signed.by, e.note.as_ref()?)));
     let mut out: Vec<_> = replies
         .chain(notes)
         .filter(|m| in_range(m.0))

@@ -157,15 +157,27 @@ pub struct Event {
     /// A note for the reporter, sealed like a reply.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<BlobRef>,
-    /// Position in the export log, so that an incremental export carries the
-    /// change (0: the status set at submission, or a record from before).
+    /// Who signed it, and where it stands in the logs.
+    #[serde(flatten)]
+    pub signed: Signed,
+}
+
+/// What records an investigator's change (a status change or a reply): its
+/// place in the export log, so that an incremental export carries it; the
+/// signer's name; the position of the signed action in the audit log, so
+/// that the status API can hand the reporter's client the line to verify.
+/// Empty for the acknowledgement made at submission and in records from
+/// before these were kept (and then not written, so records keep their
+/// old shape).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signed {
+    /// Position in the export log (0: none).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub seq: u64,
     /// The name of the investigator who signed it (`investigators.txt`).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub by: String,
-    /// Position of the signed action in the audit log (0: none), so that
-    /// the status API can hand the reporter's client the line to verify.
+    /// Position of the signed action in the audit log (0: none).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub audit: u64,
 }
@@ -183,16 +195,9 @@ pub struct Reply {
     pub day: String,
     /// The sealed text.
     pub blob: BlobRef,
-    /// Position in the export log (0 in records from before it was kept).
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub seq: u64,
-    /// The name of the investigator who signed it (`investigators.txt`).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub by: String,
-    /// Position of the signed action in the audit log (0: none), so that
-    /// the status API can hand the reporter's client the line to verify.
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub audit: u64,
+    /// Who signed it, and where it stands in the logs.
+    #[serde(flatten)]
+    pub signed: Signed,
 }
 
 /// The non-secret record of a report: everything here may be seen by someone
@@ -240,7 +245,7 @@ impl Report {
             id,
             created: day.clone(),
             status: Status::Received,
-            timeline: vec![Event { day, status: Status::Received, note: None, seq: 0, by: String::new(), audit: 0 }],
+            timeline: vec![Event { day, status: Status::Received, note: None, signed: Signed::default() }],
             reply_recipient: String::new(),
             reply_sealed,
             submissions: vec![first],
@@ -265,8 +270,8 @@ impl Report {
         self.submissions
             .iter()
             .map(|s| s.seq)
-            .chain(self.timeline.iter().map(|e| e.seq))
-            .chain(self.replies.iter().map(|r| r.seq))
+            .chain(self.timeline.iter().map(|e| e.signed.seq))
+            .chain(self.replies.iter().map(|r| r.signed.seq))
             .filter(|&s| s != 0)
     }
 

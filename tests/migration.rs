@@ -81,11 +81,9 @@ fn an_older_folder_is_refused_then_compacted_into_the_current_layout() {
             day: "2026-11-02".into(),
             status: Status::Investigating,
             note: None,
-            seq: 0,
-            by: String::new(),
-            audit: 0,
+            signed: Default::default(),
         });
-        r.replies.push(Reply { day: "2026-11-02".into(), blob: reply, seq: 0, by: String::new(), audit: 0 });
+        r.replies.push(Reply { day: "2026-11-02".into(), blob: reply, signed: Default::default() });
         db.open_tree("reports").unwrap().insert(id, serde_json::to_vec(&r).unwrap()).unwrap();
         db.open_tree("lookup").unwrap().insert(key.0, &id[..]).unwrap();
         db.open_tree("log").unwrap().insert(1u64.to_be_bytes(), &id[..]).unwrap();

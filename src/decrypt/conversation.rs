@@ -106,12 +106,12 @@ pub fn render(dir: &Path, report: &IndexReport, staged: &[(String, Option<String
     }
     // Status changes without a note are in the timeline only.
     for e in report.timeline.iter().filter(|e| e.note.is_none()) {
-        let by = if e.seq == 0 { "peluit".to_string() } else { signer(&e.by) };
+        let seq = e.signed.seq;
+        let by = if seq == 0 { "peluit".to_string() } else { signer(&e.signed.by) };
         items.push(Item {
-            seq: e.seq,
+            seq,
             text: format!(
-                "## {:012} · Status: {}\n\n- Tanggal / Day: {}\n- Oleh / By: {by}\n",
-                e.seq,
+                "## {seq:012} · Status: {}\n\n- Tanggal / Day: {}\n- Oleh / By: {by}\n",
                 status_name(e.status),
                 e.day
             ),

@@ -243,14 +243,14 @@ fn sealed_status(app: &App, r: &Report) -> serde_json::Value {
         .iter()
         .map(|e| {
             let note = e.note.as_ref().map(|b| sealed_b64(app, b)).unwrap_or_default();
-            let line = signed_line(app, e.audit);
+            let line = signed_line(app, e.signed.audit);
             serde_json::json!({ "day": e.day, "status": e.status.id(), "note_sealed": note, "line": line })
         })
         .collect();
     let replies: Vec<_> = r
         .replies
         .iter()
-        .map(|x| serde_json::json!({ "day": x.day, "sealed": sealed_b64(app, &x.blob), "line": signed_line(app, x.audit) }))
+        .map(|x| serde_json::json!({ "day": x.day, "sealed": sealed_b64(app, &x.blob), "line": signed_line(app, x.signed.audit) }))
         .collect();
     serde_json::json!({
         "report": r.id,

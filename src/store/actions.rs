@@ -13,7 +13,7 @@ use sled::transaction::{
 use super::{tx_error, Store, StoreError};
 use crate::actions::{order, ActionError, ActionKind, AuditEntry, Verified, GENESIS};
 use crate::crypto;
-use crate::model::{BlobRef, Event, Reply, Report};
+use crate::model::{BlobRef, Event, Reply, Report, Signed};
 
 /// Why applying failed. Nothing was changed in either case.
 #[derive(Debug, thiserror::Error)]
@@ -158,17 +158,17 @@ impl Store {
                 r.head = a.id.clone();
                 // Every change takes a place in the export log, so that an
                 // incremental export carries it to the offline machine.
-                let (day, by) = (today.to_string(), a.signer.clone());
                 // The audit entry this action becomes (written below).
-                let entry_n = n + 1;
+                let day = today.to_string();
+                let signed = Signed { seq, by: a.signer.clone(), audit: n + 1 };
                 match &p.kind {
                     ActionKind::Status { status, .. } => {
                         r.status = *status;
-                        r.timeline.push(Event { day, status: *status, note: blob.clone(), seq, by, audit: entry_n });
+                        r.timeline.push(Event { day, status: *status, note: blob.clone(), signed });
                     }
                     ActionKind::Reply { .. } => {
                         if let Some(b) = blob {
-                            r.replies.push(Reply { day, blob: b.clone(), seq, by, audit: entry_n });
+                            r.replies.push(Reply { day, blob: b.clone(), signed });
                         }
                     }
                     ActionKind::Delete => {}

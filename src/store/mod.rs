@@ -702,9 +702,7 @@ mod tests {
                 day: closed_on.into(),
                 status: crate::model::Status::Closed,
                 note: None,
-                seq: 0,
-                by: String::new(),
-                audit: 0,
+                signed: Default::default(),
             });
             store.insert_report(&report, &k).unwrap_or_else(|e| panic!("{e}"));
             keys.push((k, report));
