@@ -82,14 +82,16 @@ pub async fn route(State(r): State<RouteState>, req: Request<Body>, next: Next) 
         return closing(pages::error_response(app, &req, HttpError::TooLarge));
     }
     if !app.bucket(limits.bucket).take(std::time::Instant::now()) {
-        return retry_later(pages::error_response(app, &req, HttpError::RateLimited));
+        let page = pages::error_response(app, &req, HttpError::RateLimited);
+        return refused_after_drain(req, page, declared, limits.body).await;
     }
     // A body that may be large, or whose size is not declared, is an upload:
     // uploads cannot take the slots of pages, lookups and small tips.
     let upload = limits.files && declared.is_none_or(|n| n > app.limits.text_body());
     let pool = if upload { &app.uploads } else { &app.pages };
     let Ok(_permit) = pool.clone().try_acquire_owned() else {
-        return retry_later(pages::error_response(app, &req, HttpError::Busy));
+        let page = pages::error_response(app, &req, HttpError::Busy);
+        return refused_after_drain(req, page, declared, limits.body).await;
     };
     let api = req.uri().path().starts_with("/api/");
     let lang = pages::lang_of(&req);
@@ -112,6 +114,42 @@ pub async fn route(State(r): State<RouteState>, req: Request<Body>, next: Next) 
 fn closing(mut r: Response) -> Response {
     r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
     r
+}
+
+/// Most of a refused request's body read before answering, and for how long.
+const DRAIN_CAP: u64 = 256 * 1024;
+/// See [`DRAIN_CAP`].
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Answers a request refused before its body was read (429, 503). A small
+/// body is read and dropped first: a browser still sending its form when
+/// the answer comes sees a reset connection instead of the page that says
+/// to try again. A body larger than [`DRAIN_CAP`], or slower than
+/// [`DRAIN_TIME`], is not waited for: the connection is closed instead, so
+/// a flood cannot make the server read what it refuses.
+async fn refused_after_drain(req: Request<Body>, page: Response, declared: Option<u64>, limit: u64) -> Response {
+    use futures_util::StreamExt;
+    let cap = DRAIN_CAP.min(limit);
+    let whole = declared.is_none_or(|n| n <= cap) && {
+        let mut stream = req.into_body().into_data_stream();
+        let mut read = 0u64;
+        let work = async {
+            while let Some(chunk) = stream.next().await {
+                read = read.saturating_add(chunk.map(|c| c.len() as u64).unwrap_or(u64::MAX));
+                if read > cap {
+                    return false;
+                }
+            }
+            true
+        };
+        tokio::time::timeout(DRAIN_TIME, work).await.unwrap_or(false)
+    };
+    let page = retry_later(page);
+    if whole {
+        page
+    } else {
+        closing(page)
+    }
 }
 
 /// Adds `Retry-After: 1`.
