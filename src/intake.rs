@@ -213,8 +213,18 @@ impl Intake {
             return Err(IntakeError::FieldTooLong);
         }
         self.set_mode(SealedBy::Server)?;
-        // The text as received is zeroized once normalised.
-        let value = Zeroizing::new(value).replace("\r\n", "\n");
+        // The text as received is zeroized once normalised, into a buffer
+        // of its final size (`str::replace` would grow one and free the
+        // outgrown copies unzeroized).
+        let value = Zeroizing::new(value);
+        let mut normal = String::with_capacity(value.len());
+        for (i, line) in value.split("\r\n").enumerate() {
+            if i > 0 {
+                normal.push('\n');
+            }
+            normal.push_str(line);
+        }
+        let value = normal;
         let f = &mut self.manifest.fields;
         let slot = match name {
             "category" => &mut self.manifest.category,
@@ -339,7 +349,7 @@ impl Intake {
             SubmissionKind::Tip => "tip".into(),
             SubmissionKind::FollowUp => "followup".into(),
         };
-        let json = Zeroizing::new(serde_json::to_vec(&self.manifest).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+        let json = crate::model::secret_json(&self.manifest).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         if json.len() as u64 > MAX_MANIFEST_BYTES {
             return Err(IntakeError::ManifestTooLarge);
         }
@@ -386,6 +396,16 @@ mod tests {
         let recipients = Recipients::parse(&id.to_public().to_string()).unwrap_or_else(|e| panic!("{e}"));
         let store = Store::open_for_tests(dir);
         Intake::new(store, recipients, PartLimits { max_files: 20, max_field: 100 * 1024 })
+    }
+
+    #[test]
+    fn text_is_normalised_to_unix_line_ends() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let mut i = intake(dir.path());
+        i.text("what", "a\r\nb\r\n\r\nc\rd\n".into()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(i.manifest().fields.what, "a\nb\n\nc\rd\n");
+        i.text("text", String::new()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(i.manifest().text, "");
     }
 
     #[test]

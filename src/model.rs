@@ -6,7 +6,40 @@
 //! disk in the clear (DESIGN.md trust model: dates by day, padded sizes, status).
 
 use serde::{Deserialize, Serialize};
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+/// Counts the bytes written to it, to size a buffer before it is filled.
+#[derive(Default)]
+pub struct ByteCount(pub usize);
+
+impl std::io::Write for ByteCount {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl std::fmt::Write for ByteCount {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0 += s.len();
+        Ok(())
+    }
+}
+
+/// `value` as JSON in a buffer allocated once at its exact length and
+/// zeroized on drop: a growing `Vec` frees each buffer it outgrows without
+/// zeroizing it, leaving partial copies of the plaintext in freed memory.
+pub fn secret_json<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<Zeroizing<Vec<u8>>> {
+    let mut len = ByteCount::default();
+    serde_json::to_writer(&mut len, value)?;
+    let mut out = Zeroizing::new(Vec::with_capacity(len.0));
+    serde_json::to_writer(&mut *out, value)?;
+    Ok(out)
+}
 
 /// Format tag of the sealed manifest JSON.
 pub const MANIFEST_FORMAT: &str = "peluit-manifest/1";
@@ -397,6 +430,15 @@ impl Manifest {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secret_json_fills_one_buffer_of_the_exact_length() {
+        let mut m = Manifest::default();
+        m.text = "x".repeat(10_000);
+        let json = secret_json(&m).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(*json, serde_json::to_vec(&m).unwrap_or_else(|e| panic!("{e}")));
+        assert_eq!(json.capacity(), json.len(), "never grown, so nothing outgrown was freed");
+    }
 
     #[test]
     fn categories_come_from_the_list_and_empty_means_other() {

@@ -226,7 +226,7 @@ fn sealed_form(
     }
     manifest.format = MANIFEST_FORMAT.into();
     manifest.kind = kind.into();
-    let json = Zeroizing::new(serde_json::to_vec(&manifest).map_err(io::Error::other)?);
+    let json = crate::model::secret_json(&manifest).map_err(io::Error::other)?;
     let sealed = crypto::seal_bytes(recipients, &json, Pad::Spaces)?;
     form = form.part("sealed_manifest", Part::bytes(sealed).file_name("manifest.age"));
     for (f, size) in files.iter().zip(sizes) {

@@ -174,16 +174,22 @@ fn secret_response(status: StatusCode, content_type: &'static str, body: Vec<u8>
 
 /// A JSON answer that holds a receipt or decrypted text, zeroized once sent.
 pub fn secret_json(status: StatusCode, value: &serde_json::Value) -> Response {
-    let mut body = Vec::new();
-    match serde_json::to_writer(&mut body, value) {
-        Ok(()) => secret_response(status, "application/json", body),
+    match crate::model::secret_json(value) {
+        Ok(mut body) => secret_response(status, "application/json", std::mem::take(&mut *body)),
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }
 
 /// [`render`] for a page that holds a receipt or decrypted text.
 fn render_secret(t: &impl Template, status: StatusCode) -> Response {
-    match t.render() {
+    // Rendered once to learn the length, so the page is written into one
+    // buffer and no outgrown copy of it is freed unzeroized.
+    let mut len = crate::model::ByteCount::default();
+    let html = t.render_into(&mut len).and_then(|()| {
+        let mut html = String::with_capacity(len.0);
+        t.render_into(&mut html).map(|()| html)
+    });
+    match html {
         Ok(html) => secret_response(status, "text/html; charset=utf-8", html.into_bytes()),
         Err(e) => {
             tracing::error!(error = %e, "template error");

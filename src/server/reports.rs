@@ -226,6 +226,13 @@ pub async fn read_text(field: &mut Field<'_>, max: usize) -> Result<String, Http
             buf.zeroize();
             return Err(IntakeError::FieldTooLong.into());
         }
+        if buf.capacity() < buf.len() + chunk.len() {
+            // Grown by hand so that the outgrown buffer is zeroized.
+            let mut bigger = Vec::with_capacity((buf.len() + chunk.len()).max(2 * buf.len()).min(max));
+            bigger.extend_from_slice(&buf);
+            buf.zeroize();
+            buf = bigger;
+        }
         buf.extend_from_slice(&chunk);
     }
     String::from_utf8(buf).map_err(|e| {
