@@ -401,12 +401,17 @@ pub fn decrypt_cmd(bundle: &Path, identity: &Path, out: &Path) -> Result<()> {
     let ids = Identities::parse(&text).with_context(|| format!("{}", identity.display()))?;
     let f = std::fs::File::open(bundle).with_context(|| format!("cannot open {}", bundle.display()))?;
     let first = decrypt::pin::load(out)?.is_none();
-    let s = decrypt::decrypt(std::io::BufReader::new(f), &ids, out)?;
-    if first {
-        if let Some(p) = decrypt::pin::load(out)? {
+    // What a first bundle pinned is shown even when the run then fails.
+    let pinned = || -> Result<()> {
+        if let Some(p) = decrypt::pin::load(out)?.filter(|_| first) {
             println!("{}", first_contact(&p, out));
         }
-    }
+        Ok(())
+    };
+    let s = match decrypt::decrypt(std::io::BufReader::new(f), &ids, out) {
+        Ok(s) => s,
+        Err(e) => return pinned().and(Err(e.into())),
+    };
     println!(
         "{} case(s), {} new submission(s), {} file(s) written under {}{}; {} set aside.",
         s.cases,
@@ -422,6 +427,7 @@ pub fn decrypt_cmd(bundle: &Path, identity: &Path, out: &Path) -> Result<()> {
             s.messages, s.deleted
         );
     }
+    pinned()?;
     if s.set_aside > 0 {
         return Err(SetAside { n: s.set_aside, none_opened: s.submissions + s.skipped == 0 }.into());
     }
