@@ -9,7 +9,7 @@ mod common;
 
 use std::fs;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use common::team::{decrypt, tip};
 use common::{ok, run_with_stdin, Env, Server};
@@ -38,22 +38,26 @@ fn rewrite_index(bundle: &Path, to: &Path, edit: impl Fn(&mut serde_json::Value)
     fs::write(to, common::tar(&entries)).unwrap();
 }
 
-#[test]
-fn a_bundle_rewritten_in_transit_cannot_add_a_recipient_to_replies() {
+/// A server's bundle of one tip, decrypted into a new cases folder (the
+/// first contact, which pins it): the env, the bundle, the folder, the case id.
+fn first_contact(what: &str) -> (Env, PathBuf, PathBuf, String) {
     let env = Env::new();
     let s = Server::start(&env, &[]);
-    tip(&s, "pungutan liar di kantor kecamatan");
+    tip(&s, what);
     s.stop();
     let bundle = env.path("b.tar");
     ok(&env.run(&["export", "--data", env.data.to_str().unwrap(), "--out", bundle.to_str().unwrap()]));
-
-    // The first contact pins the deployment.
     let cases = env.path("cases");
     decrypt(&bundle, &env.identity, &cases);
+    let id = fs::read_dir(&cases).unwrap().flatten().find(|e| e.path().is_dir()).unwrap().file_name();
+    (env, bundle, cases, id.to_string_lossy().into_owned())
+}
+
+#[test]
+fn a_bundle_rewritten_in_transit_cannot_add_a_recipient_to_replies() {
+    let (env, bundle, cases, id) = first_contact("pungutan liar di kantor kecamatan");
     let pin = cases.join("deployment.json");
     let pinned = fs::read(&pin).unwrap();
-    let id = fs::read_dir(&cases).unwrap().flatten().find(|e| e.path().is_dir()).unwrap().file_name();
-    let id = id.to_string_lossy().into_owned();
 
     // The transfer machine adds its own recipient to the next bundle.
     let (attacker_secret, attacker) = crypto::new_identity();
@@ -88,4 +92,25 @@ fn a_bundle_rewritten_in_transit_cannot_add_a_recipient_to_replies() {
     assert!(mine.open(blob.as_slice()).is_ok(), "the investigators read their reply");
     let theirs = Identities::parse(&attacker_secret).unwrap();
     assert!(theirs.open(blob.as_slice()).is_err(), "the attacker's key does not open it");
+}
+
+#[test]
+fn a_bundle_cannot_change_the_reply_key_of_a_known_case() {
+    let (env, bundle, cases, id) = first_contact("suap di dinas perizinan");
+    let case_json = cases.join(id).join("case.json");
+    let before = fs::read(&case_json).unwrap();
+
+    // The transfer machine points the case's replies at its own key.
+    let (_, attacker) = crypto::new_identity();
+    let mut entries = untar(&bundle);
+    let entry = entries.iter_mut().find(|(p, _)| p.starts_with("reports/")).unwrap();
+    let mut report: serde_json::Value = serde_json::from_slice(&entry.1).unwrap();
+    report["reply_recipient"] = attacker.clone().into();
+    entry.1 = serde_json::to_vec(&report).unwrap();
+    let altered = env.path("altered.tar");
+    fs::write(&altered, common::tar(&entries)).unwrap();
+    let out = common::decrypt(&altered, &env.identity, &cases);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("reply key"), "refused as altered: {err}");
+    assert_eq!(fs::read(&case_json).unwrap(), before, "the case keeps the reporter's reply key");
 }
