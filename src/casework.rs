@@ -11,13 +11,11 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
-
 use crate::actions::order::{self, Place};
 use crate::actions::{self, ActionKind, Payload};
 use crate::crypto::ed25519::{sha256_hex, SecretKey};
 use crate::crypto::{self, Pad, Recipients};
-use crate::decrypt::{DEPLOYMENT_FILE, LAST_RUN_FILE};
+use crate::decrypt::LAST_RUN_FILE;
 use crate::export::IndexReport;
 use crate::model::{ReplyText, Status, REPLY_FORMAT};
 
@@ -51,22 +49,13 @@ pub enum CaseError {
     Io(#[from] io::Error),
 }
 
-/// What `deployment.json` holds.
-#[derive(Deserialize)]
-struct Deployment {
-    /// The deployment id.
-    deployment_id: String,
-    /// The investigators' recipients.
-    recipients: Vec<String>,
-}
-
 /// A folder of decrypted cases.
 pub struct Casebook {
     /// The folder.
     dir: PathBuf,
     /// The deployment the cases came from.
     deployment_id: String,
-    /// The investigators' recipients (replies are sealed to them too).
+    /// The pinned recipients (replies are sealed to them and the reporter only).
     recipients: Vec<String>,
     /// The outgoing actions file new lines go to.
     outgoing: PathBuf,
@@ -75,8 +64,9 @@ pub struct Casebook {
 impl Casebook {
     /// Opens a folder written by `peluit decrypt`.
     pub fn open(dir: &Path) -> Result<Casebook, CaseError> {
-        let raw = fs::read(dir.join(DEPLOYMENT_FILE)).map_err(|_| CaseError::NotCases(dir.to_path_buf()))?;
-        let d: Deployment = serde_json::from_slice(&raw).map_err(|_| CaseError::NotCases(dir.to_path_buf()))?;
+        // The pin, never a bundle: replies go to the pinned recipients only.
+        let pinned = crate::decrypt::pin::load(dir).ok().flatten();
+        let d = pinned.ok_or_else(|| CaseError::NotCases(dir.to_path_buf()))?;
         let outgoing = dir.join(ACTIONS_FILE);
         Ok(Casebook { dir: dir.to_path_buf(), deployment_id: d.deployment_id, recipients: d.recipients, outgoing })
     }

@@ -159,6 +159,21 @@ enum Command {
         #[arg(long)]
         data: PathBuf,
     },
+    /// Pin a cases folder to a key set signed offline: the deployment and the recipients replies are sealed to.
+    #[command(after_help = "Run it before the first `decrypt` (otherwise the first bundle pins the folder), and \
+        again with each new key set (a higher version) when the investigators' recipients change. A bundle \
+        that names another deployment or other recipients than the pin is refused.")]
+    Trust {
+        /// The cases folder (made if missing).
+        #[arg(long)]
+        cases: PathBuf,
+        /// The key set signed with `peluit keys sign` on this offline machine.
+        #[arg(long)]
+        keyset: PathBuf,
+        /// The signing key's fingerprint, optionally with a version floor (`FINGERPRINT:vN`), as `keys sign` printed it.
+        #[arg(long)]
+        pin: String,
+    },
     /// Decrypt a bundle from `pull` or `export` into case folders (on the offline machine).
     #[command(after_help = "Exit status: 0 every submission written (or already there); 3 done with problems: \
         the others were written, but some submissions could not be opened (wrong key, damaged, over a limit) \
@@ -480,6 +495,7 @@ fn run(cmd: Command) -> Result<()> {
         Command::Serve(args) => serve::serve(args),
         Command::Demo { listen } => demo::demo(&listen),
         Command::Export { data, out, since, secret } => investigator::export_cmd(&data, &out, since, secret.as_deref()),
+        Command::Trust { cases, keyset, pin } => cli::trust::trust(&cases, &keyset, &pin),
         Command::Decrypt { bundle, identity, out } => investigator::decrypt_cmd(&bundle, &identity, &out),
     }
 }

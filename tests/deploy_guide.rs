@@ -55,6 +55,7 @@ const STEPS: &[(On, Do, &str)] = &[
     (On::Offline, Do::FillTemplate, "\"what\": \"test tip\""),
     (On::Offline, Do::Sh, "peluit submit --server http://ADDRESS.onion --pin FINGERPRINT --proxy socks5h://127.0.0.1:9050 --template tip.json"),
     (On::Offline, Do::Sh, "peluit pull --server http://ADDRESS.onion --key ani-keys/transfer.key --proxy socks5h://127.0.0.1:9050 --out bundle-1.tar"),
+    (On::Offline, Do::Sh, "peluit trust --cases cases --keyset server-keys/keyset.json --pin FINGERPRINT"),
     (On::Offline, Do::Sh, "peluit decrypt bundle-1.tar --identity ani-keys/identity.txt --out cases"),
     (On::Offline, Do::Sh, "peluit cases --dir cases"),
     (On::Offline, Do::Sh, "peluit case --cases cases --key ani-keys/signing.key status CASE_ID verifying"),

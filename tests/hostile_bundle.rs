@@ -10,7 +10,7 @@ use std::fs;
 use std::io::{Read, Write};
 use std::path::Path;
 
-use common::{client, ok, Env, Server};
+use common::{client, ok, tar, Env, Server};
 use peluit::actions::{self, ActionKind, AuditEntry, Line, Payload};
 use peluit::crypto::ed25519::SecretKey;
 use peluit::crypto::{self, Pad, Recipients};
@@ -18,18 +18,6 @@ use reqwest::blocking::multipart::{Form, Part};
 
 /// The deployment id of the crafted bundles.
 const DEPLOYMENT: &str = "d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0";
-
-/// A tar of (path, bytes) entries, as export writes them.
-fn tar(entries: &[(&str, Vec<u8>)]) -> Vec<u8> {
-    let mut b = tar::Builder::new(Vec::new());
-    for (path, data) in entries {
-        let mut h = tar::Header::new_ustar();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o600);
-        b.append_data(&mut h, path, data.as_slice()).unwrap();
-    }
-    b.into_inner().unwrap()
-}
 
 /// `index.json` of a crafted bundle.
 fn index() -> Vec<u8> {

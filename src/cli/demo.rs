@@ -97,7 +97,9 @@ fn prepare(base: &Path, url: &str) -> Result<(String, PathBuf, PathBuf)> {
             data.display(),
             exported.display()
         ),
-        "  3. Decrypt it, as on the investigators' offline machine:".into(),
+        "  3. On the investigators' offline machine, pin the cases folder to the key set signed there".into(),
+        "     (replies are sealed only to its recipients; a bundle that names others is refused), then decrypt:".into(),
+        format!("       {exe} trust --cases {c} --keyset {} --pin {pin}", keyset.display()),
         format!("       {exe} decrypt {b} --identity {id} --out {c}"),
         format!("       {exe} cases --dir {c}"),
         "  4. Answer the reporter and set a status, then send the signed actions:".into(),

@@ -400,7 +400,18 @@ pub fn decrypt_cmd(bundle: &Path, identity: &Path, out: &Path) -> Result<()> {
     let text = keys::read_secret_text(identity, || passphrase().map(|p| p.to_string()))?;
     let ids = Identities::parse(&text).with_context(|| format!("{}", identity.display()))?;
     let f = std::fs::File::open(bundle).with_context(|| format!("cannot open {}", bundle.display()))?;
-    let s = decrypt::decrypt(std::io::BufReader::new(f), &ids, out)?;
+    let first = decrypt::pin::load(out)?.is_none();
+    // What a first bundle pinned is shown even when the run then fails.
+    let pinned = || -> Result<()> {
+        if let Some(p) = decrypt::pin::load(out)?.filter(|_| first) {
+            println!("{}", first_contact(&p, out));
+        }
+        Ok(())
+    };
+    let s = match decrypt::decrypt(std::io::BufReader::new(f), &ids, out) {
+        Ok(s) => s,
+        Err(e) => return pinned().and(Err(e.into())),
+    };
     println!(
         "{} case(s), {} new submission(s), {} file(s) written under {}{}; {} set aside.",
         s.cases,
@@ -416,10 +427,24 @@ pub fn decrypt_cmd(bundle: &Path, identity: &Path, out: &Path) -> Result<()> {
             s.messages, s.deleted
         );
     }
+    pinned()?;
     if s.set_aside > 0 {
         return Err(SetAside { n: s.set_aside, none_opened: s.submissions + s.skipped == 0 }.into());
     }
     Ok(())
+}
+
+/// What a folder's first bundle pinned, to compare with what the
+/// investigators hold offline.
+fn first_contact(p: &decrypt::pin::Pinned, out: &Path) -> String {
+    format!(
+        "First bundle in {}: pinned deployment {} and its recipients\n  {}\nCompare them with your own \
+         recipients.txt now. Later bundles that differ are refused; pin from a key set signed offline with \
+         `peluit trust` to change them.",
+        out.display(),
+        p.deployment_id,
+        p.recipients.iter().map(|r| peluit::safe_text::line(r)).collect::<Vec<_>>().join("\n  ")
+    )
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ pub mod help;
 pub mod investigator;
 pub mod reporter;
 pub mod serve;
+pub mod trust;
 
 use std::path::Path;
 

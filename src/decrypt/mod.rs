@@ -30,6 +30,7 @@ mod bundle;
 mod conversation;
 mod names;
 mod open;
+pub mod pin;
 mod quarantine;
 
 use crate::private_fs::{create_new, make_dir};
@@ -41,8 +42,8 @@ use open::{copy_plain, Copy};
 pub use open::{markdown, read_manifest};
 pub use quarantine::set_aside_in;
 
-/// Written at the top of the output folder: the deployment id and the
-/// recipients, which the offline `case` commands need to seal replies.
+/// At the top of the output folder: the pin (`pin.rs`), the deployment id
+/// and the recipients that the offline `case` commands seal replies to.
 pub const DEPLOYMENT_FILE: &str = "deployment.json";
 /// Written at the top of the output folder: the ids of the cases that the
 /// last run added something to (for `peluit cases`).
@@ -62,6 +63,9 @@ pub enum DecryptError {
     /// An entry is larger than decrypt reads.
     #[error("{0}")]
     Limit(String),
+    /// The bundle disagrees with the cases folder's pin.
+    #[error("{0}")]
+    Pin(String),
     /// The audit log does not verify.
     #[error("{AUDIT_PATH}: {0}")]
     Log(#[from] crate::actions::ChainError),
@@ -95,9 +99,8 @@ pub fn decrypt(bundle: impl Read, ids: &Identities, out: &Path) -> Result<Decryp
     let mut archive = tar::Archive::new(bundle);
     let mut entries = bundle::entries(&mut archive)?;
     let index = bundle::read_index(entries.next())?;
-    make_dir(out)?;
-    let deployment = serde_json::json!({ "deployment_id": index.deployment_id, "recipients": index.recipients });
-    batch::replace_now(&out.join(DEPLOYMENT_FILE), &serde_json::to_vec_pretty(&deployment).map_err(io::Error::other)?)?;
+    // Before anything is written: a bundle that disagrees with the pin is refused.
+    pin::check_or_pin(out, &index)?;
     let mut run = Run {
         ids,
         out,
@@ -229,8 +232,23 @@ impl Run<'_> {
         let dir = self.out.join(&report.id);
         make_dir(&dir)?;
         // Every submission received so far, whatever the bundle says it is.
-        let earlier = fs::read(dir.join("case.json")).ok().and_then(|raw| serde_json::from_slice(&raw).ok());
-        report.known = earlier.map(|e: IndexReport| e.known).unwrap_or_default();
+        let earlier: Option<IndexReport> =
+            fs::read(dir.join("case.json")).ok().and_then(|raw| serde_json::from_slice(&raw).ok());
+        // A report's reply key never changes (it comes from the receipt): one
+        // that does is a bundle altered to steer replies elsewhere.
+        if let Some(first) = earlier.as_ref().map(|e| &e.reply_recipient).filter(|r| !r.is_empty()) {
+            if report.reply_recipient.is_empty() {
+                report.reply_recipient = first.clone();
+            } else if report.reply_recipient != *first {
+                return Err(DecryptError::Pin(format!(
+                    "report {}: the bundle names another reply key ({}) than the one decrypted earlier ({first}); \
+                     the bundle was altered, so it was not used",
+                    report.id,
+                    crate::safe_text::line(&report.reply_recipient)
+                )));
+            }
+        }
+        report.known = earlier.map(|e| e.known).unwrap_or_default();
         let new = report.submissions.iter().map(|s| (s.seq, crate::export::blob_id(&s.manifest).to_string()));
         report.known.extend(new);
         report.known.sort_unstable();
