@@ -450,9 +450,16 @@ fn main() -> ExitCode {
         Err(e) => {
             // Errors can carry text from a bundle or a server: never raw.
             eprintln!("peluit: {}", peluit::safe_text::line(&format!("{e:#}")));
-            match e.downcast_ref::<investigator::SetAside>() {
-                Some(_) => ExitCode::from(investigator::SetAside::EXIT),
-                None => ExitCode::FAILURE,
+            let storage = e
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .is_some_and(|inner| inner.is::<peluit::server::StorageFailed>());
+            if storage {
+                ExitCode::from(peluit::server::EXIT_STORAGE)
+            } else if e.downcast_ref::<investigator::SetAside>().is_some() {
+                ExitCode::from(investigator::SetAside::EXIT)
+            } else {
+                ExitCode::FAILURE
             }
         }
     }

@@ -477,7 +477,7 @@ fn a_database_that_met_a_full_disk_exits_for_a_restart_once_space_returns() {
     let status = full.server.exit_within(Duration::from_secs(10));
     let log = full.server.output();
     assert_eq!(status.and_then(|s| s.code()), Some(75), "no exit for a restart after sled failed:\n{log}");
-    assert!(log.contains("exiting for a restart"), "{log}");
+    assert!(log.contains("stopping for a restart"), "{log}");
     let s = Server::start(&env, &["--keep-free-mib", "0"]);
     let after = submit_until_accepted(&c, &s, Duration::from_secs(5))
         .unwrap_or_else(|| panic!("no tip accepted after the restart\n{}", s.output()));

@@ -234,13 +234,15 @@ pub enum Listener {
     Unix(UnixListener),
 }
 
-/// Serves until `shutdown` completes, then lets open requests finish.
+/// Serves until `shutdown` completes, then lets open requests finish. Ends
+/// with [`StorageFailed`] (in the `io::Error`) when the database fails for
+/// good while the disk has room: the caller exits with [`EXIT_STORAGE`].
 pub async fn run(listener: Listener, app: Arc<App>, shutdown: impl Future<Output = ()>) -> io::Result<()> {
     let limits = app.limits;
     if limits.retention_days > 0 {
         tokio::spawn(retention(app.clone()));
     }
-    tokio::spawn(storage_watch(app.clone()));
+    let watch = storage_watch(app.clone());
     let router = router(app);
     let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
     builder
@@ -253,9 +255,15 @@ pub async fn run(listener: Listener, app: Arc<App>, shutdown: impl Future<Output
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     tokio::pin!(shutdown);
+    tokio::pin!(watch);
+    let mut failed = None;
     loop {
         let accepted = tokio::select! {
             () = &mut shutdown => break,
+            f = &mut watch => {
+                failed = Some(f);
+                break;
+            }
             a = accept(&listener) => a,
         };
         let stream = match accepted {
@@ -282,6 +290,10 @@ pub async fn run(listener: Listener, app: Arc<App>, shutdown: impl Future<Output
                 Stream::Unix(s) => serve_one(&builder, watcher, s, svc).await,
             }
         });
+    }
+    // A failed database gets no grace: what it would serve is refused anyway.
+    if let Some(f) = failed {
+        return Err(io::Error::other(f));
     }
     tokio::select! {
         () = graceful.shutdown() => {}
@@ -341,18 +353,24 @@ pub fn now_unix() -> u64 {
 }
 
 /// Exit status when the database has failed for good (see [`storage_watch`]).
-pub const EXIT_STORAGE: i32 = 75;
+pub const EXIT_STORAGE: u8 = 75;
+
+/// The database failed and keeps failing while the disk has room again.
+#[derive(Debug, thiserror::Error)]
+#[error("the database failed and keeps failing ({0}); stopping so that the service manager starts it afresh")]
+pub struct StorageFailed(pub String);
 
 /// Watches for the one storage failure the server cannot heal by itself.
 /// The reserve keeps sled from ever meeting a full disk, but should it meet
 /// one anyway (the reserve turned off, or another process filling the disk
 /// at once), sled 0.34 keeps the write error and returns it for every later
 /// write, refusing tips for ever. Every few seconds this waits for one group
-/// commit; if that fails while the disk has room again, the process exits
-/// with [`EXIT_STORAGE`] so that the service manager starts it afresh
-/// (`Restart=on-failure` in deploy/peluit.service). Acknowledged tips are
-/// durable, so nothing is lost; lookups keep working until then.
-async fn storage_watch(app: Arc<App>) {
+/// commit; if that fails while the disk has room again, it returns, the
+/// server stops and the process exits with [`EXIT_STORAGE`] so that the
+/// service manager starts it afresh (`Restart=on-failure` in
+/// deploy/peluit.service). Acknowledged tips are durable, so nothing is lost;
+/// lookups keep working until then.
+async fn storage_watch(app: Arc<App>) -> StorageFailed {
     let mut tick = tokio::time::interval(Duration::from_secs(2));
     let mut reported = false;
     loop {
@@ -363,8 +381,8 @@ async fn storage_watch(app: Arc<App>) {
         };
         let room = app.store.free_bytes().is_ok_and(|free| free > app.limits.keep_free.max(4 * 1024 * 1024));
         if room {
-            tracing::error!(error = %e, "the database failed and keeps failing; exiting for a restart");
-            std::process::exit(EXIT_STORAGE);
+            tracing::error!(error = %e, "the database failed and keeps failing; stopping for a restart");
+            return StorageFailed(e.to_string());
         }
         if !reported {
             tracing::error!(error = %e, "the database failed (disk full); lookups continue, tips are refused");
