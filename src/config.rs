@@ -9,7 +9,31 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::i18n::{Catalog, CatalogError, Lang};
-use crate::server::Site;
+use crate::model::DEFAULT_CATEGORIES;
+
+/// What the operator configures about the pages.
+#[derive(Clone, Debug)]
+pub struct Site {
+    /// The organisation's name, shown on every page.
+    pub org: String,
+    /// Category ids offered in the form.
+    pub categories: Vec<String>,
+    /// Days within which feedback is promised (EU 2019/1937: three months).
+    pub feedback_days: u32,
+    /// The onion address, shown in the safety advice when set.
+    pub onion: String,
+}
+
+impl Default for Site {
+    fn default() -> Self {
+        Site {
+            org: "Peluit".into(),
+            categories: DEFAULT_CATEGORIES.iter().map(|c| c.to_string()).collect(),
+            feedback_days: 90,
+            onion: String::new(),
+        }
+    }
+}
 
 /// Largest file read: the settings are a name, a list and two values.
 const MAX_FILE_BYTES: u64 = 64 * 1024;

@@ -31,10 +31,10 @@ use crate::crypto::Recipients;
 use crate::i18n::Catalog;
 use crate::intake::PartLimits;
 use crate::keyset::KeySet;
-use crate::model::DEFAULT_CATEGORIES;
 use crate::published::SignedKeySet;
 use crate::store::Store;
 
+pub use crate::config::Site;
 pub use error::HttpError;
 pub use routes::router;
 
@@ -131,30 +131,6 @@ impl Limits {
     /// pages pool.
     pub fn text_body(&self) -> u64 {
         (self.max_field as u64).saturating_mul(8).saturating_add(16 * 1024)
-    }
-}
-
-/// What the operator configures about the pages.
-#[derive(Clone, Debug)]
-pub struct Site {
-    /// The organisation's name, shown on every page.
-    pub org: String,
-    /// Category ids offered in the form.
-    pub categories: Vec<String>,
-    /// Days within which feedback is promised (EU 2019/1937: three months).
-    pub feedback_days: u32,
-    /// The onion address, shown in the safety advice when set.
-    pub onion: String,
-}
-
-impl Default for Site {
-    fn default() -> Self {
-        Site {
-            org: "Peluit".into(),
-            categories: DEFAULT_CATEGORIES.iter().map(|c| c.to_string()).collect(),
-            feedback_days: 90,
-            onion: String::new(),
-        }
     }
 }
 
