@@ -125,7 +125,7 @@ fn seed_one(store: &Store, recipients: &Recipients, text: &str) -> Result<zeroiz
     let blob = store.put_blob(&sealed)?;
     let sub = Submission {
         seq: store.next_seq()?,
-        day: peluit::server::today(),
+        day: peluit::clock::today(),
         kind: SubmissionKind::Tip,
         sealed_by: SealedBy::Server,
         manifest: blob,

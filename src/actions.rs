@@ -256,26 +256,7 @@ fn verify_line(raw: &str, n: usize, p: &Policy<'_>) -> Result<Verified, ActionEr
     Ok(Verified { payload, line, blob, signer: who.name.clone(), number: n, id: order::action_id(&bytes) })
 }
 
-/// The UTC day of `unix` seconds, `YYYY-MM-DD`.
-pub fn day_of(unix: u64) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp(i64::try_from(unix).unwrap_or(i64::MAX))
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day())
-}
-
-/// Days since the epoch of a `YYYY-MM-DD` day; `None` for anything else.
-pub fn day_number(day: &str) -> Option<i64> {
-    let mut parts = day.split('-');
-    let (y, m, d) = (parts.next()?.parse().ok()?, parts.next()?.parse::<u8>().ok()?, parts.next()?.parse().ok()?);
-    if parts.next().is_some() || day.len() != 10 {
-        return None;
-    }
-    let date = time::Date::from_calendar_date(y, time::Month::try_from(m).ok()?, d).ok()?;
-    Some(
-        i64::from(date.to_julian_day())
-            - i64::from(time::Date::from_calendar_date(1970, time::Month::January, 1).ok()?.to_julian_day()),
-    )
-}
+pub use crate::clock::{day_number, day_of};
 
 mod audit;
 pub use audit::{verify_chain, AuditEntry, Chain, ChainError, GENESIS};
@@ -304,17 +285,6 @@ mod tests {
 
     fn policy(keys: &KeySet) -> Policy<'_> {
         Policy { deployment: DEP, keys, now: 1_000_000, max_age: 2 * 86_400, max_skew: 300 }
-    }
-
-    #[test]
-    fn days_are_utc_and_count_whole_days() {
-        assert_eq!(day_of(1_000_000), "1970-01-12");
-        assert_eq!(day_of(1_795_976_890), "2026-11-29");
-        assert_eq!(day_number("1970-01-12"), Some(11));
-        assert_eq!(day_number("2026-11-29").zip(day_number("2026-12-01")).map(|(a, b)| b - a), Some(2));
-        for bad in ["2026-13-01", "2026-1-1", "1796000000", "2026-11-29T10:00", ""] {
-            assert_eq!(day_number(bad), None, "{bad}");
-        }
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! peluit: an anonymous whistleblower reporting service.
 //!
 //! Module map (pure core first, I/O at the edges):
-//! - [`receipt`], [`padding`], [`model`]: receipt codes, Padmé lengths, the
-//!   report model. Pure.
+//! - [`receipt`], [`padding`], [`model`], [`clock`]: receipt codes, Padmé
+//!   lengths, the report model, days. Pure (the clock aside).
 //! - [`actions`], [`keyset`], [`transfer`], [`published`]: signed actions and
 //!   the audit chain, investigators' keys, transfer-key requests, the signed
 //!   key set. Pure.
@@ -18,6 +18,7 @@
 pub mod actions;
 pub mod casework;
 pub mod client;
+pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod decrypt;

@@ -171,18 +171,12 @@ pub fn verify(set: &SignedKeySet, pin: &Pin, deployment: &str, now: u64) -> Resu
         return Err(KeySetError::Superseded { got: p.version, min: pin.min_version });
     }
     if now >= p.expires {
-        return Err(KeySetError::Expired(day(p.expires)));
+        return Err(KeySetError::Expired(crate::clock::day_of(p.expires)));
     }
     if p.signers.iter().any(|k| PublicKey::parse(k).is_none()) {
         return Err(KeySetError::BadSigner);
     }
     Ok(p)
-}
-
-/// A Unix time as its UTC day, `YYYY-MM-DD`.
-pub fn day(unix: u64) -> String {
-    let t = i64::try_from(unix).ok().and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok());
-    t.map_or_else(|| unix.to_string(), |t| t.date().to_string())
 }
 
 /// What the server says at start about its key set's expiry, if anything:
@@ -194,11 +188,14 @@ pub fn expiry_warning(p: &KeySetPayload, now: u64) -> Option<String> {
     if now >= p.expires {
         return Some(format!(
             "keys/keyset.json expired on {}: `peluit submit` refuses it; sign it again on the offline machine",
-            day(p.expires)
+            crate::clock::day_of(p.expires)
         ));
     }
     (p.expires - now < WARN_DAYS * 86_400).then(|| {
-        format!("keys/keyset.json expires on {}: sign it again on the offline machine before then", day(p.expires))
+        format!(
+            "keys/keyset.json expires on {}: sign it again on the offline machine before then",
+            crate::clock::day_of(p.expires)
+        )
     })
 }
 
@@ -262,7 +259,7 @@ mod tests {
         assert!(verify(&set, &pin(&format!("{fp}-V2")), "d1", NOW).is_ok(), "a lower floor accepts a newer set");
         let floor = pin(&format!("{fp}:v4"));
         assert_eq!(verify(&set, &floor, "d1", NOW), Err(KeySetError::Superseded { got: 3, min: 4 }));
-        assert_eq!(verify(&set, &pin(&fp), "d1", NOW + 1), Err(KeySetError::Expired(day(NOW + 1))));
+        assert_eq!(verify(&set, &pin(&fp), "d1", NOW + 1), Err(KeySetError::Expired(crate::clock::day_of(NOW + 1))));
         let old = KeySetPayload { v: 1, version: 0, expires: 0, ..payload("d1") };
         assert_eq!(verify(&sign(&k, &old), &pin(&fp), "d1", NOW), Err(KeySetError::OldFormat));
         let odd = KeySetPayload { signers: vec!["ed25519:zz".into()], ..payload("d1") };

@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 
 use peluit::crypto::ed25519::SecretKey;
 use peluit::keys;
-use peluit::server::{self, Limits, Site};
+use peluit::server::{Limits, Site};
 use peluit::store::Store;
 
 use super::serve::{start, DataFolder, Target};
@@ -61,7 +61,7 @@ fn prepare(base: &Path, url: &str) -> Result<(String, PathBuf, PathBuf)> {
     let key_dir = base.join("investigator");
     let server_keys = base.join("keys");
     let data = base.join("data");
-    let k = keys::keygen(&key_dir, &server::today(), None)?;
+    let k = keys::keygen(&key_dir, &peluit::clock::today(), None)?;
     std::fs::create_dir_all(&server_keys)?;
     keys::add_to_server_keys(&server_keys, &k, "demo")?;
     // The key set names the deployment, which the database makes at its

@@ -11,7 +11,6 @@ use peluit::crypto::Identities;
 use peluit::keyset::{KeySet, Role};
 use peluit::model::Status;
 use peluit::safe_text::line;
-use peluit::server;
 use peluit::store::Store;
 use peluit::{actions, decrypt, export, keys};
 
@@ -36,7 +35,7 @@ pub fn keygen(out: &Path, name: Option<&str>, server_keys: Option<&Path>, protec
     } else {
         None
     };
-    let k = keys::keygen(out, &server::today(), pass.as_deref().map(|p| p.as_str()))?;
+    let k = keys::keygen(out, &peluit::clock::today(), pass.as_deref().map(|p| p.as_str()))?;
     println!("Keys written to {} (mode 0600). Keep this folder on the offline machine;", out.display());
     println!("copy transfer.key to the machine that runs `peluit pull` and `peluit push`.");
     println!();
@@ -159,7 +158,7 @@ pub fn tempfile_dir() -> Result<PathBuf> {
 pub fn keys_sign(req: &keys::KeySetRequest<'_>, key: &Path, out: &Path) -> Result<()> {
     let key = load_key(key, Role::Sign)?;
     let p = keys::sign_keyset(req, &key, now(), out)?;
-    let until = peluit::published::day(p.expires);
+    let until = peluit::clock::day_of(p.expires);
     println!(
         "Signed key set version {} for deployment {}: {} recipient(s), {} signing key(s), valid until {until}, into {}.",
         p.version,
@@ -239,7 +238,7 @@ pub fn apply(data: &Path, keys_dir: &Path, secret: &Path, max_age_days: u64, fil
         max_skew: 300,
     };
     let verified = actions::verify_file(&text, &policy).context("nothing was applied")?;
-    let a = store.apply_blocking(&verified, &server::today()).context("nothing was applied")?;
+    let a = store.apply_blocking(&verified, &peluit::clock::today()).context("nothing was applied")?;
     println!("{}", applied_message(a.actions, a.skipped, a.deleted, &a.head));
     move_out_pushed(file, &text)
 }

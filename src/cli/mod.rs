@@ -15,8 +15,8 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use peluit::crypto::ed25519::SecretKey;
+use peluit::keys;
 use peluit::keyset::Role;
-use peluit::{keys, server};
 
 /// The passphrase for key files: `PELUIT_PASSPHRASE`, or asked at the terminal
 /// without echo. Never an argument, so it never shows in `ps`. `None` when
@@ -83,7 +83,7 @@ pub fn load_key(path: &Path, role: Role) -> Result<SecretKey> {
 
 /// Unix seconds now.
 pub fn now() -> u64 {
-    server::now_unix()
+    peluit::clock::now_unix()
 }
 
 #[cfg(test)]

@@ -34,6 +34,7 @@ use crate::keyset::KeySet;
 use crate::published::SignedKeySet;
 use crate::store::Store;
 
+pub use crate::clock::{now_unix, today};
 pub use crate::config::Site;
 pub use error::HttpError;
 pub use routes::router;
@@ -313,21 +314,6 @@ async fn serve_one<S>(
     let _ = watcher.watch(conn).await;
 }
 
-/// Today's date (UTC) as `YYYY-MM-DD`: the only time stored with a report.
-pub fn today() -> String {
-    day(time::OffsetDateTime::now_utc().date())
-}
-
-/// A date as `YYYY-MM-DD`.
-fn day(d: time::Date) -> String {
-    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
-}
-
-/// Now, in Unix seconds.
-pub fn now_unix() -> u64 {
-    u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp()).unwrap_or(0)
-}
-
 /// Exit status when the database has failed for good (see [`storage_watch`]).
 pub const EXIT_STORAGE: u8 = 75;
 
@@ -375,10 +361,10 @@ async fn retention(app: Arc<App>) {
         tick.tick().await;
         let app = app.clone();
         let result = tokio::task::spawn_blocking(move || {
-            let days = time::Duration::days(i64::from(app.limits.retention_days));
-            let cutoff = day(time::OffsetDateTime::now_utc().date() - days);
+            let today = today();
+            let cutoff = crate::clock::days_before(&today, app.limits.retention_days).unwrap_or_default();
             let nonce_cutoff = now_unix().saturating_sub(app.limits.action_max_age.as_secs() + 3600);
-            app.store.purge_closed(&cutoff, nonce_cutoff, &today())
+            app.store.purge_closed(&cutoff, nonce_cutoff, &today)
         })
         .await;
         match result {
