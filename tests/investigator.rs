@@ -7,7 +7,6 @@
 mod common;
 
 use std::fs;
-use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -353,16 +352,7 @@ fn keygen_asks_for_the_passphrase_twice_and_refuses_a_typo() {
     let env = Env::new();
     let keygen_at_a_terminal = |dir: &Path, typed: &str| {
         let cmd = format!("{} keygen --passphrase --out {}", common::bin(), dir.display());
-        let mut c = Command::new("script")
-            .args(["-qec", &cmd, "/dev/null"])
-            .env_remove("PELUIT_PASSPHRASE")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        c.stdin.take().unwrap().write_all(typed.as_bytes()).unwrap();
-        c.wait_with_output().unwrap()
+        common::feed(Command::new("script").args(["-qec", &cmd, "/dev/null"]).env_remove("PELUIT_PASSPHRASE"), typed)
     };
     let typo = env.path("typo");
     let o = keygen_at_a_terminal(&typo, "kuda lumping menari\nkuda lumping menri\n");

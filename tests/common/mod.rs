@@ -240,14 +240,13 @@ pub fn found_under(dir: &Path, needle: &[u8]) -> Option<PathBuf> {
 
 /// Runs peluit with `stdin` piped in.
 pub fn run_with_stdin(args: &[&str], stdin: &str) -> std::process::Output {
+    feed(Command::new(bin()).args(args), stdin)
+}
+
+/// Runs `cmd` to completion with `stdin` piped in and its output captured.
+pub fn feed(cmd: &mut Command, stdin: &str) -> std::process::Output {
     use std::io::Write;
-    let mut c = Command::new(bin())
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut c = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     c.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
     c.wait_with_output().unwrap()
 }
