@@ -118,7 +118,8 @@ fn insert_one(store: &Store, recips: &Recipients, manifest: &[u8]) {
         manifest: blob,
         attachments: Vec::new(),
     };
-    store.open_report(sub).unwrap();
+    let (receipt, id) = peluit::lifecycle::draw(&mut rand::rand_core::UnwrapErr(rand::rngs::SysRng));
+    store.open_report(&receipt, id, sub).unwrap();
 }
 
 fn store(c: &mut Criterion) {
@@ -159,7 +160,12 @@ fn store(c: &mut Criterion) {
                 attachments: Vec::new(),
             };
             let key = crypto::LookupKey(crypto::random_id().repeat(2).try_into().unwrap());
-            let report = Report::new(crypto::hex(&crypto::random_id()), crypto::hex(&key.0), "age1x".into(), sub);
+            let opening = peluit::lifecycle::Opening {
+                id: crypto::hex(&crypto::random_id()),
+                lookup: crypto::hex(&key.0),
+                reply_sealed: "age1x".into(),
+            };
+            let report = Report::open(opening, sub);
             store.insert_report(&report, &key).unwrap();
         });
     });

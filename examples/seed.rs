@@ -131,6 +131,7 @@ fn seed_one(store: &Store, recipients: &Recipients, text: &str) -> Result<zeroiz
         manifest: blob,
         attachments: Vec::new(),
     };
-    let receipt = store.open_report(sub)?;
+    let (receipt, id) = peluit::lifecycle::draw(&mut rand::rand_core::UnwrapErr(rand::rngs::SysRng));
+    store.open_report(&receipt, id, sub)?;
     Ok(receipt.grouped())
 }

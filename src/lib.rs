@@ -3,6 +3,8 @@
 //! Module map (pure core first, I/O at the edges):
 //! - [`receipt`], [`padding`], [`model`], [`clock`]: receipt codes, Padmé
 //!   lengths, the report model, days. Pure (the clock aside).
+//! - [`lifecycle`]: every rule of a case's life (opening, status, replies,
+//!   notes, deletion, retention). Pure: the store persists what it decides.
 //! - [`actions`], [`keyset`], [`transfer`], [`published`]: signed actions and
 //!   the audit chain, investigators' keys, transfer-key requests, the signed
 //!   key set. Pure.
@@ -28,6 +30,7 @@ pub mod i18n;
 pub mod intake;
 pub mod keys;
 pub mod keyset;
+pub mod lifecycle;
 pub mod model;
 pub mod padding;
 pub mod private_fs;

@@ -270,24 +270,6 @@ pub struct Report {
 }
 
 impl Report {
-    /// A new report opened by its first submission, acknowledged as
-    /// `received`; `reply_sealed` is its sealed reply recipient.
-    pub fn new(id: String, lookup: String, reply_sealed: String, first: Submission) -> Report {
-        let day = first.day.clone();
-        Report {
-            id,
-            created: day.clone(),
-            status: Status::Received,
-            timeline: vec![Event { day, status: Status::Received, note: None, signed: Signed::default() }],
-            reply_recipient: String::new(),
-            reply_sealed,
-            submissions: vec![first],
-            replies: Vec::new(),
-            lookup,
-            head: String::new(),
-        }
-    }
-
     /// Every blob the report owns (for purging and checking).
     pub fn blobs(&self) -> impl Iterator<Item = &BlobRef> {
         self.submissions
@@ -306,14 +288,6 @@ impl Report {
             .chain(self.timeline.iter().map(|e| e.signed.seq))
             .chain(self.replies.iter().map(|r| r.signed.seq))
             .filter(|&s| s != 0)
-    }
-
-    /// The day the report was last closed, if it is closed now.
-    pub fn closed_on(&self) -> Option<&str> {
-        if self.status != Status::Closed {
-            return None;
-        }
-        self.timeline.iter().rev().find(|e| e.status == Status::Closed).map(|e| e.day.as_str())
     }
 }
 

@@ -61,8 +61,9 @@ fn open(env: &Env, r: &Recipients) -> Store {
 /// Opens a report with one tip; returns its id.
 fn tip(store: &Store, r: &Recipients, i: usize) -> String {
     let files: Vec<(&str, &[u8])> = if i.is_multiple_of(10) { vec![("../bukti.txt", b"bukti")] } else { Vec::new() };
-    let receipt = store.open_report(submission(store, r, SubmissionKind::Tip, &format!("tip {i}"), &files)).unwrap();
-    store.find(&crypto::lookup_key(store.secret(), &receipt)).unwrap().unwrap().id
+    let (receipt, id) = peluit::lifecycle::draw(&mut rand::rand_core::UnwrapErr(rand::rngs::SysRng));
+    store.open_report(&receipt, id, submission(store, r, SubmissionKind::Tip, &format!("tip {i}"), &files)).unwrap();
+    store.find(&store.lookup_key(&receipt).unwrap()).unwrap().unwrap().id
 }
 
 /// Adds a follow-up to report `id`.

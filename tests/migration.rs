@@ -13,6 +13,7 @@ use std::path::Path;
 
 use common::{api_status, ok, Env, Server};
 use peluit::crypto::{self, DeploymentSecret, Pad, Recipients};
+use peluit::lifecycle::Opening;
 use peluit::model::{
     AttachmentInfo, BlobRef, Event, Manifest, Reply, ReplyText, Report, SealedBy, Status, Submission, SubmissionKind,
     MANIFEST_FORMAT,
@@ -74,7 +75,8 @@ fn an_older_folder_is_refused_then_compacted_into_the_current_layout() {
             attachments: vec![big],
         };
         let id = crypto::random_id();
-        let mut r = Report::new(crypto::hex(&id), crypto::hex(&key.0), String::new(), sub);
+        let opening = Opening { id: crypto::hex(&id), lookup: crypto::hex(&key.0), reply_sealed: String::new() };
+        let mut r = Report::open(opening, sub);
         r.reply_recipient = reply_key.clone();
         r.status = Status::Investigating;
         r.timeline.push(Event {

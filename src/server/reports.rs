@@ -246,7 +246,10 @@ pub async fn read_text(field: &mut Field<'_>, max: usize) -> Result<String, Http
 async fn open_report(app: &App, intake: &mut Intake) -> Result<Receipt, HttpError> {
     let day = today();
     let sub = intake.seal(SubmissionKind::Tip, &day, &app.site.categories)?;
-    let receipt = app.store.open_report(sub)?;
+    // The receipt and the id come from the OS random source, drawn here so
+    // that the core and the store never hold hidden randomness.
+    let (receipt, id) = crate::lifecycle::draw(&mut rand::rand_core::UnwrapErr(rand::rngs::SysRng));
+    app.store.open_report(&receipt, id, sub)?;
     intake.mark_committed();
     app.store.durable().await?;
     Ok(receipt)

@@ -41,7 +41,7 @@ pub struct ReceiptBody {
 /// code; an unknown code gets one answer whatever the reason.
 pub fn find(app: &App, typed: &str) -> Result<(Report, Receipt), HttpError> {
     let receipt = Receipt::parse(typed)?;
-    let key = crypto::lookup_key(app.store.secret(), &receipt);
+    let key = app.store.lookup_key(&receipt)?;
     let report = app.store.find(&key)?.ok_or(HttpError::Unknown)?;
     Ok((report, receipt))
 }
@@ -171,7 +171,7 @@ async fn add_followup(
     let result = append(app, &mut intake, mp, sealed_ok, &report).await;
     match result {
         Ok(()) => {
-            let key = crypto::lookup_key(app.store.secret(), &receipt);
+            let key = app.store.lookup_key(&receipt).map_err(HttpError::from)?;
             let updated = app.store.find(&key).map_err(HttpError::from)?.ok_or(HttpError::Unknown)?;
             Ok((updated, receipt))
         }

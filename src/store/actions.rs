@@ -11,9 +11,10 @@ use sled::transaction::{
 };
 
 use super::{tx_error, Store, StoreError};
-use crate::actions::{order, ActionError, ActionKind, AuditEntry, Verified, GENESIS};
+use crate::actions::{ActionError, AuditEntry, Verified, GENESIS};
 use crate::crypto;
-use crate::model::{BlobRef, Event, Reply, Report, Signed};
+use crate::lifecycle::{Outcome, Recorded};
+use crate::model::{BlobRef, Report, Signed};
 
 /// Why applying failed. Nothing was changed in either case.
 #[derive(Debug, thiserror::Error)]
@@ -152,37 +153,24 @@ impl Store {
                     Abort::Conflict => Abort::Conflict,
                     Abort::Storage(s) => Abort::Storage(s),
                 })?;
-                let state =
-                    order::state_digest(r.submissions.iter().chain(&apart).map(|s| (s.seq, s.manifest.id.as_str())));
-                order::check_place(p, a.number, &r.head, &state).map_err(|e| fail(TxFail::Action(e)))?;
-                r.head = a.id.clone();
-                // Every change takes a place in the export log, so that an
-                // incremental export carries it to the offline machine.
-                // The audit entry this action becomes (written below).
-                let day = today.to_string();
+                // The rules are the core's; what it decided is written here.
                 let signed = Signed { seq, by: a.signer.clone(), audit: n + 1 };
-                match &p.kind {
-                    ActionKind::Status { status, .. } => {
-                        r.status = *status;
-                        r.timeline.push(Event { day, status: *status, note: blob.clone(), signed });
+                let recorded = Recorded { action: a, text: blob.clone(), signed };
+                match r.apply(recorded, &apart, today).map_err(|e| fail(TxFail::Action(e)))? {
+                    Outcome::Purged => {
+                        let apart = unlink((reports, lookup, log, followups), &id, &r)?;
+                        r.submissions.extend(apart);
+                        // The deletion takes a place in the export log too, so
+                        // that an incremental export tells the offline machine.
+                        log.insert(&seq.to_be_bytes()[..], tombstone(&id, today))?;
+                        purged.push(r);
                     }
-                    ActionKind::Reply { .. } => {
-                        if let Some(b) = blob {
-                            r.replies.push(Reply { day, blob: b.clone(), signed });
-                        }
+                    Outcome::Kept => {
+                        log.insert(&seq.to_be_bytes()[..], &id[..])?;
+                        let json = serde_json::to_vec(&r)
+                            .map_err(|e| fail(TxFail::Store(StoreError::Corrupt(e.to_string()))))?;
+                        reports.insert(&id[..], json)?;
                     }
-                    ActionKind::Delete => {}
-                }
-                if p.kind == ActionKind::Delete {
-                    let apart = unlink((reports, lookup, log, followups), &id, &r)?;
-                    r.submissions.extend(apart);
-                    log.insert(&seq.to_be_bytes()[..], tombstone(&id, today))?;
-                    purged.push(r);
-                } else {
-                    log.insert(&seq.to_be_bytes()[..], &id[..])?;
-                    let json =
-                        serde_json::to_vec(&r).map_err(|e| fail(TxFail::Store(StoreError::Corrupt(e.to_string()))))?;
-                    reports.insert(&id[..], json)?;
                 }
                 nonces.insert(p.nonce.as_bytes(), p.day.as_bytes())?;
                 n += 1;
@@ -269,7 +257,7 @@ impl Store {
         let mut doomed = Vec::new();
         for r in self.all_reports() {
             let r = r?;
-            if r.closed_on().is_some_and(|day| day <= cutoff) {
+            if r.expired(cutoff) {
                 doomed.push(r);
             }
         }

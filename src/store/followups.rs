@@ -145,14 +145,7 @@ mod tests {
 
     /// A report as the earlier layout stored it: `inline` follow-ups inside.
     fn old_report(store: &Store, inline: usize) -> (crypto::LookupKey, Report) {
-        let receipt = crypto::new_receipt();
-        let key = crypto::lookup_key(store.secret(), &receipt);
-        let mut r = Report::new(
-            crypto::hex(&crypto::random_id()),
-            crypto::hex(&key.0),
-            "age1x".into(),
-            sub(store, SubmissionKind::Tip, 1),
-        );
+        let (key, mut r) = store.report_for_tests(sub(store, SubmissionKind::Tip, 1));
         r.submissions.extend((0..inline).map(|_| sub(store, SubmissionKind::FollowUp, 1)));
         store.insert_report(&r, &key).unwrap_or_else(|e| panic!("{e}"));
         (key, r)
@@ -207,7 +200,7 @@ mod tests {
     fn a_report_at_the_cap_with_the_most_files_stays_far_below_decrypts_entry_limit() {
         let (_d, store) = open();
         let first = sub(&store, SubmissionKind::Tip, 100);
-        let mut r = Report::new(crypto::hex(&crypto::random_id()), "00".repeat(32), "age1x".into(), first);
+        let mut r = store.report_for_tests(first).1;
         r.submissions.extend((0..MAX_FOLLOWUPS).map(|_| sub(&store, SubmissionKind::FollowUp, 100)));
         let bundle =
             serde_json::to_vec_pretty(&crate::export::report_entry(&r, String::new(), Vec::new())).unwrap_or_default();

@@ -210,7 +210,6 @@ impl Store {
 mod tests {
     use super::*;
     use crate::model::{Report, SealedBy, Submission, SubmissionKind};
-    use crate::receipt::Receipt;
 
     fn add(store: &Store, marker: &[u8]) -> (crypto::LookupKey, Report) {
         let blob = |bytes: &[u8]| {
@@ -224,9 +223,7 @@ mod tests {
             manifest: blob(b"m"),
             attachments: vec![blob(marker)],
         };
-        let receipt = Receipt::generate(&mut rand::rand_core::UnwrapErr(rand::rngs::SysRng));
-        let key = crypto::lookup_key(store.secret(), &receipt);
-        let r = Report::new(crypto::hex(&crypto::random_id()), crypto::hex(&key.0), "age1x".into(), sub);
+        let (key, r) = store.report_for_tests(sub);
         store.insert_report(&r, &key).unwrap_or_else(|e| panic!("{e}"));
         (key, r)
     }

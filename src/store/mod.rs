@@ -24,6 +24,7 @@ use sled::transaction::TransactionError;
 
 use crate::crypto::{self, DeploymentSecret, LookupKey};
 use crate::flusher::Flusher;
+use crate::lifecycle::Opening;
 use crate::model::{Report, Submission};
 
 mod actions;
@@ -195,6 +196,30 @@ impl Store {
         store
     }
 
+    /// A report under a fresh receipt, as unit tests build one (not yet
+    /// inserted), with its lookup key.
+    #[cfg(test)]
+    pub(crate) fn report_for_tests(&self, first: Submission) -> (LookupKey, Report) {
+        self.report_for_tests_under(&crypto::new_receipt(), first)
+    }
+
+    /// The same under `receipt`.
+    #[cfg(test)]
+    pub(crate) fn report_for_tests_under(
+        &self,
+        receipt: &crate::receipt::Receipt,
+        first: Submission,
+    ) -> (LookupKey, Report) {
+        // Under the throwaway secret too: some tests open a folder without one.
+        let key = crypto::lookup_key(&self.secret, receipt);
+        let opening = Opening {
+            id: crypto::hex(&crypto::random_id()),
+            lookup: crypto::hex(&key.0),
+            reply_sealed: "age1x".into(),
+        };
+        (key, Report::open(opening, first))
+    }
+
     /// The same with a sled page cache of `cache` bytes.
     pub fn open_with_cache(dir: &Path, cache: u64) -> Result<Store, StoreError> {
         layout::ensure_private_dir(dir)?;
@@ -256,9 +281,10 @@ impl Store {
         &self.deployment_id
     }
 
-    /// The lookup-key secret.
-    pub fn secret(&self) -> &DeploymentSecret {
-        &self.secret
+    /// The lookup key of `receipt`: HMAC under the deployment secret, which
+    /// never leaves the store. Refused while the store holds no secret.
+    pub fn lookup_key(&self, receipt: &crate::receipt::Receipt) -> Result<crypto::LookupKey, StoreError> {
+        Ok(crypto::lookup_key(self.secret_for_receipts()?, receipt))
     }
 
     /// A fresh, unique, monotonic sequence number for the export log.
@@ -301,21 +327,26 @@ impl Store {
         Ok(())
     }
 
-    /// Opens a report for its first submission under a fresh receipt: derives
-    /// the lookup key and the reply recipient, and commits the record. Not yet
-    /// durable: call [`Store::durable`] before showing the receipt.
-    /// The submission's sequence number is assigned here (see
-    /// [`Store::with_next_seq`]); whatever `first.seq` held is replaced.
-    pub fn open_report(&self, mut first: Submission) -> Result<crate::receipt::Receipt, StoreError> {
-        let receipt = crypto::new_receipt();
-        let key = crypto::lookup_key(self.secret_for_receipts()?, &receipt);
-        let reply = self.seal_reply_recipient(&crypto::reply_identity(&receipt).recipient().to_string())?;
-        let id = crypto::hex(&crypto::random_id());
+    /// Opens a report for its first submission under `receipt` (drawn by the
+    /// caller, with `id`, from [`crate::lifecycle::draw`]): derives the
+    /// lookup key and the reply recipient, and commits the record that
+    /// [`Report::open`] makes. Not yet durable: call [`Store::durable`]
+    /// before showing the receipt. The submission's sequence number is
+    /// assigned here (see [`Store::with_next_seq`]); whatever `first.seq`
+    /// held is replaced.
+    pub fn open_report(
+        &self,
+        receipt: &crate::receipt::Receipt,
+        id: [u8; 16],
+        mut first: Submission,
+    ) -> Result<(), StoreError> {
+        let key = self.lookup_key(receipt)?;
+        let reply_sealed = self.seal_reply_recipient(&crypto::reply_identity(receipt).recipient().to_string())?;
+        let opening = Opening { id: crypto::hex(&id), lookup: crypto::hex(&key.0), reply_sealed };
         self.with_next_seq(|seq| {
             first.seq = seq;
-            self.insert_report(&Report::new(id, crypto::hex(&key.0), reply, first), &key)
-        })?;
-        Ok(receipt)
+            self.insert_report(&Report::open(opening, first), &key)
+        })
     }
 
     /// Runs `commit` with a fresh sequence number while no other sequence
@@ -472,7 +503,6 @@ fn tx_error(e: TransactionError<StoreError>) -> StoreError {
 mod tests {
     use super::*;
     use crate::model::{BlobRef, SealedBy, SubmissionKind};
-    use crate::receipt::Receipt;
     use std::io::{Read, Write};
 
     fn open() -> (tempfile::TempDir, Store) {
@@ -586,7 +616,8 @@ mod tests {
                 std::thread::spawn(move || {
                     for _ in 0..150 {
                         let sub = submission(&store, 0, SubmissionKind::Tip);
-                        store.open_report(sub).unwrap_or_else(|e| panic!("{e}"));
+                        let (receipt, id) = crate::lifecycle::draw(&mut rand::rand_core::UnwrapErr(rand::rngs::SysRng));
+                        store.open_report(&receipt, id, sub).unwrap_or_else(|e| panic!("{e}"));
                     }
                 })
             })
@@ -619,10 +650,9 @@ mod tests {
     #[test]
     fn reports_are_found_by_lookup_key_and_exported_since_a_cursor() {
         let (_d, store) = open();
-        let r1 = Receipt::generate(&mut rand::rand_core::UnwrapErr(rand::rngs::SysRng));
-        let k1 = crypto::lookup_key(store.secret(), &r1);
+        let r1 = crypto::new_receipt();
         let s1 = submission(&store, store.next_seq().unwrap_or(0), SubmissionKind::Tip);
-        let report = Report::new(crypto::hex(&crypto::random_id()), crypto::hex(&k1.0), "age1x".into(), s1.clone());
+        let (k1, report) = store.report_for_tests_under(&r1, s1.clone());
         store.insert_report(&report, &k1).unwrap_or_else(|e| panic!("{e}"));
         assert!(store.insert_report(&report, &k1).is_err(), "a lookup key is never overwritten");
         assert_eq!(store.find(&k1).ok().flatten().map(|r| r.id), Some(report.id.clone()));
@@ -654,12 +684,8 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{e}"))
         };
         let new_report = || {
-            let k = crypto::lookup_key(
-                store.secret(),
-                &Receipt::generate(&mut rand::rand_core::UnwrapErr(rand::rngs::SysRng)),
-            );
             let s = submission(&store, store.next_seq().unwrap_or(0), SubmissionKind::Tip);
-            let r = Report::new(crypto::hex(&crypto::random_id()), crypto::hex(&k.0), "age1x".into(), s.clone());
+            let (k, r) = store.report_for_tests(s.clone());
             store.insert_report(&r, &k).unwrap_or_else(|e| panic!("{e}"));
             (r.id, s.seq)
         };
@@ -693,10 +719,8 @@ mod tests {
         let (_d, store) = open();
         let mut keys = Vec::new();
         for closed_on in ["2025-01-01", "2026-11-20"] {
-            let r = Receipt::generate(&mut rand::rand_core::UnwrapErr(rand::rngs::SysRng));
-            let k = crypto::lookup_key(store.secret(), &r);
             let s = submission(&store, store.next_seq().unwrap_or(0), SubmissionKind::Tip);
-            let mut report = Report::new(crypto::hex(&crypto::random_id()), crypto::hex(&k.0), "age1x".into(), s);
+            let (k, mut report) = store.report_for_tests(s);
             report.status = crate::model::Status::Closed;
             report.timeline.push(crate::model::Event {
                 day: closed_on.into(),

@@ -52,7 +52,7 @@ impl Store {
     pub(super) fn secret_for_receipts(&self) -> Result<&DeploymentSecret, StoreError> {
         match self.at_rest {
             Some(_) => Ok(&self.secret),
-            None => Err(StoreError::Db("no deployment secret was given: receipts cannot be issued".into())),
+            None => Err(StoreError::Db("no deployment secret was given: receipts cannot be issued or found".into())),
         }
     }
 
