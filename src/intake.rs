@@ -204,19 +204,20 @@ impl Intake {
 
     /// Whether a part name is a text field.
     pub fn is_text_field(name: &str) -> bool {
-        matches!(name, "category" | "what" | "who" | "where" | "when" | "how" | "text" | "identity")
+        crate::model::fields::named(name).is_some()
     }
 
     /// Records one text field.
     pub fn text(&mut self, name: &str, value: String) -> Result<(), IntakeError> {
+        // The text as received is zeroized once normalised (or refused),
+        // into a buffer of its final size (`str::replace` would grow one and
+        // free the outgrown copies unzeroized).
+        let value = Zeroizing::new(value);
         if value.len() > self.limits.max_field {
             return Err(IntakeError::FieldTooLong);
         }
         self.set_mode(SealedBy::Server)?;
-        // The text as received is zeroized once normalised, into a buffer
-        // of its final size (`str::replace` would grow one and free the
-        // outgrown copies unzeroized).
-        let value = Zeroizing::new(value);
+        let slot = self.manifest.field_mut(name).ok_or(IntakeError::UnknownField)?;
         let mut normal = String::with_capacity(value.len());
         for (i, line) in value.split("\r\n").enumerate() {
             if i > 0 {
@@ -224,21 +225,8 @@ impl Intake {
             }
             normal.push_str(line);
         }
-        let value = normal;
-        let f = &mut self.manifest.fields;
-        let slot = match name {
-            "category" => &mut self.manifest.category,
-            "what" => &mut f.what,
-            "who" => &mut f.who,
-            "where" => &mut f.where_,
-            "when" => &mut f.when,
-            "how" => &mut f.how,
-            "text" => &mut self.manifest.text,
-            "identity" => &mut self.manifest.identity,
-            _ => return Err(IntakeError::UnknownField),
-        };
         slot.zeroize();
-        *slot = value;
+        *slot = normal;
         Ok(())
     }
 

@@ -8,25 +8,26 @@ use anyhow::{anyhow, bail, Context, Result};
 
 use peluit::i18n::{Catalog, Lang, Tr};
 use peluit::model::Status;
-use peluit::model::{tip_category, Manifest, DEFAULT_CATEGORIES};
+use peluit::model::{fields, tip_category, FieldKind, Manifest, DEFAULT_CATEGORIES, FIELDS};
 use peluit::receipt::Receipt;
 use peluit::reporter::{CheckResult, ReporterClient, ReporterError};
 use peluit::safe_text::line;
 
 use crate::{CheckArgs, SubmitArgs};
 
-/// The template `submit --template` reads.
-pub const TEMPLATE: &str = r#"{
-  "category": "lainnya",
-  "what": "",
-  "who": "",
-  "where": "",
-  "when": "",
-  "how": "",
-  "text": "",
-  "identity": ""
+/// The template `submit --template` reads: every field of the table, empty
+/// but for the category.
+pub fn template() -> String {
+    // Written by hand to keep the table's order (a JSON map would sort it).
+    let lines: Vec<String> = FIELDS
+        .iter()
+        .map(|f| {
+            let value = if f.kind == FieldKind::Category { "lainnya" } else { "" };
+            format!("  \"{}\": \"{value}\"", f.name)
+        })
+        .collect();
+    format!("{{\n{}\n}}\n", lines.join(",\n"))
 }
-"#;
 
 /// The message catalogue, in the language chosen with `--lang`.
 fn catalog() -> Result<Catalog> {
@@ -49,7 +50,7 @@ fn client(t: Tr<'_>, server: &str, proxy: Option<&str>) -> Result<ReporterClient
 /// `peluit submit`.
 pub fn submit(a: SubmitArgs) -> Result<()> {
     if a.print_template {
-        print!("{TEMPLATE}");
+        print!("{}", template());
         return Ok(());
     }
     let cat = catalog()?;
@@ -103,16 +104,12 @@ pub fn category(t: Tr<'_>, chosen: &str) -> Result<String> {
 /// Reads the simple template (fields at the top level).
 pub fn template_manifest(raw: &[u8]) -> Result<Manifest> {
     let v: serde_json::Value = serde_json::from_slice(raw).context("the template is not valid JSON")?;
-    let f = |k: &str| v[k].as_str().unwrap_or("").to_string();
     let mut m = Manifest::default();
-    m.category = f("category");
-    m.fields.what = f("what");
-    m.fields.who = f("who");
-    m.fields.where_ = f("where");
-    m.fields.when = f("when");
-    m.fields.how = f("how");
-    m.text = f("text");
-    m.identity = f("identity");
+    for f in FIELDS {
+        if let (Some(slot), Some(text)) = (m.field_mut(f.name), v[f.name].as_str()) {
+            *slot = text.to_string();
+        }
+    }
     Ok(m)
 }
 
@@ -149,12 +146,12 @@ pub fn ask_manifest(t: Tr<'_>) -> Result<Manifest> {
             Err(e) => eprintln!("{e}"),
         }
     };
-    m.fields.what = ask(&t.get("field-what"))?;
-    m.fields.who = ask(&t.get("field-who"))?;
-    m.fields.where_ = ask(&t.get("field-where"))?;
-    m.fields.when = ask(&t.get("field-when"))?;
-    m.fields.how = ask(&t.get("field-how"))?;
-    m.text = ask(&t.get("field-text"))?;
+    for f in fields::typed() {
+        let answer = ask(&t.get(&f.label_id()))?;
+        if let Some(slot) = m.field_mut(f.name) {
+            *slot = answer;
+        }
+    }
     eprintln!();
     eprintln!("{}", t.get("identity-summary"));
     eprintln!("{}", t.get("identity-warning"));
@@ -171,15 +168,8 @@ fn review(t: Tr<'_>, m: &Manifest, files: &[std::path::PathBuf]) -> Result<bool>
     eprintln!();
     eprintln!("{}", t.get("cli-review-title"));
     eprintln!("  {}: {}", t.get("field-category"), t.get(&format!("category-{}", m.category)));
-    for (key, value) in [
-        ("field-what", &m.fields.what),
-        ("field-who", &m.fields.who),
-        ("field-where", &m.fields.where_),
-        ("field-when", &m.fields.when),
-        ("field-how", &m.fields.how),
-        ("field-text", &m.text),
-    ] {
-        eprintln!("  {} {}", t.get(key), shown(value));
+    for f in fields::typed() {
+        eprintln!("  {} {}", t.get(&f.label_id()), shown(m.field(f.name).unwrap_or_default()));
     }
     let identity = if m.identity.trim().is_empty() { t.get("cli-review-anonymous") } else { m.identity.clone() };
     eprintln!("  {}: {identity}", t.get("field-identity"));

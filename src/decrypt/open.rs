@@ -11,7 +11,7 @@ use super::{safe_name, MAX_MANIFEST};
 use crate::crypto::{CryptoError, Identities};
 use crate::export::IndexReport;
 use crate::export::IndexSubmission;
-use crate::model::{Manifest, SubmissionKind};
+use crate::model::{FieldKind, Manifest, SubmissionKind, FIELDS};
 use crate::safe_text;
 
 /// Why a file could not be copied out of its ciphertext.
@@ -86,19 +86,15 @@ pub fn markdown(r: &IndexReport, s: &IndexSubmission, m: &Manifest) -> String {
     };
     let (id, day) = (safe_text::line(&r.id), safe_text::line(&s.day));
     let mut md = format!("# {kind}\n\n- Kasus / Case: `{id}`\n- Tanggal / Day: {day}\n- Status: {}\n", r.status.id());
-    if !m.category.is_empty() {
-        md += &format!("- Kategori / Category: {}\n", safe_text::line(&m.category));
+    for f in FIELDS.iter().filter(|f| f.kind == FieldKind::Category) {
+        let value = m.field(f.name).unwrap_or_default();
+        if !value.is_empty() {
+            md += &format!("- {}: {}\n", f.heading, safe_text::line(value));
+        }
     }
-    let f = &m.fields;
-    for (label, value) in [
-        ("Apa / What", &f.what),
-        ("Siapa / Who", &f.who),
-        ("Di mana / Where", &f.where_),
-        ("Kapan / When", &f.when),
-        ("Bagaimana / How", &f.how),
-        ("Keterangan / Text", &m.text),
-        ("Identitas pelapor / Reporter's identity", &m.identity),
-    ] {
+    for (label, value) in FIELDS.iter().filter(|f| f.kind != FieldKind::Category).map(|f| (f.heading, m.field(f.name)))
+    {
+        let value = value.unwrap_or_default();
         if !value.trim().is_empty() {
             md += &format!("\n## {label}\n\n");
             for line in safe_text::block(value.trim_end()).lines() {

@@ -36,6 +36,8 @@ pub struct SubmitPage<'a> {
     path: &'a str,
     categories: Vec<CategoryOption>,
     form: &'a Manifest,
+    /// The typed fields of [`crate::model::FIELDS`], in order.
+    fields: Vec<FormField<'a>>,
     error: String,
     /// Something was typed, so "what you typed is still below" is true.
     typed_kept: bool,
@@ -43,6 +45,20 @@ pub struct SubmitPage<'a> {
     /// (not when the report was refused for being empty).
     files_again: bool,
     files_limit: String,
+}
+
+/// One typed field of the form: a one-line input or a text box.
+struct FormField<'a> {
+    /// Its name (and element id).
+    name: &'static str,
+    /// Rows of its text box; 0 for a one-line input.
+    rows: u8,
+    /// Its label and hint in the page language.
+    label: String,
+    /// The hint under the label.
+    hint: String,
+    /// What the reporter typed, when the form comes back (borrowed: never copied).
+    value: &'a str,
 }
 
 /// One `<option>` of the category list.
@@ -220,6 +236,15 @@ pub fn submit_page(app: &App, lang: Lang, form: &Manifest, error: Option<&HttpEr
         // since following it would drop everything they typed.
         path: if error.is_some() { "" } else { "/submit" },
         categories: category_options(app, t, &form.category),
+        fields: crate::model::fields::typed()
+            .map(|f| FormField {
+                name: f.name,
+                rows: f.rows,
+                label: t.get(&f.label_id()),
+                hint: t.get(&f.hint_id()),
+                value: form.field(f.name).unwrap_or_default(),
+            })
+            .collect(),
         form,
         error: error.map(|e| t.get(e.message_key())).unwrap_or_default(),
         typed_kept: !form.fields.is_blank() || !form.text.trim().is_empty() || !form.identity.trim().is_empty(),

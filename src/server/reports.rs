@@ -11,7 +11,7 @@ use axum::extract::{FromRequest, Request, State};
 use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use serde::Deserialize;
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use zeroize::Zeroize;
 
 use super::pages::{error_for, lang_from, receipt_page, secret_json, submit_page};
 use super::parts::Parts;
@@ -20,26 +20,17 @@ use crate::intake::{Intake, IntakeError};
 use crate::model::SubmissionKind;
 use crate::receipt::Receipt;
 
-/// A plaintext tip sent as JSON (no files).
-#[derive(Deserialize, Default, Zeroize, ZeroizeOnDrop)]
-#[serde(deny_unknown_fields)]
-pub struct ApiTip {
-    #[serde(default)]
-    category: String,
-    #[serde(default)]
-    what: String,
-    #[serde(default)]
-    who: String,
-    #[serde(default, rename = "where")]
-    where_: String,
-    #[serde(default)]
-    when: String,
-    #[serde(default)]
-    how: String,
-    #[serde(default)]
-    text: String,
-    #[serde(default)]
-    identity: String,
+/// A plaintext tip sent as JSON (no files): an object of the text fields
+/// of [`crate::model::FIELDS`], each optional. Its texts are zeroized as it
+/// drops.
+#[derive(Deserialize, Default)]
+#[serde(transparent)]
+pub struct ApiTip(std::collections::BTreeMap<String, String>);
+
+impl Drop for ApiTip {
+    fn drop(&mut self) {
+        self.0.values_mut().for_each(Zeroize::zeroize);
+    }
 }
 
 /// `POST /submit`: the web form.
@@ -119,19 +110,13 @@ async fn read_json(intake: &mut Intake, req: Request, limit: u64) -> Result<(), 
     }
 }
 
-/// Moves the JSON fields into the intake (the tip is zeroized as it drops).
+/// Moves the JSON fields into the intake. A name that is not a field is a
+/// bad request, as any other JSON the API does not describe.
 fn json_fields(intake: &mut Intake, mut tip: ApiTip) -> Result<(), HttpError> {
-    let pairs = [
-        ("category", &mut tip.category),
-        ("what", &mut tip.what),
-        ("who", &mut tip.who),
-        ("where", &mut tip.where_),
-        ("when", &mut tip.when),
-        ("how", &mut tip.how),
-        ("text", &mut tip.text),
-        ("identity", &mut tip.identity),
-    ];
-    for (name, value) in pairs {
+    if tip.0.keys().any(|name| crate::model::fields::named(name).is_none()) {
+        return Err(HttpError::BadRequest);
+    }
+    for (name, value) in tip.0.iter_mut() {
         intake.text(name, std::mem::take(value))?;
     }
     Ok(())
