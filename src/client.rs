@@ -18,8 +18,8 @@ pub enum ClientError {
     #[error("cannot reach the server: {0}")]
     Http(#[from] reqwest::Error),
     /// The server refused the request.
-    #[error("the server refused ({0}): {1}")]
-    Refused(u16, String),
+    #[error(transparent)]
+    Refused(#[from] Refused),
     /// The bundle ended early.
     #[error("the bundle is incomplete; nothing was kept")]
     Truncated,
@@ -29,6 +29,31 @@ pub enum ClientError {
     /// `--server` is not an http(s) URL.
     #[error(transparent)]
     Url(#[from] BadServerUrl),
+}
+
+/// A refusal: the HTTP status and the server's message.
+#[derive(Debug, thiserror::Error)]
+#[error("the server refused ({0}): {1}")]
+pub struct Refused(pub u16, pub String);
+
+/// The body of an answer with status `ok`, as `T`; any other status is the
+/// server's refusal. Shared by the investigators' and the reporters' clients.
+pub fn answer<T, E>(r: reqwest::blocking::Response, ok: u16) -> Result<T, E>
+where
+    T: serde::de::DeserializeOwned,
+    E: From<reqwest::Error> + From<Refused>,
+{
+    if r.status().as_u16() == ok {
+        return Ok(r.json::<T>()?);
+    }
+    Err(refused(r).into())
+}
+
+/// The server's refusal, read from its answer ([`crate::api::Problem`]).
+pub fn refused(r: reqwest::blocking::Response) -> Refused {
+    let status = r.status().as_u16();
+    let problem: crate::api::Problem = r.json().unwrap_or_default();
+    Refused(status, problem.message)
 }
 
 /// A `--server` that is not an `http://` or `https://` URL (a missing scheme
@@ -81,17 +106,12 @@ impl Remote {
         transfer::header(key, method, path, body, now, &crypto::hex(&crypto::random_id()))
     }
 
-    /// Sends an actions file; returns the server's JSON answer.
-    pub fn push(&self, key: &SecretKey, body: Vec<u8>, now: u64) -> Result<serde_json::Value, ClientError> {
+    /// Sends an actions file; returns what the server applied.
+    pub fn push(&self, key: &SecretKey, body: Vec<u8>, now: u64) -> Result<crate::api::Applied, ClientError> {
         let path = "/api/v1/actions";
         let auth = self.auth(key, "POST", path, &body, now);
         let r = self.http.post(format!("{}{path}", self.base)).header("authorization", auth).body(body).send()?;
-        let status = r.status().as_u16();
-        let v: serde_json::Value = r.json().unwrap_or_default();
-        if status != 200 {
-            return Err(ClientError::Refused(status, v["message"].as_str().unwrap_or("").to_string()));
-        }
-        Ok(v)
+        answer(r, 200)
     }
 
     /// Downloads a bundle of everything after `since` into `out` (which must
@@ -100,10 +120,8 @@ impl Remote {
         let path = format!("/api/v1/export?since={since}");
         let auth = self.auth(key, "GET", &path, b"", now);
         let mut r = self.http.get(format!("{}{path}", self.base)).header("authorization", auth).send()?;
-        let status = r.status().as_u16();
-        if status != 200 {
-            let v: serde_json::Value = r.json().unwrap_or_default();
-            return Err(ClientError::Refused(status, v["message"].as_str().unwrap_or("").to_string()));
+        if r.status().as_u16() != 200 {
+            return Err(refused(r).into());
         }
         let mut f = OpenOptions::new().write(true).read(true).create_new(true).mode(0o600).open(out)?;
         let copied = io::copy(&mut r, &mut f);

@@ -11,6 +11,7 @@
 //! - [`crypto`]: the only caller of age, ring and the OS random source.
 //! - [`store`], [`flusher`]: sled behind one module; the group-commit thread.
 //! - [`intake`]: a submission's parts streamed into sealed blobs.
+//! - [`api`]: the JSON API's bodies, shared by the server and the clients.
 //! - [`server`]: axum handlers, limits and pages; [`i18n`], [`config`].
 //! - [`export`], [`decrypt`], [`casework`]: bundles, offline case folders and
 //!   signed case actions.
@@ -18,6 +19,7 @@
 //!   reporters' networked clients.
 //! - [`safe_text`]: outside text made safe for a terminal or `report.md`. Pure.
 pub mod actions;
+pub mod api;
 pub mod casework;
 pub mod client;
 pub mod clock;

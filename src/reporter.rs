@@ -12,10 +12,12 @@ use reqwest::blocking::multipart::{Form, Part};
 use zeroize::Zeroizing;
 
 use crate::actions::Line;
+use crate::api;
+use crate::client::answer;
 use crate::crypto::ed25519::unb64;
 use crate::crypto::{self, Pad, Recipients, Sealer};
 use crate::model::{AttachmentInfo, Manifest, ReplyText, Status, MANIFEST_FORMAT};
-use crate::published::{self, KeySetError, KeySetPayload, Pin, Shown, SignedKeySet};
+use crate::published::{self, KeySetError, KeySetPayload, Pin, Shown};
 use crate::receipt::Receipt;
 
 /// Errors of the reporter's client.
@@ -25,8 +27,8 @@ pub enum ReporterError {
     #[error("cannot reach the server: {0}")]
     Http(#[from] reqwest::Error),
     /// The server refused.
-    #[error("the server refused ({0}): {1}")]
-    Refused(u16, String),
+    #[error(transparent)]
+    Refused(#[from] crate::client::Refused),
     /// The key set is not trustworthy.
     #[error(transparent)]
     KeySet(#[from] KeySetError),
@@ -89,19 +91,17 @@ impl ReporterClient {
     pub fn keyset(&self, pin: &str, deployment: Option<&str>) -> Result<KeySetPayload, ReporterError> {
         let pin = Pin::parse(pin)?;
         let r = self.http.get(format!("{}/api/v1/keys", self.base)).send()?;
-        let code = r.status().as_u16();
-        let v: serde_json::Value = r.json().unwrap_or_default();
-        if code != 200 {
-            return Err(ReporterError::Refused(code, v["message"].as_str().unwrap_or("").to_string()));
-        }
-        let set: SignedKeySet = serde_json::from_value(v["keyset"].clone()).map_err(|_| KeySetError::Malformed)?;
-        let claimed = v["deployment_id"].as_str().unwrap_or("");
+        let keys = answer::<api::Keys, ReporterError>(r, 200).map_err(|e| match e {
+            ReporterError::Http(e) if e.is_decode() => KeySetError::Malformed.into(),
+            e => e,
+        })?;
+        let claimed = keys.deployment_id.as_str();
         let expected = deployment.unwrap_or(claimed);
         if claimed != expected {
             return Err(KeySetError::OtherDeployment(claimed.to_string()).into());
         }
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        Ok(published::verify(&set, &pin, expected, now)?)
+        Ok(published::verify(&keys.keyset, &pin, expected, now)?)
     }
 
     /// The recipients of a verified key set.
@@ -119,12 +119,8 @@ impl ReporterClient {
     ) -> Result<Zeroizing<String>, ReporterError> {
         let form = sealed_form(Form::new(), recipients, manifest, "tip", files, progress)?;
         let r = self.http.post(format!("{}/api/v1/reports", self.base)).multipart(form).send()?;
-        let code = r.status().as_u16();
-        let v: serde_json::Value = r.json().unwrap_or_default();
-        if code != 201 {
-            return Err(ReporterError::Refused(code, v["message"].as_str().unwrap_or("").to_string()));
-        }
-        Ok(Zeroizing::new(v["receipt"].as_str().unwrap_or("").to_string()))
+        let created = answer::<api::Created, ReporterError>(r, 201)?;
+        Ok(Zeroizing::new(created.receipt.clone()))
     }
 
     /// Adds a sealed follow-up to the report of `receipt`.
@@ -141,11 +137,7 @@ impl ReporterClient {
         let first = Form::new().text("receipt", receipt.grouped().to_string());
         let form = sealed_form(first, recipients, manifest, "followup", files, progress)?;
         let r = self.http.post(format!("{}/api/v1/followups", self.base)).multipart(form).send()?;
-        let code = r.status().as_u16();
-        if code != 201 {
-            let v: serde_json::Value = r.json().unwrap_or_default();
-            return Err(ReporterError::Refused(code, v["message"].as_str().unwrap_or("").to_string()));
-        }
+        answer::<api::FollowupAdded, ReporterError>(r, 201)?;
         Ok(())
     }
 
@@ -153,45 +145,43 @@ impl ReporterClient {
     /// each checked against the signing keys of `keys` (the pinned key set;
     /// without it nothing counts as signed).
     pub fn check(&self, receipt: &Receipt, keys: Option<&KeySetPayload>) -> Result<CheckResult, ReporterError> {
-        let body = serde_json::json!({ "receipt": receipt.grouped().as_str(), "sealed": true });
+        let body = api::StatusQuery { receipt: receipt.grouped().to_string(), sealed: true };
         let r = self.http.post(format!("{}/api/v1/status", self.base)).json(&body).send()?;
-        let code = r.status().as_u16();
-        let v: serde_json::Value = r.json().unwrap_or_default();
-        if code != 200 {
-            return Err(ReporterError::Refused(code, v["message"].as_str().unwrap_or("").to_string()));
-        }
+        let v = answer::<api::SealedStatus, ReporterError>(r, 200)?;
         let id = crypto::reply_identity(receipt);
-        let s = |x: &serde_json::Value| x.as_str().unwrap_or("").to_string();
-        let list = |x: &serde_json::Value| x.as_array().cloned().unwrap_or_default();
-        let report = s(&v["report"]);
-        let signed = |e: &serde_json::Value, shown: Shown<'_>| {
-            let line = serde_json::from_value::<Line>(e["line"].clone()).ok();
-            keys.is_some_and(|k| published::check_signed(line.as_ref(), k, &report, shown).is_ok())
+        let signed = |line: Option<&Line>, shown: Shown<'_>| {
+            keys.is_some_and(|k| published::check_signed(line, k, &v.report, shown).is_ok())
         };
-        let timeline = list(&v["timeline"])
+        let timeline = v
+            .timeline
             .iter()
             .enumerate()
             .map(|(i, e)| {
-                let note = e["note_sealed"].as_str().filter(|b| !b.is_empty()).map(|b| unb64(b).unwrap_or_default());
-                let status = s(&e["status"]);
+                let note = Some(&e.note_sealed).filter(|b| !b.is_empty()).map(|b| unb64(b).unwrap_or_default());
                 // The acknowledgement at submission is the server's own: no
                 // investigator signs it.
-                let acknowledgement =
-                    i == 0 && status == Status::Received.id() && note.is_none() && e["line"].is_null();
-                let verified = Status::from_id(&status).is_some_and(|st| signed(e, Shown::Status(st, note.as_deref())));
+                let acknowledgement = i == 0 && e.status == Status::Received.id() && note.is_none() && e.line.is_none();
+                let verified = Status::from_id(&e.status)
+                    .is_some_and(|st| signed(e.line.as_ref(), Shown::Status(st, note.as_deref())));
                 let text = note.as_deref().map(|n| open(&id, n)).unwrap_or_default();
-                Item { day: s(&e["day"]), status, text, signed: (!acknowledgement).then_some(verified) }
+                Item {
+                    day: e.day.clone(),
+                    status: e.status.clone(),
+                    text,
+                    signed: (!acknowledgement).then_some(verified),
+                }
             })
             .collect();
-        let replies = list(&v["replies"])
+        let replies = v
+            .replies
             .iter()
             .map(|e| {
-                let sealed = unb64(e["sealed"].as_str().unwrap_or("")).unwrap_or_default();
-                let verified = signed(e, Shown::Reply(&sealed));
-                Item { day: s(&e["day"]), status: String::new(), text: open(&id, &sealed), signed: Some(verified) }
+                let sealed = unb64(&e.sealed).unwrap_or_default();
+                let verified = signed(e.line.as_ref(), Shown::Reply(&sealed));
+                Item { day: e.day.clone(), status: String::new(), text: open(&id, &sealed), signed: Some(verified) }
             })
             .collect();
-        Ok(CheckResult { status: s(&v["status"]), created: s(&v["created"]), timeline, replies })
+        Ok(CheckResult { status: v.status.clone(), created: v.created.clone(), timeline, replies })
     }
 }
 

@@ -286,13 +286,9 @@ pub fn push(r: &RemoteArgs, file: &Path) -> Result<()> {
     let key = load_key(&r.key, Role::Transfer)?;
     let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     has_actions(file, &text)?;
-    let v =
+    let a =
         Remote::new(server_url, proxy)?.push(&key, text.clone().into_bytes(), now()).context("nothing was applied")?;
-    let count = |k: &str| v[k].as_u64().and_then(|n| usize::try_from(n).ok()).unwrap_or(0);
-    println!(
-        "{}",
-        applied_message(count("applied"), count("skipped"), count("deleted"), &line(v["head"].as_str().unwrap_or("")))
-    );
+    println!("{}", applied_message(a.applied, a.skipped, a.deleted, &line(&a.head)));
     move_out_pushed(file, &text)
 }
 

@@ -22,6 +22,7 @@ use tokio::sync::mpsc;
 use super::routes::MAX_ACTIONS_BODY;
 use super::{now_unix, today, App};
 use crate::actions::{self, Policy};
+use crate::api;
 use crate::export;
 use crate::store::ApplyError;
 use crate::transfer;
@@ -32,7 +33,7 @@ const MAX_SEEN: usize = 100_000;
 
 /// A JSON error answer for these endpoints.
 fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
-    (status, Json(serde_json::json!({ "error": code, "message": message }))).into_response()
+    (status, Json(api::Problem { error: code.into(), message: message.into() })).into_response()
 }
 
 /// The one answer to every authentication failure (no detail for a prober).
@@ -72,7 +73,7 @@ fn authorized(app: &App, auth: &transfer::Auth, method: &str, path: &str, body: 
 pub async fn published_keys(State(app): State<Arc<App>>) -> Response {
     match &app.published {
         Some(set) => {
-            Json(serde_json::json!({ "deployment_id": app.store.deployment_id(), "keyset": set })).into_response()
+            Json(api::Keys { deployment_id: app.store.deployment_id().into(), keyset: set.clone() }).into_response()
         }
         None => refuse(StatusCode::NOT_FOUND, "not_found", "this server publishes no signed key set"),
     }
@@ -107,8 +108,7 @@ pub async fn push_actions(State(app): State<Arc<App>>, req: Request) -> Response
     match app.store.apply(&verified, &today()).await {
         Ok(a) => {
             tracing::info!(actions = a.actions, skipped = a.skipped, deleted = a.deleted, "actions applied");
-            let v =
-                serde_json::json!({ "applied": a.actions, "skipped": a.skipped, "deleted": a.deleted, "head": a.head });
+            let v = api::Applied { applied: a.actions, skipped: a.skipped, deleted: a.deleted, head: a.head };
             (StatusCode::OK, Json(v)).into_response()
         }
         Err(ApplyError::Rejected(e)) => refuse(StatusCode::CONFLICT, "rejected", &e.to_string()),

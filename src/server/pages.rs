@@ -189,7 +189,7 @@ fn secret_response(status: StatusCode, content_type: &'static str, body: Vec<u8>
 }
 
 /// A JSON answer that holds a receipt or decrypted text, zeroized once sent.
-pub fn secret_json(status: StatusCode, value: &serde_json::Value) -> Response {
+pub fn secret_json(status: StatusCode, value: &impl serde::Serialize) -> Response {
     match crate::model::secret_json(value) {
         Ok(mut body) => secret_response(status, "application/json", std::mem::take(&mut *body)),
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
@@ -415,7 +415,8 @@ pub fn error_response(app: &App, req: &Request<Body>, e: HttpError) -> Response 
 pub fn error_for(app: &App, api: bool, lang: Lang, e: HttpError) -> Response {
     let t = app.catalog.tr(lang);
     if api {
-        let body = serde_json::json!({ "error": e.code(), "message": app.catalog.tr(Lang::En).get(e.message_key()) });
+        let body =
+            crate::api::Problem { error: e.code().into(), message: app.catalog.tr(Lang::En).get(e.message_key()) };
         return (e.status(), Json(body)).into_response();
     }
     let page = ErrorPage { t, org: &app.site.org, path: "/", message: t.get(e.message_key()) };

@@ -80,12 +80,12 @@ pub async fn submit_api(State(app): State<Arc<App>>, req: Request) -> Response {
     };
     match result {
         Ok(receipt) => {
-            let mut body = serde_json::json!({ "receipt": receipt.grouped().as_str(), "status": "received" });
-            let resp = secret_json(StatusCode::CREATED, &body);
-            if let Some(serde_json::Value::String(code)) = body.get_mut("receipt") {
-                code.zeroize();
-            }
-            resp
+            // Zeroized as it drops.
+            let body = crate::api::Created {
+                receipt: receipt.grouped().as_str().into(),
+                status: crate::model::Status::Received.id().into(),
+            };
+            secret_json(StatusCode::CREATED, &body)
         }
         Err(e) => error_for(&app, true, crate::i18n::Lang::En, e),
     }

@@ -13,29 +13,17 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::{Form, Json};
-use serde::Deserialize;
-use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+use zeroize::Zeroizing;
 
 use super::pages::{error_for, lang_from, secret_json, status_label, status_page, status_retry, StatusView};
 use super::parts::Parts;
 use super::reports::{new_intake, read_parts, read_text};
 use super::{today, App, HttpError};
+use crate::api::{self, StatusQuery};
 use crate::crypto;
 use crate::i18n::Lang;
 use crate::model::{BlobRef, ReplyText, Report, SubmissionKind};
 use crate::receipt::Receipt;
-
-/// The body of a status request.
-#[derive(Deserialize, Zeroize, ZeroizeOnDrop)]
-pub struct ReceiptBody {
-    /// The code as typed.
-    receipt: String,
-    /// API only: return replies and notes sealed (base64 age files) for the
-    /// client to open itself, instead of decrypting them here.
-    #[serde(default)]
-    #[zeroize(skip)]
-    sealed: bool,
-}
 
 /// Finds the report for a typed code. A typo is told apart from an unknown
 /// code; an unknown code gets one answer whatever the reason.
@@ -99,7 +87,7 @@ pub async fn status_form(
     State(app): State<Arc<App>>,
     uri: Uri,
     headers: HeaderMap,
-    form: Result<Form<ReceiptBody>, FormRejection>,
+    form: Result<Form<StatusQuery>, FormRejection>,
 ) -> Response {
     let lang = lang_from(&uri, &headers);
     let Ok(Form(body)) = form else { return status_page(&app, lang, None, Some(&HttpError::Typo), None) };
@@ -211,7 +199,7 @@ pub async fn followup_api(State(app): State<Arc<App>>, multipart: Result<Parts, 
     match add_followup(&app, multipart, true).await {
         Ok((r, _)) => (
             StatusCode::CREATED,
-            Json(serde_json::json!({ "status": r.status.id(), "followups": r.submissions.len() - 1 })),
+            Json(api::FollowupAdded { status: r.status.id().into(), followups: r.submissions.len() - 1 }),
         )
             .into_response(),
         Err(refused) => error_for(&app, true, Lang::En, refused.error),
@@ -229,47 +217,52 @@ fn sealed_b64(app: &App, blob: &BlobRef) -> String {
 
 /// The signed action at audit position `n` (without its blob), for the
 /// client to verify that an investigator authorised a reply or status
-/// change; null when there is none (0: set at submission, or applied before
+/// change; none when there is none (0: set at submission, or applied before
 /// positions were kept).
-fn signed_line(app: &App, n: u64) -> serde_json::Value {
+fn signed_line(app: &App, n: u64) -> Option<crate::actions::Line> {
     let entry = if n == 0 { None } else { app.store.audit_entry(n).ok().flatten() };
-    entry.and_then(|e| serde_json::to_value(&e.line).ok()).unwrap_or_default()
+    entry.map(|e| e.line)
 }
 
 /// `POST /api/v1/status` with `"sealed": true`: nothing is decrypted here.
-fn sealed_status(app: &App, r: &Report) -> serde_json::Value {
-    let timeline: Vec<_> = r
+fn sealed_status(app: &App, r: &Report) -> api::SealedStatus {
+    let timeline = r
         .timeline
         .iter()
-        .map(|e| {
-            let note = e.note.as_ref().map(|b| sealed_b64(app, b)).unwrap_or_default();
-            let line = signed_line(app, e.signed.audit);
-            serde_json::json!({ "day": e.day, "status": e.status.id(), "note_sealed": note, "line": line })
+        .map(|e| api::SealedChange {
+            day: e.day.clone(),
+            status: e.status.id().into(),
+            note_sealed: e.note.as_ref().map(|b| sealed_b64(app, b)).unwrap_or_default(),
+            line: signed_line(app, e.signed.audit),
         })
         .collect();
-    let replies: Vec<_> = r
+    let replies = r
         .replies
         .iter()
-        .map(|x| serde_json::json!({ "day": x.day, "sealed": sealed_b64(app, &x.blob), "line": signed_line(app, x.signed.audit) }))
+        .map(|x| api::SealedReply {
+            day: x.day.clone(),
+            sealed: sealed_b64(app, &x.blob),
+            line: signed_line(app, x.signed.audit),
+        })
         .collect();
-    serde_json::json!({
-        "report": r.id,
-        "status": r.status.id(),
-        "created": r.created,
-        "timeline": timeline,
-        "replies": replies,
-        "followups": r.submissions.len() - 1,
-        "added": added_json(r),
-    })
+    api::SealedStatus {
+        report: r.id.clone(),
+        status: r.status.id().into(),
+        created: r.created.clone(),
+        timeline,
+        replies,
+        followups: r.submissions.len() - 1,
+        added: added(r),
+    }
 }
 
 /// The reporter's own follow-ups for the JSON API: day and number of files.
-fn added_json(r: &Report) -> Vec<serde_json::Value> {
-    followups(r).map(|(day, files)| serde_json::json!({ "day": day, "files": files })).collect()
+fn added(r: &Report) -> Vec<api::Added> {
+    followups(r).map(|(day, files)| api::Added { day: day.to_string(), files }).collect()
 }
 
 /// `POST /api/v1/status`.
-pub async fn status_api(State(app): State<Arc<App>>, body: Result<Json<ReceiptBody>, JsonRejection>) -> Response {
+pub async fn status_api(State(app): State<Arc<App>>, body: Result<Json<StatusQuery>, JsonRejection>) -> Response {
     let body_sealed = body.as_ref().map(|Json(b)| b.sealed).unwrap_or(false);
     let result = match body {
         Ok(Json(b)) => find(&app, &b.receipt),
@@ -280,22 +273,26 @@ pub async fn status_api(State(app): State<Arc<App>>, body: Result<Json<ReceiptBo
         Ok((r, _)) if sealed => (StatusCode::OK, Json(sealed_status(&app, &r))).into_response(),
         Ok((r, receipt)) => {
             let v = view(&app, Lang::En, &r, &receipt);
-            let timeline: Vec<_> = r
+            let timeline = r
                 .timeline
                 .iter()
                 .zip(&v.timeline)
-                .map(|(e, shown)| serde_json::json!({ "day": e.day, "status": e.status.id(), "note": shown.2 }))
+                .map(|(e, shown)| api::PlainChange {
+                    day: e.day.clone(),
+                    status: e.status.id().into(),
+                    note: shown.2.clone(),
+                })
                 .collect();
-            let replies: Vec<_> =
-                v.replies.iter().map(|(day, text)| serde_json::json!({ "day": day, "text": text })).collect();
-            let body = serde_json::json!({
-                "status": r.status.id(),
-                "created": r.created,
-                "timeline": timeline,
-                "replies": replies,
-                "followups": r.submissions.len() - 1,
-                "added": added_json(&r),
-            });
+            let replies =
+                v.replies.iter().map(|(day, text)| api::PlainReply { day: day.clone(), text: text.clone() }).collect();
+            let body = api::StatusView {
+                status: r.status.id().into(),
+                created: r.created.clone(),
+                timeline,
+                replies,
+                followups: r.submissions.len() - 1,
+                added: added(&r),
+            };
             secret_json(StatusCode::OK, &body)
         }
         Err(e) => error_for(&app, true, Lang::En, e),
