@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use crate::actions::order::{self, Place};
 use crate::actions::{self, ActionKind, Payload};
 use crate::crypto::ed25519::{sha256_hex, SecretKey};
-use crate::crypto::{self, Pad, Recipients};
+use crate::crypto::{self, Recipients};
 use crate::decrypt::LAST_RUN_FILE;
 use crate::export::IndexReport;
 use crate::model::{ReplyText, Status, REPLY_FORMAT};
@@ -107,10 +107,8 @@ impl Casebook {
         let mut lines = self.recipients.clone();
         lines.push(case.reply_recipient.clone());
         let recipients = Recipients::parse(&lines.join("\n"))?;
-        let plain = zeroize::Zeroizing::new(
-            serde_json::to_vec(&ReplyText { format: REPLY_FORMAT.into(), text: text.to_string() }).unwrap_or_default(),
-        );
-        Ok(crypto::seal_bytes(&recipients, &plain, Pad::Spaces)?)
+        let reply = ReplyText { format: REPLY_FORMAT.into(), text: text.to_string() };
+        Ok(crypto::sealed_json::seal(&recipients, &reply)?)
     }
 
     /// A signed status change, with an optional note for the reporter.

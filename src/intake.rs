@@ -11,7 +11,7 @@ use std::io::Write;
 
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::crypto::{self, CryptoError, Pad, Recipients, Sealer};
+use crate::crypto::{self, sealed_json, CryptoError, Pad, Recipients, Sealer};
 use crate::model::{
     bounded_file_name, known_content_type, AttachmentInfo, BlobRef, Manifest, SealedBy, Submission, SubmissionKind,
     MANIFEST_FORMAT, MAX_MANIFEST_BYTES,
@@ -337,14 +337,12 @@ impl Intake {
             SubmissionKind::Tip => "tip".into(),
             SubmissionKind::FollowUp => "followup".into(),
         };
-        let json = crate::model::secret_json(&self.manifest).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let json = sealed_json::to_json(&self.manifest)?;
         if json.len() as u64 > MAX_MANIFEST_BYTES {
             return Err(IntakeError::ManifestTooLarge);
         }
-        let writer = self.new_blob()?;
-        let mut sealer = Sealer::new(&self.recipients, writer)?;
-        sealer.write_all(&json)?;
-        let (writer, _) = sealer.finish(Pad::Spaces)?;
+        let blob = self.new_blob()?;
+        let writer = sealed_json::seal_to(&self.recipients, blob, &json)?;
         Ok(writer.finish()?)
     }
 

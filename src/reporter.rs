@@ -15,7 +15,7 @@ use crate::actions::Line;
 use crate::api;
 use crate::client::answer;
 use crate::crypto::ed25519::unb64;
-use crate::crypto::{self, Pad, Recipients, Sealer};
+use crate::crypto::{self, sealed_json, Pad, Recipients, Sealer};
 use crate::model::{AttachmentInfo, Manifest, ReplyText, Status, MANIFEST_FORMAT};
 use crate::published::{self, KeySetError, KeySetPayload, Pin, Shown};
 use crate::receipt::Receipt;
@@ -188,9 +188,7 @@ impl ReporterClient {
 /// Opens a reply or note sealed to the reporter's reply key.
 fn open(id: &crypto::ReplyIdentity, sealed: &[u8]) -> String {
     let opened = (|| {
-        let mut plain = Zeroizing::new(Vec::new());
-        id.open(sealed).ok()?.read_to_end(&mut plain).ok()?;
-        let t: ReplyText = serde_json::from_str(std::str::from_utf8(&plain).ok()?.trim_end()).ok()?;
+        let t: ReplyText = sealed_json::open(id.open(sealed).ok()?, sealed_json::MAX_MESSAGE).ok()?;
         Some(t.text.clone())
     })();
     opened.unwrap_or_else(|| "(could not be opened)".into())
@@ -216,8 +214,7 @@ fn sealed_form(
     }
     manifest.format = MANIFEST_FORMAT.into();
     manifest.kind = kind.into();
-    let json = crate::model::secret_json(&manifest).map_err(io::Error::other)?;
-    let sealed = crypto::seal_bytes(recipients, &json, Pad::Spaces)?;
+    let sealed = sealed_json::seal(recipients, &manifest)?;
     form = form.part("sealed_manifest", Part::bytes(sealed).file_name("manifest.age"));
     for (f, size) in files.iter().zip(sizes) {
         let (reader, writer) = io::pipe()?;

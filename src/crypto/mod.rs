@@ -16,6 +16,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 pub mod at_rest;
 pub mod ed25519;
 pub mod reply_lock;
+pub mod sealed_json;
 
 use crate::padding;
 use crate::receipt::Receipt;

@@ -23,8 +23,6 @@ use crate::safe_text;
 pub const MESSAGES_DIR: &str = "messages";
 /// The file of a case that shows the whole exchange in order.
 pub const CONVERSATION_FILE: &str = "conversation.md";
-/// The largest reply or note accepted (they are short texts, padded).
-const MAX_MESSAGE: u64 = 4 * 1024 * 1024;
 
 /// The file name of a message inside [`MESSAGES_DIR`].
 pub fn message_file(m: &IndexMessage) -> String {
@@ -34,7 +32,8 @@ pub fn message_file(m: &IndexMessage) -> String {
 /// Decrypts a sealed reply or note and strips its padding; the error is the
 /// reason to set it aside.
 pub fn read_message(ids: &Identities, entry: &mut impl Read, path: &str) -> Result<Zeroizing<String>, String> {
-    let reply: ReplyText = super::open::open_padded_json(ids, entry, path, "the message", MAX_MESSAGE)?;
+    let reply: ReplyText =
+        super::open::open_padded_json(ids, entry, path, "the message", crate::crypto::sealed_json::MAX_MESSAGE)?;
     Ok(Zeroizing::new(reply.text.clone()))
 }
 

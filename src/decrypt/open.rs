@@ -8,6 +8,7 @@ use std::io::{self, Read};
 use zeroize::Zeroizing;
 
 use super::{safe_name, MAX_MANIFEST};
+use crate::crypto::sealed_json::{self, OpenError};
 use crate::crypto::{CryptoError, Identities};
 use crate::export::IndexReport;
 use crate::export::IndexSubmission;
@@ -63,16 +64,11 @@ pub(super) fn open_padded_json<T: serde::de::DeserializeOwned>(
     max: u64,
 ) -> Result<T, String> {
     let reader = ids.open(entry).map_err(|e: CryptoError| format!("cannot decrypt {path} ({e})"))?;
-    let mut plain = Zeroizing::new(Vec::new());
-    reader
-        .take(max + 1)
-        .read_to_end(&mut plain)
-        .map_err(|e| format!("cannot decrypt {path} ({e}): the file is damaged"))?;
-    if plain.len() as u64 > max {
-        return Err(format!("{path}: {what} is more than the {max} bytes allowed"));
-    }
-    let text = std::str::from_utf8(&plain).map_err(|_| format!("{path}: {what} is not UTF-8"))?;
-    serde_json::from_str(text.trim_end_matches([' ', '\0'])).map_err(|e| format!("{path}: {e}"))
+    sealed_json::open(reader, max).map_err(|e| match e {
+        OpenError::Damaged(e) => format!("cannot decrypt {path} ({e}): the file is damaged"),
+        OpenError::TooLarge(_) | OpenError::NotUtf8 => format!("{path}: {what} is {e}"),
+        OpenError::Json(e) => format!("{path}: {e}"),
+    })
 }
 
 /// The report as Markdown, labelled in Indonesian and English. Everything a

@@ -4,7 +4,6 @@
 //! follow-up form of its page, or the code field when it was refused.
 //! Replies are decrypted in memory with the key derived from the receipt.
 
-use std::io::Read;
 use std::sync::Arc;
 
 use axum::extract::multipart::MultipartRejection;
@@ -20,7 +19,7 @@ use super::parts::Parts;
 use super::reports::{new_intake, read_parts, read_text};
 use super::{today, App, HttpError};
 use crate::api::{self, StatusQuery};
-use crate::crypto;
+use crate::crypto::{self, sealed_json};
 use crate::i18n::Lang;
 use crate::model::{BlobRef, ReplyText, Report, SubmissionKind};
 use crate::receipt::Receipt;
@@ -38,10 +37,8 @@ pub fn find(app: &App, typed: &str) -> Result<(Report, Receipt), HttpError> {
 /// open is shown as missing rather than failing the whole page.
 fn open_text(app: &App, id: &crypto::ReplyIdentity, blob: &BlobRef) -> String {
     let opened = app.store.blob_reader(blob).ok().and_then(|r| {
-        let mut plain = Zeroizing::new(Vec::new());
-        id.open(r).ok()?.read_to_end(&mut plain).ok()?;
-        let text = std::str::from_utf8(&plain).ok()?.trim_end_matches(' ');
-        serde_json::from_str::<ReplyText>(text).ok().map(|t| t.text.clone())
+        let t: ReplyText = sealed_json::open(id.open(r).ok()?, sealed_json::MAX_MESSAGE).ok()?;
+        Some(t.text.clone())
     });
     opened.unwrap_or_else(|| "…".into())
 }
