@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::body::{Cut, Gauge, GuardedBody, Pace};
 use super::routes::RouteLimits;
-use super::{pages, App, HttpError};
+use super::{pages, respond, App, HttpError};
 /// The headers DESIGN.md asks for. No HSTS: behind an onion it means nothing,
 /// and on a clearnet deployment the TLS terminator sets it.
 const HEADERS: [(&str, &str); 9] = [
@@ -47,7 +47,7 @@ pub async fn edge(State(app): State<Arc<App>>, req: Request<Body>, next: Next) -
         retry_later(pages::error_response(&app, &req, HttpError::Busy))
     } else {
         let api = req.uri().path().starts_with("/api/");
-        let lang = pages::lang_of(&req);
+        let lang = respond::lang_of(&req);
         match tokio::time::timeout(app.limits.request_deadline, next.run(req)).await {
             Ok(r) => r,
             Err(_) => closing(pages::error_for(&app, api, lang, HttpError::Timeout)),
@@ -94,7 +94,7 @@ pub async fn route(State(r): State<RouteState>, req: Request<Body>, next: Next) 
         return refused_after_drain(req, page, declared, limits.body).await;
     };
     let api = req.uri().path().starts_with("/api/");
-    let lang = pages::lang_of(&req);
+    let lang = respond::lang_of(&req);
     let gauge = Arc::new(Gauge::default());
     let pace =
         Pace { max_bytes: limits.body, min_rate: app.limits.min_upload_rate, window: app.limits.body_idle_timeout };

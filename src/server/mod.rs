@@ -11,6 +11,7 @@ mod limit;
 mod pages;
 mod parts;
 mod reports;
+mod respond;
 mod routes;
 mod status;
 

@@ -13,8 +13,9 @@ use axum::response::Response;
 use serde::Deserialize;
 use zeroize::Zeroize;
 
-use super::pages::{error_for, lang_from, receipt_page, secret_json, submit_page};
+use super::pages::{error_for, receipt_page, submit_page};
 use super::parts::Parts;
+use super::respond::{lang_from, secret_json};
 use super::{today, App, HttpError};
 use crate::intake::{Intake, IntakeError};
 use crate::model::SubmissionKind;

@@ -14,9 +14,10 @@ use axum::response::{IntoResponse, Response};
 use axum::{Form, Json};
 use zeroize::Zeroizing;
 
-use super::pages::{error_for, lang_from, secret_json, status_label, status_page, status_retry, StatusView};
+use super::pages::{error_for, status_label, status_page, status_retry, StatusView};
 use super::parts::Parts;
 use super::reports::{new_intake, read_parts, read_text};
+use super::respond::{lang_from, secret_json};
 use super::{today, App, HttpError};
 use crate::api::{self, StatusQuery};
 use crate::crypto::{self, sealed_json};
