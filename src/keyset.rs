@@ -45,12 +45,8 @@ impl KeySet {
     /// Parses the file; `#` comments and blank lines are skipped.
     pub fn parse(text: &str) -> Result<KeySet, KeySetError> {
         let mut out = Vec::new();
-        for (i, raw) in text.lines().enumerate() {
-            let line = raw.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let err = KeySetError { line: i + 1 };
+        for (n, line) in crate::text_file::entries(text) {
+            let err = KeySetError { line: n };
             let mut parts = line.split_whitespace();
             let key = parts.next().and_then(PublicKey::parse).ok_or_else(|| err.clone())?;
             let role = match parts.next() {

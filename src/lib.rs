@@ -18,6 +18,7 @@
 //! - [`keys`], [`client`], [`reporter`]: key files; the investigators' and the
 //!   reporters' networked clients.
 //! - [`safe_text`]: outside text made safe for a terminal or `report.md`. Pure.
+//! - [`text_file`]: the entries of a line-oriented key file. Pure.
 pub mod actions;
 pub mod api;
 pub mod casework;
@@ -42,4 +43,5 @@ pub mod reporter;
 pub mod safe_text;
 pub mod server;
 pub mod store;
+pub mod text_file;
 pub mod transfer;

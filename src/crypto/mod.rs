@@ -69,13 +69,8 @@ impl Recipients {
     /// Parses a standard age recipients file (`#` comments, blank lines).
     pub fn parse(text: &str) -> Result<Recipients, CryptoError> {
         let mut out = Vec::new();
-        for (i, raw) in text.lines().enumerate() {
-            let line = raw.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let r = age::x25519::Recipient::from_str(line).map_err(|_| CryptoError::BadRecipient { line: i + 1 })?;
-            out.push(r);
+        for (n, line) in crate::text_file::entries(text) {
+            out.push(age::x25519::Recipient::from_str(line).map_err(|_| CryptoError::BadRecipient { line: n })?);
         }
         if out.is_empty() {
             return Err(CryptoError::NoRecipients);
