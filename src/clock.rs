@@ -3,6 +3,33 @@
 //! (SECURITY.md, "What a copy of the data folder shows"). Pure but for
 //! [`now_unix`] and [`today`].
 
+/// Where "now" comes from for a server: the system clock, or a fixed second
+/// (tests). Given to the server by `main`; the core takes days and seconds
+/// as arguments and never reads a clock.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Clock {
+    /// The system clock.
+    #[default]
+    System,
+    /// A fixed Unix second.
+    Fixed(u64),
+}
+
+impl Clock {
+    /// Now, in Unix seconds.
+    pub fn now(self) -> u64 {
+        match self {
+            Clock::System => now_unix(),
+            Clock::Fixed(t) => t,
+        }
+    }
+
+    /// Today (UTC) as `YYYY-MM-DD`.
+    pub fn today(self) -> String {
+        day_of(self.now())
+    }
+}
+
 /// Now, in Unix seconds.
 pub fn now_unix() -> u64 {
     u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp()).unwrap_or(0)

@@ -124,7 +124,7 @@ pub fn start(target: Target, folder: &DataFolder, keys_dir: &Path, limits: Limit
         }
     }
     tracing::info!(deployment = store.deployment_id(), "deployment id");
-    let mut app = App::new(store, recipients, keyset, limits, site)?;
+    let mut app = App::new(store, recipients, keyset, limits, site, peluit::clock::Clock::System)?;
     if let Err(peluit::store::StoreError::Full) = app.store.ensure_room(0) {
         tracing::warn!(
             keep_free_mib = limits.keep_free >> 20,

@@ -20,7 +20,7 @@ use axum::Json;
 use tokio::sync::mpsc;
 
 use super::routes::MAX_ACTIONS_BODY;
-use super::{now_unix, today, App};
+use super::App;
 use crate::actions::{self, Policy};
 use crate::api;
 use crate::export;
@@ -47,7 +47,7 @@ fn header_ok(app: &App, headers: &HeaderMap) -> Option<transfer::Auth> {
     let auth =
         headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| transfer::parse(v).ok())?;
     let window = app.limits.transfer_window.as_secs();
-    transfer::check_header(&auth, &app.keys, now_unix(), window).ok()?;
+    transfer::check_header(&auth, &app.keys, app.clock.now(), window).ok()?;
     if auth.time < app.started {
         return None;
     }
@@ -61,7 +61,7 @@ fn authorized(app: &App, auth: &transfer::Auth, method: &str, path: &str, body: 
     if transfer::check_signature(auth, method, path, body).is_err() {
         return false;
     }
-    let now = now_unix();
+    let now = app.clock.now();
     let window = app.limits.transfer_window.as_secs();
     let Ok(mut seen) = app.seen_transfers.lock() else { return false };
     seen.retain(|_, t| now.abs_diff(*t) <= window);
@@ -97,7 +97,7 @@ pub async fn push_actions(State(app): State<Arc<App>>, req: Request) -> Response
     let policy = Policy {
         deployment: app.store.deployment_id(),
         keys: &app.keys,
-        now: now_unix(),
+        now: app.clock.now(),
         max_age: app.limits.action_max_age.as_secs(),
         max_skew: app.limits.transfer_window.as_secs(),
     };
@@ -105,7 +105,7 @@ pub async fn push_actions(State(app): State<Arc<App>>, req: Request) -> Response
         Ok(v) => v,
         Err(e) => return refuse(StatusCode::BAD_REQUEST, "rejected", &e.to_string()),
     };
-    match app.store.apply(&verified, &today()).await {
+    match app.store.apply(&verified, &app.clock.today()).await {
         Ok(a) => {
             tracing::info!(actions = a.actions, skipped = a.skipped, deleted = a.deleted, "actions applied");
             let v = api::Applied { applied: a.actions, skipped: a.skipped, deleted: a.deleted, head: a.head };

@@ -28,6 +28,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::Semaphore;
 
+use crate::clock::Clock;
 use crate::crypto::Recipients;
 use crate::i18n::Catalog;
 use crate::intake::PartLimits;
@@ -35,7 +36,6 @@ use crate::keyset::KeySet;
 use crate::published::SignedKeySet;
 use crate::store::Store;
 
-pub use crate::clock::{now_unix, today};
 pub use crate::config::Site;
 pub use error::HttpError;
 pub use routes::router;
@@ -154,6 +154,8 @@ pub struct App {
     pub published: Option<SignedKeySet>,
     /// Transfer nonces seen within the time window (replay protection).
     pub seen_transfers: Mutex<HashMap<String, u64>>,
+    /// Where the time comes from (the system clock but in tests).
+    pub clock: Clock,
     /// Unix second the server started: transfer requests signed before it
     /// are refused (their nonces were in the last run's memory only).
     pub started: u64,
@@ -171,7 +173,15 @@ pub struct App {
 
 impl App {
     /// Assembles the state; records the recipients for exports.
-    pub fn new(store: Store, recipients: Recipients, keys: KeySet, limits: Limits, site: Site) -> io::Result<App> {
+    /// `clock` is where the time comes from: [`Clock::System`] but in tests.
+    pub fn new(
+        store: Store,
+        recipients: Recipients,
+        keys: KeySet,
+        limits: Limits,
+        site: Site,
+        clock: Clock,
+    ) -> io::Result<App> {
         store.set_recipients(&recipients.to_strings()).map_err(io::Error::other)?;
         store.set_keep_free(limits.keep_free);
         let catalog = Catalog::load().map_err(io::Error::other)?;
@@ -184,7 +194,8 @@ impl App {
             keys,
             published: None,
             seen_transfers: Mutex::new(HashMap::new()),
-            started: now_unix(),
+            clock,
+            started: clock.now(),
             submit_bucket: limit::Bucket::new(limits.submit_rate, limits.submit_burst, now),
             lookup_bucket: limit::Bucket::new(limits.lookup_rate, limits.lookup_burst, now),
             transfer_bucket: limit::Bucket::new(limits.transfer_rate, limits.transfer_burst, now),
@@ -362,9 +373,9 @@ async fn retention(app: Arc<App>) {
         tick.tick().await;
         let app = app.clone();
         let result = tokio::task::spawn_blocking(move || {
-            let today = today();
+            let today = app.clock.today();
             let cutoff = crate::clock::days_before(&today, app.limits.retention_days).unwrap_or_default();
-            let nonce_cutoff = now_unix().saturating_sub(app.limits.action_max_age.as_secs() + 3600);
+            let nonce_cutoff = app.clock.now().saturating_sub(app.limits.action_max_age.as_secs() + 3600);
             app.store.purge_closed(&cutoff, nonce_cutoff, &today)
         })
         .await;

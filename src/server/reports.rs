@@ -16,7 +16,7 @@ use zeroize::Zeroize;
 use super::pages::{error_for, receipt_page, submit_page};
 use super::parts::Parts;
 use super::respond::{lang_from, secret_json};
-use super::{today, App, HttpError};
+use super::{App, HttpError};
 use crate::intake::{Intake, IntakeError};
 use crate::model::SubmissionKind;
 use crate::receipt::Receipt;
@@ -230,7 +230,7 @@ pub async fn read_text(field: &mut Field<'_>, max: usize) -> Result<String, Http
 /// Seals the manifest, commits the report and waits for durability; only
 /// then does a receipt exist for anyone to see.
 async fn open_report(app: &App, intake: &mut Intake) -> Result<Receipt, HttpError> {
-    let day = today();
+    let day = app.clock.today();
     let sub = intake.seal(SubmissionKind::Tip, &day, &app.site.categories)?;
     // The receipt and the id come from the OS random source, drawn here so
     // that the core and the store never hold hidden randomness.

@@ -102,6 +102,11 @@ mod tests {
 
     /// A server with every bucket one token deep and refilling once an hour.
     fn app(dir: &std::path::Path) -> Arc<App> {
+        app_at(dir, crate::clock::Clock::System)
+    }
+
+    /// The same on `clock`.
+    fn app_at(dir: &std::path::Path, clock: crate::clock::Clock) -> Arc<App> {
         let id = age::x25519::Identity::generate();
         let recipients =
             crate::crypto::Recipients::parse(&id.to_public().to_string()).unwrap_or_else(|e| panic!("{e}"));
@@ -116,7 +121,7 @@ mod tests {
             ..Limits::default()
         };
         let keys = crate::keyset::KeySet::default();
-        Arc::new(App::new(store, recipients, keys, limits, Site::default()).unwrap_or_else(|e| panic!("{e}")))
+        Arc::new(App::new(store, recipients, keys, limits, Site::default(), clock).unwrap_or_else(|e| panic!("{e}")))
     }
 
     #[tokio::test]
@@ -138,5 +143,20 @@ mod tests {
             .collect();
             assert!(answers.contains(&429), "{path} ({:?}) answered {answers:?}", limits.bucket);
         }
+    }
+
+    #[tokio::test]
+    async fn a_tip_is_dated_by_the_clock_the_server_was_given() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        // 2031-03-04, 10:00 UTC.
+        let app = app_at(dir.path(), crate::clock::Clock::Fixed(1_930_384_800));
+        let req = Request::post("/api/v1/reports")
+            .header("content-type", "application/json")
+            .body(Body::from(r#"{"what": "x"}"#))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let answer = router(app.clone()).oneshot(req).await.map(|r| r.status().as_u16());
+        assert_eq!(answer.ok(), Some(201));
+        let days: Vec<String> = app.store.all_reports().filter_map(Result::ok).map(|r| r.created).collect();
+        assert_eq!(days, ["2031-03-04"]);
     }
 }

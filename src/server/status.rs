@@ -18,7 +18,7 @@ use super::pages::{error_for, status_label, status_page, status_retry, StatusVie
 use super::parts::Parts;
 use super::reports::{new_intake, read_parts, read_text};
 use super::respond::{lang_from, secret_json};
-use super::{today, App, HttpError};
+use super::{App, HttpError};
 use crate::api::{self, StatusQuery};
 use crate::crypto::{self, sealed_json};
 use crate::i18n::Lang;
@@ -184,7 +184,7 @@ async fn append(
     {
         return Err(HttpError::Invalid("empty", "error-empty-followup"));
     }
-    let sub = intake.seal(SubmissionKind::FollowUp, &today(), &[])?;
+    let sub = intake.seal(SubmissionKind::FollowUp, &app.clock.today(), &[])?;
     app.store.append_submission(&report.id, sub, app.limits.max_followups)?;
     intake.mark_committed();
     app.store.durable().await?;
