@@ -8,30 +8,15 @@
 mod common;
 
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use common::team::{decrypt, tip};
-use common::{ok, run_with_stdin, Env, Server};
-use peluit::crypto::{self, Identities};
-
-/// The entries of a bundle, in order.
-fn untar(bundle: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut a = tar::Archive::new(fs::File::open(bundle).unwrap());
-    let mut out = Vec::new();
-    for e in a.entries().unwrap() {
-        let mut e = e.unwrap();
-        let path = e.path().unwrap().to_string_lossy().into_owned();
-        let mut data = Vec::new();
-        e.read_to_end(&mut data).unwrap();
-        out.push((path, data));
-    }
-    out
-}
+use common::{ok, Env, Server};
+use peluit::crypto;
 
 /// `bundle` with its `index.json` changed by `edit`, written at `to`.
 fn rewrite_index(bundle: &Path, to: &Path, edit: impl Fn(&mut serde_json::Value)) {
-    let mut entries = untar(bundle);
+    let mut entries = common::untar(bundle);
     let mut index: serde_json::Value = serde_json::from_slice(&entries[0].1).unwrap();
     edit(&mut index);
     entries[0].1 = serde_json::to_vec(&index).unwrap();
@@ -80,18 +65,7 @@ fn a_bundle_rewritten_in_transit_cannot_add_a_recipient_to_replies() {
     assert_eq!(fs::read(&pin).unwrap(), pinned);
 
     // A reply signed now is sealed to the pinned recipients and the reporter only.
-    let sk = env.identity.parent().unwrap().join("signing.key");
-    ok(&run_with_stdin(
-        &["case", "--cases", cases.to_str().unwrap(), "--key", sk.to_str().unwrap(), "reply", &id],
-        "Mohon kirim bukti tambahan.",
-    ));
-    let actions = fs::read_to_string(cases.join("actions.jsonl")).unwrap();
-    let line: serde_json::Value = serde_json::from_str(actions.lines().last().unwrap()).unwrap();
-    let blob = peluit::crypto::ed25519::unb64(line["blob"].as_str().unwrap()).unwrap();
-    let mine = Identities::parse(&fs::read_to_string(&env.identity).unwrap()).unwrap();
-    assert!(mine.open(blob.as_slice()).is_ok(), "the investigators read their reply");
-    let theirs = Identities::parse(&attacker_secret).unwrap();
-    assert!(theirs.open(blob.as_slice()).is_err(), "the attacker's key does not open it");
+    common::team::reply_is_not_theirs(&env, &cases, &id, &attacker_secret);
 }
 
 #[test]
@@ -102,7 +76,7 @@ fn a_bundle_cannot_change_the_reply_key_of_a_known_case() {
 
     // The transfer machine points the case's replies at its own key.
     let (_, attacker) = crypto::new_identity();
-    let mut entries = untar(&bundle);
+    let mut entries = common::untar(&bundle);
     let entry = entries.iter_mut().find(|(p, _)| p.starts_with("reports/")).unwrap();
     let mut report: serde_json::Value = serde_json::from_slice(&entry.1).unwrap();
     report["reply_recipient"] = attacker.clone().into();

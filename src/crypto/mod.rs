@@ -14,6 +14,7 @@ use ring::{hkdf, hmac};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 pub mod at_rest;
+pub mod bundle_sig;
 pub mod ed25519;
 pub mod reply_lock;
 

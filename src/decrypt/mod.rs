@@ -16,13 +16,13 @@
 //! entries) is damage or tampering in transit, and fails the whole run.
 
 use std::fs;
-use std::io::{self, Read};
+use std::io::{self, Read, Seek};
 use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
 
 use crate::crypto::Identities;
-use crate::export::{IndexReport, IndexSubmission, AUDIT_PATH};
+use crate::export::{IndexReport, IndexSubmission, AUDIT_PATH, SIGNATURE_PATH};
 use crate::model::{Manifest, SubmissionKind};
 
 mod batch;
@@ -32,6 +32,7 @@ mod names;
 mod open;
 pub mod pin;
 mod quarantine;
+mod signature;
 
 use crate::private_fs::{create_new, make_dir};
 use batch::{write_new, Batch, CaseList};
@@ -94,13 +95,26 @@ pub struct DecryptSummary {
     pub deleted: usize,
 }
 
-/// Decrypts every blob of `bundle` into case folders under `out`.
-pub fn decrypt(bundle: impl Read, ids: &Identities, out: &Path) -> Result<DecryptSummary, DecryptError> {
+/// Checks the server's signature over a whole bundle (for `verify-log`) and
+/// rewinds it; returns the key that signed it, which the caller compares
+/// with a pin.
+pub fn check_bundle_signature(
+    bundle: &mut (impl Read + Seek),
+) -> Result<crate::crypto::ed25519::PublicKey, DecryptError> {
+    signature::check(bundle)
+}
+
+/// Decrypts every blob of `bundle` into case folders under `out`, in two
+/// passes over it: the first checks the server's signature over the whole
+/// bundle and the second writes, so that nothing is written from a bundle
+/// that is unsigned, altered or signed by a key other than the pinned one.
+pub fn decrypt(mut bundle: impl Read + Seek, ids: &Identities, out: &Path) -> Result<DecryptSummary, DecryptError> {
+    let signer = signature::check(&mut bundle)?;
     let mut archive = tar::Archive::new(bundle);
     let mut entries = bundle::entries(&mut archive)?;
     let index = bundle::read_index(entries.next())?;
     // Before anything is written: a bundle that disagrees with the pin is refused.
-    pin::check_or_pin(out, &index)?;
+    pin::check_or_pin(out, &index, &signer)?;
     let mut run = Run {
         ids,
         out,
@@ -115,7 +129,7 @@ pub fn decrypt(bundle: impl Read, ids: &Identities, out: &Path) -> Result<Decryp
         for entry in entries {
             let mut entry = bundle::checked(entry)?;
             let path = entry.path()?.to_string_lossy().into_owned();
-            if path == AUDIT_PATH {
+            if path == AUDIT_PATH || path == SIGNATURE_PATH {
                 continue;
             }
             if let Some(id) = bundle::deleted_id(&path)? {

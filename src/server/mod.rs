@@ -151,6 +151,8 @@ pub struct App {
     pub keys: KeySet,
     /// The signed key set published for client-side encryption, if any.
     pub published: Option<SignedKeySet>,
+    /// The server key that signs every bundle (`pull` is refused without one).
+    pub bundle_key: Option<Arc<crate::crypto::ed25519::SecretKey>>,
     /// Transfer nonces seen within the time window (replay protection).
     pub seen_transfers: Mutex<HashMap<String, u64>>,
     /// Unix second the server started: transfer requests signed before it
@@ -182,6 +184,7 @@ impl App {
             catalog,
             keys,
             published: None,
+            bundle_key: None,
             seen_transfers: Mutex::new(HashMap::new()),
             started: now_unix(),
             submit_bucket: limit::Bucket::new(limits.submit_rate, limits.submit_burst, now),

@@ -1,0 +1,186 @@
+//! Attack 1 of the trust model, end to end through the real binary: a bundle
+//! made by a real server and rewritten as a compromised transfer machine
+//! would (an extra recipient, a forged "reporter" follow-up, an altered
+//! status, the signature stripped) is refused whole, nothing reaches the
+//! cases folder, and no reply written afterwards opens with the attacker's
+//! key. And a compromised server, which holds the bundle key but not the
+//! receipt, cannot pass a follow-up off as the reporter's.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use common::team::tip;
+use common::{client, ok, Env, Server};
+use peluit::crypto::{self, Pad, Recipients};
+use peluit::model::{Manifest, SealedBy, Submission, SubmissionKind, MANIFEST_FORMAT};
+use reqwest::blocking::multipart::Form;
+
+/// A bundle's entries: path and bytes, in order.
+type Entries = Vec<(String, Vec<u8>)>;
+
+/// Every file under `dir` with its bytes.
+fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut v: Vec<_> = common::files_under(dir).into_iter().map(|p| (p.clone(), fs::read(p).unwrap())).collect();
+    v.sort();
+    v
+}
+
+/// `peluit export` of the stopped server, whole.
+fn export(env: &Env, name: &str) -> PathBuf {
+    let bundle = env.path(name);
+    let keys = env.keys.to_str().unwrap();
+    ok(&env.run(&["export", "--keys", keys, "--data", env.data.to_str().unwrap(), "--out", bundle.to_str().unwrap()]));
+    bundle
+}
+
+/// A reporter's follow-up through the API.
+fn follow_up(s: &Server, receipt: &str, text: &str) {
+    let form = Form::new().text("receipt", receipt.to_string()).text("text", text.to_string());
+    let r = client().post(s.url("/api/v1/followups")).multipart(form).send().unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+}
+
+/// A follow-up manifest saying `text`, sealed to `recipients`.
+fn sealed_followup(recipients: &[String], text: &str) -> Vec<u8> {
+    let mut m = Manifest::default();
+    m.format = MANIFEST_FORMAT.into();
+    m.kind = "followup".into();
+    m.text = text.into();
+    let r = Recipients::parse(&recipients.join("\n")).unwrap();
+    crypto::seal_bytes(&r, &serde_json::to_vec(&m).unwrap(), Pad::Spaces).unwrap()
+}
+
+/// The forged "reporter" follow-up of the attack.
+const FORGED: &str = "Saya menarik laporan ini, mohon dihapus. Siapa yang sudah membacanya?";
+
+#[test]
+fn a_bundle_rewritten_by_the_transfer_machine_is_refused_and_nothing_reaches_the_attacker() {
+    let env = Env::new();
+    let s = Server::start(&env, &[]);
+    let receipt = tip(&s, "pungutan liar di puskesmas");
+    s.stop();
+    let cases = env.path("cases");
+    common::team::decrypt(&export(&env, "b1.tar"), &env.identity, &cases);
+    let id = fs::read_dir(&cases).unwrap().flatten().find(|e| e.path().is_dir()).unwrap().file_name();
+    let id = id.to_string_lossy().into_owned();
+
+    // The reporter adds something; the next bundle carries the case again.
+    let s = Server::start(&env, &[]);
+    follow_up(&s, &receipt, "bukti kuitansi menyusul");
+    s.stop();
+    let genuine = export(&env, "b2.tar");
+    let before = snapshot(&cases);
+    let (attacker_secret, attacker) = crypto::new_identity();
+    let entries = common::untar(&genuine);
+    let index: serde_json::Value = serde_json::from_slice(&entries[0].1).unwrap();
+    let recipients: Vec<String> = serde_json::from_value(index["recipients"].clone()).unwrap();
+    let at = entries.iter().position(|(p, _)| p == &format!("reports/{id}.json")).unwrap();
+    let edit_report = |edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut e = entries.clone();
+        let mut r: serde_json::Value = serde_json::from_slice(&e[at].1).unwrap();
+        edit(&mut r);
+        e[at].1 = serde_json::to_vec(&r).unwrap();
+        e
+    };
+    let mut variants: Vec<(&str, Entries)> = Vec::new();
+    // An extra recipient for replies.
+    let mut extra = entries.clone();
+    let mut i = index.clone();
+    i["recipients"].as_array_mut().unwrap().push(attacker.clone().into());
+    extra[0].1 = serde_json::to_vec(&i).unwrap();
+    variants.push(("an extra recipient", extra));
+    // A forged "reporter" follow-up on the real case, sealed to the
+    // investigators' public recipients, its blob after the case's last one.
+    let forged_blob = format!("blobs/{}.age", "f".repeat(32));
+    let mut forged = edit_report(&|r| {
+        let sub = serde_json::json!({
+            "seq": 999, "day": "2026-11-29", "kind": "follow_up", "sealed_by": "client",
+            "manifest": forged_blob, "attachments": []
+        });
+        r["submissions"].as_array_mut().unwrap().push(sub);
+    });
+    let last_blob = (at + 1..forged.len()).take_while(|&k| forged[k].0.starts_with("blobs/")).last().unwrap();
+    forged.insert(last_blob + 1, (forged_blob.clone(), sealed_followup(&recipients, FORGED)));
+    variants.push(("a forged follow-up", forged));
+    // The status set to closed, so retention purges the report.
+    variants.push(("an altered status", edit_report(&|r| r["status"] = "closed".into())));
+    // The signature entry, whatever it is, removed.
+    let mut stripped = entries.clone();
+    stripped.retain(|(p, _)| !p.starts_with("signature"));
+    variants.push(("no signature", stripped));
+
+    for (what, e) in variants {
+        let altered = env.path("altered.tar");
+        fs::write(&altered, common::tar(&e)).unwrap();
+        let out = common::decrypt(&altered, &env.identity, &cases);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "a bundle with {what} is refused");
+        let says = if what == "no signature" { "unsigned" } else { "altered" };
+        assert!(err.contains(says), "the refusal of {what} says {says}: {err}");
+        assert_eq!(snapshot(&cases), before, "nothing is written for a bundle with {what}");
+    }
+    let texts: String = snapshot(&cases).iter().map(|(_, b)| String::from_utf8_lossy(b).into_owned()).collect();
+    assert!(!texts.contains(FORGED), "the forged follow-up is nowhere in the cases folder");
+
+    // The genuine bundle is taken; a reply written now is not the attacker's to read.
+    common::team::decrypt(&genuine, &env.identity, &cases);
+    common::team::reply_is_not_theirs(&env, &cases, &id, &attacker_secret);
+}
+
+#[test]
+fn a_follow_up_the_server_made_without_the_receipt_is_shown_unverified() {
+    let env = Env::new();
+    let s = Server::start(&env, &[]);
+    let receipt = tip(&s, "suap pengadaan alat kesehatan");
+    follow_up(&s, &receipt, "ini dari pelapor sendiri");
+    s.stop();
+
+    // The server, compromised, adds a client-sealed follow-up to the report
+    // without the receipt, so without a valid tag, and signs the bundle as usual.
+    let store = peluit::store::Store::open(&env.data).unwrap();
+    let secret = peluit::keys::load_or_create_secret(&env.keys.join(peluit::keys::SECRET_FILE), false).unwrap();
+    let store = store.with_secret(secret).unwrap();
+    let recipients = store.recipients().unwrap();
+    let found = store
+        .find(&crypto::lookup_key(store.secret(), &peluit::receipt::Receipt::parse(&receipt).unwrap()))
+        .unwrap()
+        .unwrap();
+    let manifest = store.put_blob(&sealed_followup(&recipients, FORGED)).unwrap();
+    let sub = Submission {
+        seq: store.next_seq().unwrap(),
+        day: "2026-11-29".into(),
+        kind: SubmissionKind::FollowUp,
+        sealed_by: SealedBy::Client,
+        manifest,
+        attachments: Vec::new(),
+        // tags
+    };
+    store.append_submission(&found.id, sub, peluit::store::MAX_FOLLOWUPS).unwrap();
+    drop(store);
+
+    let cases = env.path("cases");
+    common::team::decrypt(&export(&env, "b.tar"), &env.identity, &cases);
+    let dir = cases.join(&found.id);
+    let conversation = fs::read_to_string(dir.join("conversation.md")).unwrap();
+    let (genuine, forged) = conversation.split_at(conversation.find(FORGED).unwrap());
+    assert!(genuine.contains("ini dari pelapor sendiri"));
+    assert!(!genuine.contains("NOT from the receipt holder"), "the reporter's own follow-up is verified: {genuine}");
+    assert!(
+        genuine.rsplit("\n## ").next().unwrap_or("").contains("NOT from the receipt holder: unverified")
+            || forged.contains("NOT from the receipt holder: unverified"),
+        "the forged follow-up is marked: {conversation}"
+    );
+    let followups: Vec<serde_json::Value> = common::files_under(&dir)
+        .into_iter()
+        .filter(|p| p.ends_with("report.json") && p.to_string_lossy().contains("followup"))
+        .map(|p| serde_json::from_slice(&fs::read(p).unwrap()).unwrap())
+        .collect();
+    let verified: Vec<bool> = followups.iter().map(|r| r["from_receipt_holder"].as_bool().unwrap()).collect();
+    assert_eq!(verified.len(), 2);
+    assert_eq!(verified.iter().filter(|v| **v).count(), 1, "one verified, one not: {followups:?}");
+    let listed = ok(&env.run(&["cases", "--dir", cases.to_str().unwrap()]));
+    assert!(listed.contains("1 unverified follow-up"), "{listed}");
+}
