@@ -117,6 +117,7 @@ fn insert_one(store: &Store, recips: &Recipients, manifest: &[u8]) {
         sealed_by: SealedBy::Server,
         manifest: blob,
         attachments: Vec::new(),
+        tags: Vec::new(),
     };
     store.open_report(sub).unwrap();
 }
@@ -157,6 +158,7 @@ fn store(c: &mut Criterion) {
                 sealed_by: SealedBy::Server,
                 manifest: blob.clone(),
                 attachments: Vec::new(),
+                tags: Vec::new(),
             };
             let key = crypto::LookupKey(crypto::random_id().repeat(2).try_into().unwrap());
             let report = Report::new(crypto::hex(&crypto::random_id()), crypto::hex(&key.0), "age1x".into(), sub);

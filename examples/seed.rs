@@ -130,6 +130,7 @@ fn seed_one(store: &Store, recipients: &Recipients, text: &str) -> Result<zeroiz
         sealed_by: SealedBy::Server,
         manifest: blob,
         attachments: Vec::new(),
+        tags: Vec::new(),
     };
     let receipt = store.open_report(sub)?;
     Ok(receipt.grouped())

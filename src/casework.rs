@@ -249,6 +249,8 @@ pub struct CaseRow {
     pub set_aside: usize,
     /// The day the report was deleted on the server, if it was.
     pub deleted: Option<String>,
+    /// Follow-ups not shown to come from the receipt holder.
+    pub unverified: usize,
 }
 
 /// Builds the table, overdue cases first, then the oldest. Pure: `today` is
@@ -285,6 +287,7 @@ pub fn table(
                 new: new.contains(&c.id),
                 set_aside: set_aside(&c.id),
                 deleted: c.deleted.clone(),
+                unverified: c.unverified.len(),
             })
         })
         .collect();
@@ -317,6 +320,7 @@ mod tests {
             deleted: None,
             head: String::new(),
             known: Vec::new(),
+            unverified: Vec::new(),
         }
     }
 

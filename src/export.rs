@@ -111,6 +111,11 @@ pub struct IndexReport {
     /// their digest as the state it was decided on).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub known: Vec<(u64, String)>,
+    /// Set by `decrypt` in a case folder's `case.json`, never read from a
+    /// bundle: the sequence numbers of follow-ups whose tag did not verify
+    /// (not shown to come from the receipt holder).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unverified: Vec<u64>,
 }
 
 /// What an investigator sent the reporter: a reply, or a note with a status.
@@ -159,6 +164,9 @@ pub struct IndexSubmission {
     pub manifest: String,
     /// Paths of the sealed attachments, in manifest order.
     pub attachments: Vec<String>,
+    /// A follow-up's tags: `decrypt` checks the one for its identity.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<crate::model::FollowUpTag>,
 }
 
 /// What an export wrote.
@@ -237,12 +245,14 @@ pub fn report_entry(r: &Report, reply_key: String, messages: Vec<IndexMessage>) 
                 sealed_by: s.sealed_by,
                 manifest: blob_path(&s.manifest),
                 attachments: s.attachments.iter().map(blob_path).collect(),
+                tags: s.tags.clone(),
             })
             .collect(),
         messages,
         deleted: None,
         head: r.head.clone(),
         known: Vec::new(),
+        unverified: Vec::new(),
     }
 }
 

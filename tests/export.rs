@@ -45,6 +45,7 @@ fn submission(store: &Store, r: &Recipients, kind: SubmissionKind, text: &str, f
         sealed_by: SealedBy::Server,
         manifest,
         attachments,
+        tags: Vec::new(),
     }
 }
 

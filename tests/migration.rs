@@ -72,6 +72,7 @@ fn an_older_folder_is_refused_then_compacted_into_the_current_layout() {
             sealed_by: SealedBy::Server,
             manifest,
             attachments: vec![big],
+            tags: Vec::new(),
         };
         let id = crypto::random_id();
         let mut r = Report::new(crypto::hex(&id), crypto::hex(&key.0), String::new(), sub);

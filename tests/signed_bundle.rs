@@ -16,7 +16,7 @@ use common::team::tip;
 use common::{client, ok, Env, Server};
 use peluit::crypto::{self, Pad, Recipients};
 use peluit::model::{Manifest, SealedBy, Submission, SubmissionKind, MANIFEST_FORMAT};
-use reqwest::blocking::multipart::Form;
+use reqwest::blocking::multipart::{Form, Part};
 
 /// A bundle's entries: path and bytes, in order.
 type Entries = Vec<(String, Vec<u8>)>;
@@ -36,9 +36,10 @@ fn export(env: &Env, name: &str) -> PathBuf {
     bundle
 }
 
-/// A reporter's follow-up through the API.
+/// A reporter's follow-up through the API, with a file.
 fn follow_up(s: &Server, receipt: &str, text: &str) {
-    let form = Form::new().text("receipt", receipt.to_string()).text("text", text.to_string());
+    let file = Part::bytes(b"kuitansi 250.000".to_vec()).file_name("kuitansi.txt");
+    let form = Form::new().text("receipt", receipt.to_string()).text("text", text.to_string()).part("file", file);
     let r = client().post(s.url("/api/v1/followups")).multipart(form).send().unwrap();
     assert_eq!(r.status().as_u16(), 201);
 }
@@ -156,7 +157,7 @@ fn a_follow_up_the_server_made_without_the_receipt_is_shown_unverified() {
         sealed_by: SealedBy::Client,
         manifest,
         attachments: Vec::new(),
-        // tags
+        tags: Vec::new(),
     };
     store.append_submission(&found.id, sub, peluit::store::MAX_FOLLOWUPS).unwrap();
     drop(store);
@@ -164,23 +165,30 @@ fn a_follow_up_the_server_made_without_the_receipt_is_shown_unverified() {
     let cases = env.path("cases");
     common::team::decrypt(&export(&env, "b.tar"), &env.identity, &cases);
     let dir = cases.join(&found.id);
-    let conversation = fs::read_to_string(dir.join("conversation.md")).unwrap();
-    let (genuine, forged) = conversation.split_at(conversation.find(FORGED).unwrap());
-    assert!(genuine.contains("ini dari pelapor sendiri"));
-    assert!(!genuine.contains("NOT from the receipt holder"), "the reporter's own follow-up is verified: {genuine}");
-    assert!(
-        genuine.rsplit("\n## ").next().unwrap_or("").contains("NOT from the receipt holder: unverified")
-            || forged.contains("NOT from the receipt holder: unverified"),
-        "the forged follow-up is marked: {conversation}"
-    );
-    let followups: Vec<serde_json::Value> = common::files_under(&dir)
+    // Each follow-up folder: its report.json and report.md.
+    let followups: Vec<(serde_json::Value, String)> = common::files_under(&dir)
         .into_iter()
         .filter(|p| p.ends_with("report.json") && p.to_string_lossy().contains("followup"))
-        .map(|p| serde_json::from_slice(&fs::read(p).unwrap()).unwrap())
+        .map(|p| {
+            (
+                serde_json::from_slice(&fs::read(&p).unwrap()).unwrap(),
+                fs::read_to_string(p.with_file_name("report.md")).unwrap(),
+            )
+        })
         .collect();
-    let verified: Vec<bool> = followups.iter().map(|r| r["from_receipt_holder"].as_bool().unwrap()).collect();
-    assert_eq!(verified.len(), 2);
-    assert_eq!(verified.iter().filter(|v| **v).count(), 1, "one verified, one not: {followups:?}");
+    assert_eq!(followups.len(), 2);
+    for (json, md) in &followups {
+        let forged = json["text"].as_str().unwrap().contains(FORGED);
+        assert_eq!(json["from_receipt_holder"].as_bool(), Some(!forged), "{json}");
+        assert_eq!(md.contains("NOT from the receipt holder: unverified"), forged, "{md}");
+    }
+    let conversation = fs::read_to_string(dir.join("conversation.md")).unwrap();
+    let marked: Vec<&str> =
+        conversation.lines().filter(|l| l.contains("NOT from the receipt holder: unverified")).collect();
+    let plain = conversation.lines().filter(|l| l.contains("Tambahan dari pelapor / Follow-up")).count();
+    assert_eq!((marked.len(), plain), (1, 1), "one follow-up shown as the reporter's, one marked: {conversation}");
+    let case: serde_json::Value = serde_json::from_slice(&fs::read(dir.join("case.json")).unwrap()).unwrap();
+    assert_eq!(case["unverified"].as_array().map(Vec::len), Some(1), "{case}");
     let listed = ok(&env.run(&["cases", "--dir", cases.to_str().unwrap()]));
     assert!(listed.contains("1 unverified follow-up"), "{listed}");
 }

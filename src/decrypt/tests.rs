@@ -70,6 +70,7 @@ fn report_of(r: &Recipients, id: &str, subs: Vec<(u64, Manifest, Vec<Vec<u8>>)>)
             sealed_by: SealedBy::Server,
             manifest,
             attachments,
+            tags: Vec::new(),
         });
     }
     let entry = IndexReport {
@@ -85,6 +86,7 @@ fn report_of(r: &Recipients, id: &str, subs: Vec<(u64, Manifest, Vec<Vec<u8>>)>)
         deleted: None,
         head: String::new(),
         known: Vec::new(),
+        unverified: Vec::new(),
     };
     let mut out = vec![(format!("reports/{id}.json"), serde_json::to_vec(&entry).unwrap_or_default())];
     out.extend(blobs);

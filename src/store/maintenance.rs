@@ -223,6 +223,7 @@ mod tests {
             sealed_by: SealedBy::Server,
             manifest: blob(b"m"),
             attachments: vec![blob(marker)],
+            tags: Vec::new(),
         };
         let receipt = Receipt::generate(&mut rand::rand_core::UnwrapErr(rand::rngs::SysRng));
         let key = crypto::lookup_key(store.secret(), &receipt);

@@ -493,6 +493,7 @@ mod tests {
             sealed_by: SealedBy::Server,
             manifest: blob(store, b"m"),
             attachments: vec![blob(store, &vec![9u8; 3 * CHUNK + 5])],
+            tags: Vec::new(),
         }
     }
 
