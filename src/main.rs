@@ -244,6 +244,13 @@ enum KeysAction {
         #[arg(long)]
         server_key: Option<String>,
     },
+    /// Make the server key that signs bundles (on the server, before its first start under systemd), or show the
+    /// one there: its public key and fingerprint, to carry to the offline machine.
+    ServerKey {
+        /// The key file, beside the deployment secret (e.g. /etc/peluit/server.key); made 0600 when missing.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 /// Options of `submit`.
@@ -502,6 +509,7 @@ fn run(cmd: Command) -> Result<()> {
             };
             investigator::keys_sign(&req, &key, &out)
         }
+        Command::Keys { action: KeysAction::ServerKey { out } } => cli::trust::server_key(&out),
         Command::Submit(args) => reporter::submit(args),
         Command::Check(CheckArgs { data: Some(data), .. }) => data::check_data(&data),
         Command::Check(args) => reporter::check(args),

@@ -102,8 +102,9 @@ fn prepare(base: &Path, url: &str) -> Result<(String, PathBuf, PathBuf)> {
         "  2. In another terminal, fetch the ciphertext as an investigator would:".into(),
         format!("       {exe} pull --server {url} --key {kd}/transfer.key --out {b}"),
         format!(
-            "     (or stop the server and run: {exe} export --data {} --out {}, then use that file below)",
+            "     (or stop the server and run: {exe} export --data {} --keys {} --out {}, then use that file below)",
             data.display(),
+            server_keys.display(),
             exported.display()
         ),
         "  3. On the investigators' offline machine, pin the cases folder to the key set signed there with the".into(),

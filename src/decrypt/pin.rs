@@ -200,6 +200,33 @@ mod tests {
     }
 
     #[test]
+    fn the_server_key_is_pinned_once_and_another_refused() {
+        use crate::crypto::ed25519::SecretKey;
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let out = dir.path().join("cases");
+        let key = || SecretKey::generate("server").unwrap_or_else(|e| panic!("{e}")).0.public();
+        let (server, other) = (key(), key());
+        let index = Index {
+            format: crate::export::INDEX_FORMAT.into(),
+            deployment_id: "d1".into(),
+            since: 0,
+            cursor: 1,
+            recipients: vec!["age1a".into()],
+        };
+        check_or_pin(&out, &index, &server).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(load(&out).ok().flatten().map(|p| p.server_key), Some(server.to_text()), "first use pins it");
+        assert!(check_or_pin(&out, &index, &server).is_ok());
+        let refused = check_or_pin(&out, &index, &other).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(refused.contains(&other.fingerprint()) && refused.contains("another key"), "{refused}");
+        // A folder pinned before bundles were signed takes its next bundle's key.
+        let mut old = load(&out).ok().flatten().unwrap_or_else(|| panic!("pinned"));
+        old.server_key.clear();
+        save(&out, &old).unwrap_or_else(|e| panic!("{e}"));
+        assert!(check_or_pin(&out, &index, &other).is_ok());
+        assert_eq!(load(&out).ok().flatten().map(|p| p.server_key), Some(other.to_text()));
+    }
+
+    #[test]
     fn trust_pins_a_signed_set_and_refuses_an_older_one() {
         use crate::crypto::ed25519::SecretKey;
         use crate::published::{sign, FORMAT};
@@ -230,8 +257,17 @@ mod tests {
         let forged = SignedKeySet { payload: set(3, "d1", "age1y").payload, ..set(3, "d1", "age1x") };
         assert!(refused(&forged), "a forged one");
         assert!(matches!(trust(&out, &set(3, "d1", "age1b"), &pin, 100), Err(DecryptError::Pin(_))), "expired");
-        let (old, new) = trust(&out, &set(3, "d1", "age1b"), &pin, 10).unwrap_or_else(|e| panic!("{e}"));
+        let server = SecretKey::generate("server").unwrap_or_else(|e| panic!("{e}")).0.public().to_text();
+        let named = |version| {
+            let mut p = crate::published::peek(&set(version, "d1", "age1b")).unwrap_or_else(|| panic!("payload"));
+            p.server = server.clone();
+            sign(&k, &p)
+        };
+        let (old, new) = trust(&out, &named(3), &pin, 10).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(new.server_key, server, "the set's server key is pinned");
         assert_eq!(old.map(|o| o.keyset_version), Some(2));
+        let (_, newer) = trust(&out, &set(4, "d1", "age1b"), &pin, 10).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(newer.server_key, server, "a set naming no server key keeps the pinned one");
         assert_eq!(load(&out).ok().flatten().map(|p| p.recipients), Some(new.recipients));
     }
 }
