@@ -1,8 +1,10 @@
-//! A compromised transfer machine against the offline machine, through the
-//! real binary: once the cases folder is pinned, a bundle rewritten in
-//! transit (an extra recipient, another deployment) is refused before
-//! anything is written, the pin stays, and a reply signed afterwards is
-//! sealed only to the pinned recipients and the reporter.
+//! The offline pin behind the bundle signature, through the real binary: a
+//! transfer machine's rewrites are refused by the signature already
+//! (`tests/signed_bundle.rs`), so these bundles are rewritten and signed
+//! again with the server's own key, as a compromised server would. Once the
+//! cases folder is pinned, one with an extra recipient or another deployment
+//! is refused before anything is written, the pin stays, and a reply signed
+//! afterwards is sealed only to the pinned recipients and the reporter.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -14,13 +16,19 @@ use common::team::{decrypt, tip};
 use common::{ok, Env, Server};
 use peluit::crypto;
 
-/// `bundle` with its `index.json` changed by `edit`, written at `to`.
-fn rewrite_index(bundle: &Path, to: &Path, edit: impl Fn(&mut serde_json::Value)) {
+/// `entries` signed again with `env`'s server key, written at `to`.
+fn resign(env: &Env, entries: &[(String, Vec<u8>)], to: &Path) {
+    let key = peluit::server_key::load(&env.keys.join(peluit::server_key::SERVER_KEY_FILE)).unwrap();
+    fs::write(to, common::signed_tar_by(entries, &key)).unwrap();
+}
+
+/// `bundle` with its `index.json` changed by `edit`, signed again, written at `to`.
+fn rewrite_index(env: &Env, bundle: &Path, to: &Path, edit: impl Fn(&mut serde_json::Value)) {
     let mut entries = common::untar(bundle);
     let mut index: serde_json::Value = serde_json::from_slice(&entries[0].1).unwrap();
     edit(&mut index);
     entries[0].1 = serde_json::to_vec(&index).unwrap();
-    fs::write(to, common::tar(&entries)).unwrap();
+    resign(env, &entries, to);
 }
 
 /// A server's bundle of one tip, decrypted into a new cases folder (the
@@ -44,10 +52,10 @@ fn a_bundle_rewritten_in_transit_cannot_add_a_recipient_to_replies() {
     let pin = cases.join("deployment.json");
     let pinned = fs::read(&pin).unwrap();
 
-    // The transfer machine adds its own recipient to the next bundle.
+    // The server adds a recipient of its own to the next bundle.
     let (attacker_secret, attacker) = crypto::new_identity();
     let added = env.path("added.tar");
-    rewrite_index(&bundle, &added, |i| i["recipients"].as_array_mut().unwrap().push(attacker.clone().into()));
+    rewrite_index(&env, &bundle, &added, |i| i["recipients"].as_array_mut().unwrap().push(attacker.clone().into()));
     let before = common::files_under(&cases);
     let out = common::decrypt(&added, &env.identity, &cases);
     let err = String::from_utf8_lossy(&out.stderr);
@@ -58,7 +66,7 @@ fn a_bundle_rewritten_in_transit_cannot_add_a_recipient_to_replies() {
 
     // Or swaps the deployment.
     let other = env.path("other.tar");
-    rewrite_index(&bundle, &other, |i| i["deployment_id"] = "e".repeat(32).into());
+    rewrite_index(&env, &bundle, &other, |i| i["deployment_id"] = "e".repeat(32).into());
     let out = common::decrypt(&other, &env.identity, &cases);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains(&"e".repeat(32)), "{err}");
@@ -74,7 +82,7 @@ fn a_bundle_cannot_change_the_reply_key_of_a_known_case() {
     let case_json = cases.join(id).join("case.json");
     let before = fs::read(&case_json).unwrap();
 
-    // The transfer machine points the case's replies at its own key.
+    // The server points the case's replies at a key of its own.
     let (_, attacker) = crypto::new_identity();
     let mut entries = common::untar(&bundle);
     let entry = entries.iter_mut().find(|(p, _)| p.starts_with("reports/")).unwrap();
@@ -82,7 +90,7 @@ fn a_bundle_cannot_change_the_reply_key_of_a_known_case() {
     report["reply_recipient"] = attacker.clone().into();
     entry.1 = serde_json::to_vec(&report).unwrap();
     let altered = env.path("altered.tar");
-    fs::write(&altered, common::tar(&entries)).unwrap();
+    resign(&env, &entries, &altered);
     let out = common::decrypt(&altered, &env.identity, &cases);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("reply key"), "refused as altered: {err}");

@@ -275,7 +275,10 @@ pub fn tar<P: AsRef<Path>>(entries: &[(P, Vec<u8>)]) -> Vec<u8> {
 }
 
 /// Appends `entries` as plain 0600 files.
-fn append_all<W: std::io::Write, P: AsRef<Path>>(b: &mut tar::Builder<W>, entries: &[(P, Vec<u8>)]) {
+fn append_all<'a, W: std::io::Write, P: AsRef<Path> + 'a>(
+    b: &mut tar::Builder<W>,
+    entries: impl IntoIterator<Item = &'a (P, Vec<u8>)>,
+) {
     for (path, data) in entries {
         let mut h = tar::Header::new_ustar();
         h.set_size(data.len() as u64);
@@ -288,9 +291,14 @@ fn append_all<W: std::io::Write, P: AsRef<Path>>(b: &mut tar::Builder<W>, entrie
 /// test process (a cases folder pins the first key it sees).
 pub fn signed_tar<P: AsRef<Path>>(entries: &[(P, Vec<u8>)]) -> Vec<u8> {
     static KEY: std::sync::OnceLock<peluit::crypto::ed25519::SecretKey> = std::sync::OnceLock::new();
-    let key = KEY.get_or_init(|| peluit::crypto::ed25519::SecretKey::generate("test server").unwrap().0);
+    signed_tar_by(entries, KEY.get_or_init(|| peluit::crypto::ed25519::SecretKey::generate("test server").unwrap().0))
+}
+
+/// A tar of `entries` (any signature entry among them left out) signed
+/// with `key`, as a server holding that key would sign it.
+pub fn signed_tar_by<P: AsRef<Path>>(entries: &[(P, Vec<u8>)], key: &peluit::crypto::ed25519::SecretKey) -> Vec<u8> {
     let mut b = tar::Builder::new(peluit::crypto::bundle_sig::Hashing::new(Vec::new()));
-    append_all(&mut b, entries);
+    append_all(&mut b, entries.iter().filter(|(p, _)| p.as_ref() != Path::new(peluit::export::SIGNATURE_PATH)));
     peluit::export::append_signature(&mut b, key).unwrap();
     b.into_inner().unwrap().into_inner()
 }
