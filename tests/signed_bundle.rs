@@ -62,9 +62,13 @@ fn a_bundle_rewritten_by_the_transfer_machine_is_refused_and_nothing_reaches_the
     let env = Env::new();
     let s = Server::start(&env, &[]);
     let receipt = tip(&s, "pungutan liar di puskesmas");
-    s.stop();
+    let log = s.stop();
+    // First contact without a key set: the bundle's key is pinned, and its
+    // fingerprint printed to compare with the one the server printed.
+    let printed = log.split("fingerprint=").nth(1).unwrap().split([' ', '"']).find(|w| !w.is_empty()).unwrap();
     let cases = env.path("cases");
-    common::team::decrypt(&export(&env, "b1.tar"), &env.identity, &cases);
+    let first = ok(&common::decrypt(&export(&env, "b1.tar"), &env.identity, &cases));
+    assert!(first.contains(&format!("server key that signed this bundle, fingerprint {printed}")), "{first}");
     let id = fs::read_dir(&cases).unwrap().flatten().find(|e| e.path().is_dir()).unwrap().file_name();
     let id = id.to_string_lossy().into_owned();
 
@@ -108,6 +112,9 @@ fn a_bundle_rewritten_by_the_transfer_machine_is_refused_and_nothing_reaches_the
     variants.push(("a forged follow-up", forged));
     // The status set to closed, so retention purges the report.
     variants.push(("an altered status", edit_report(&|r| r["status"] = "closed".into())));
+    // Signed again with a key of its own.
+    let (own, _) = peluit::crypto::ed25519::SecretKey::generate("transfer machine").unwrap();
+    variants.push(("its own signature", common::untar_bytes(&common::signed_tar_by(&entries, &own))));
     // The signature entry, whatever it is, removed.
     let mut stripped = entries.clone();
     stripped.retain(|(p, _)| !p.starts_with("signature"));
@@ -119,7 +126,11 @@ fn a_bundle_rewritten_by_the_transfer_machine_is_refused_and_nothing_reaches_the
         let out = common::decrypt(&altered, &env.identity, &cases);
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "a bundle with {what} is refused");
-        let says = if what == "no signature" { "unsigned" } else { "altered" };
+        let says = match what {
+            "no signature" => "unsigned",
+            "its own signature" => "signed by another key",
+            _ => "altered",
+        };
         assert!(err.contains(says), "the refusal of {what} says {says}: {err}");
         assert_eq!(snapshot(&cases), before, "nothing is written for a bundle with {what}");
     }

@@ -305,8 +305,13 @@ pub fn signed_tar_by<P: AsRef<Path>>(entries: &[(P, Vec<u8>)], key: &peluit::cry
 
 /// The entries of a bundle: path and bytes, in order.
 pub fn untar(bundle: &Path) -> Vec<(String, Vec<u8>)> {
+    untar_bytes(&fs::read(bundle).unwrap())
+}
+
+/// The entries of a tar in memory: path and bytes, in order.
+pub fn untar_bytes(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
     use std::io::Read;
-    let mut a = tar::Archive::new(fs::File::open(bundle).unwrap());
+    let mut a = tar::Archive::new(bytes);
     let mut out = Vec::new();
     for e in a.entries().unwrap() {
         let mut e = e.unwrap();
