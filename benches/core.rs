@@ -117,6 +117,7 @@ fn insert_one(store: &Store, recips: &Recipients, manifest: &[u8]) {
         sealed_by: SealedBy::Server,
         manifest: blob,
         attachments: Vec::new(),
+        tags: Vec::new(),
     };
     let (receipt, id) = peluit::lifecycle::draw(&mut rand::rand_core::UnwrapErr(rand::rngs::SysRng));
     store.open_report(&receipt, id, sub).unwrap();
@@ -158,6 +159,7 @@ fn store(c: &mut Criterion) {
                 sealed_by: SealedBy::Server,
                 manifest: blob.clone(),
                 attachments: Vec::new(),
+                tags: Vec::new(),
             };
             let key = crypto::LookupKey(crypto::random_id().repeat(2).try_into().unwrap());
             let opening = peluit::lifecycle::Opening {

@@ -130,6 +130,7 @@ fn seed_one(store: &Store, recipients: &Recipients, text: &str) -> Result<zeroiz
         sealed_by: SealedBy::Server,
         manifest: blob,
         attachments: Vec::new(),
+        tags: Vec::new(),
     };
     let (receipt, id) = peluit::lifecycle::draw(&mut rand::rand_core::UnwrapErr(rand::rngs::SysRng));
     store.open_report(&receipt, id, sub)?;

@@ -247,6 +247,8 @@ pub struct CaseRow {
     pub set_aside: usize,
     /// The day the report was deleted on the server, if it was.
     pub deleted: Option<String>,
+    /// Follow-ups not shown to come from the receipt holder.
+    pub unverified: usize,
 }
 
 /// Builds the table, overdue cases first, then the oldest. Pure: `today` is
@@ -283,6 +285,7 @@ pub fn table(
                 new: new.contains(&c.id),
                 set_aside: set_aside(&c.id),
                 deleted: c.deleted.clone(),
+                unverified: c.unverified.len(),
             })
         })
         .collect();
@@ -315,6 +318,7 @@ mod tests {
             deleted: None,
             head: String::new(),
             known: Vec::new(),
+            unverified: Vec::new(),
         }
     }
 

@@ -8,8 +8,9 @@
 //! messages in the range) immediately followed by its blobs as standard
 //! `.age` files, each submission's manifest before its attachments, then the
 //! sealed replies and status notes in the range; for a deleted report,
-//! `deleted/<id>.json`. Export and decrypt hold one report at a time,
-//! however many the bundle has.
+//! `deleted/<id>.json`; last, `signature.json`: the server key's Ed25519
+//! signature over the SHA-256 of every byte before it ([`BundleSignature`]).
+//! Export and decrypt hold one report at a time, however many the bundle has.
 //!
 //! Entries carry no timestamps, owners or modes beyond 0600: the bundle leaks
 //! nothing the database does not.
@@ -18,6 +19,8 @@ use std::io::{self, Write};
 
 use serde::{Deserialize, Serialize};
 
+use crate::crypto::bundle_sig;
+use crate::crypto::ed25519::{b64, SecretKey};
 use crate::model::{BlobRef, Event, Report, SealedBy, Status, SubmissionKind};
 use crate::store::{Change, Store, StoreError};
 
@@ -45,6 +48,21 @@ pub struct Index {
 
 /// Name of the audit log entry in the tar (JSON Lines of [`crate::actions::AuditEntry`]).
 pub const AUDIT_PATH: &str = "audit.jsonl";
+
+/// Name of the last entry in the tar: the server's signature.
+pub const SIGNATURE_PATH: &str = "signature.json";
+
+/// `signature.json`: the server key and its signature over the bundle
+/// before this entry (see [`crate::crypto::bundle_sig`]). The offline
+/// machine checks the key against its pin, so the transfer machine can
+/// neither alter the bundle nor sign it again with a key of its own.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct BundleSignature {
+    /// The server key, `ed25519:BASE64`.
+    pub key: String,
+    /// The signature, base64.
+    pub sig: String,
+}
 
 /// The tar path of a report's entry.
 pub fn report_path(id: &str) -> String {
@@ -93,6 +111,11 @@ pub struct IndexReport {
     /// their digest as the state it was decided on).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub known: Vec<(u64, String)>,
+    /// Set by `decrypt` in a case folder's `case.json`, never read from a
+    /// bundle: the sequence numbers of follow-ups whose tag did not verify
+    /// (not shown to come from the receipt holder).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unverified: Vec<u64>,
 }
 
 /// What an investigator sent the reporter: a reply, or a note with a status.
@@ -141,6 +164,9 @@ pub struct IndexSubmission {
     pub manifest: String,
     /// Paths of the sealed attachments, in manifest order.
     pub attachments: Vec<String>,
+    /// A follow-up's tags: `decrypt` checks the one for its identity.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<crate::model::FollowUpTag>,
 }
 
 /// What an export wrote.
@@ -219,12 +245,14 @@ pub fn report_entry(r: &Report, reply_key: String, messages: Vec<IndexMessage>) 
                 sealed_by: s.sealed_by,
                 manifest: blob_path(&s.manifest),
                 attachments: s.attachments.iter().map(blob_path).collect(),
+                tags: s.tags.clone(),
             })
             .collect(),
         messages,
         deleted: None,
         head: r.head.clone(),
         known: Vec::new(),
+        unverified: Vec::new(),
     }
 }
 
@@ -241,8 +269,9 @@ fn header(size: u64) -> tar::Header {
 }
 
 /// Writes a bundle of everything added after `since` to `out`, up to the
-/// last log entry when the export starts (the returned cursor).
-pub fn export(store: &Store, since: u64, out: impl Write) -> Result<ExportSummary, ExportError> {
+/// last log entry when the export starts (the returned cursor), signed
+/// with the server key `key`.
+pub fn export(store: &Store, since: u64, key: &SecretKey, out: impl Write) -> Result<ExportSummary, ExportError> {
     let cursor = store.last_seq()?.max(since);
     let idx = Index {
         format: INDEX_FORMAT.into(),
@@ -251,7 +280,7 @@ pub fn export(store: &Store, since: u64, out: impl Write) -> Result<ExportSummar
         cursor,
         recipients: store.recipients()?,
     };
-    let mut tar = tar::Builder::new(out);
+    let mut tar = tar::Builder::new(bundle_sig::Hashing::new(out));
     append_json(&mut tar, INDEX_PATH, &idx)?;
     // The whole audit chain, every time: verify-log needs it from the start.
     let mut audit = Vec::new();
@@ -288,8 +317,18 @@ pub fn export(store: &Store, since: u64, out: impl Write) -> Result<ExportSummar
             blobs += 1;
         }
     }
-    tar.into_inner()?.flush()?;
+    append_signature(&mut tar, key)?;
+    tar.into_inner()?.into_inner().flush()?;
     Ok(ExportSummary { reports, blobs, deleted, messages_left_out: !store.holds_secret(), cursor })
+}
+
+/// Appends the signature entry, last, over every byte written so far.
+pub fn append_signature<W: Write>(tar: &mut tar::Builder<bundle_sig::Hashing<W>>, key: &SecretKey) -> io::Result<()> {
+    // Every entry so far is written whole, padding included: the digest
+    // covers each byte before the signature entry's header.
+    let digest = tar.get_ref().digest();
+    let sig = BundleSignature { key: key.public().to_text(), sig: b64(&bundle_sig::sign(key, &digest)) };
+    append_json(tar, SIGNATURE_PATH, &sig)
 }
 
 /// Appends a small JSON entry (the index, or one report's entry).

@@ -11,12 +11,16 @@ use std::io::Write;
 
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::crypto::{self, sealed_json, CryptoError, Pad, Recipients, Sealer};
+use crate::crypto::sha256::Hashing;
+use crate::crypto::{self, followup_tag, sealed_json, CryptoError, Pad, Recipients, Sealer};
 use crate::model::{
-    bounded_file_name, known_content_type, AttachmentInfo, BlobRef, Manifest, SealedBy, Submission, SubmissionKind,
-    MANIFEST_FORMAT, MAX_MANIFEST_BYTES,
+    bounded_file_name, known_content_type, AttachmentInfo, BlobRef, FollowUpTag, Manifest, SealedBy, Submission,
+    SubmissionKind, MANIFEST_FORMAT, MAX_MANIFEST_BYTES,
 };
 use crate::store::{BlobWriter, Store, StoreError};
+
+/// Most tags a follow-up carries: one per investigator recipient.
+const MAX_TAGS: usize = 64;
 
 /// What a submission may hold (configurable; see `Limits` in the server).
 #[derive(Clone, Copy, Debug)]
@@ -60,6 +64,9 @@ pub enum IntakeError {
     /// Text that is not UTF-8.
     #[error("text is not UTF-8")]
     Encoding,
+    /// A `tags` part that is not a short JSON list of follow-up tags.
+    #[error("the tags part is malformed")]
+    BadTags,
     /// Storing the ciphertext failed (disk full, database error).
     #[error("storage: {0}")]
     Storage(#[from] StoreError),
@@ -87,7 +94,7 @@ impl From<CryptoError> for IntakeError {
 /// A file being sealed as it streams in.
 pub struct FileSink {
     /// The sealer writing into the store.
-    sealer: Sealer<BlobWriter>,
+    sealer: Sealer<Hashing<BlobWriter>>,
     /// The attachment's metadata (size filled in at the end).
     info: AttachmentInfo,
 }
@@ -110,7 +117,7 @@ pub struct SealedSink {
     /// Set once the header is checked and `head` was stored.
     checked: bool,
     /// Where the ciphertext goes.
-    writer: BlobWriter,
+    writer: Hashing<BlobWriter>,
     /// True for the manifest part.
     is_manifest: bool,
 }
@@ -157,6 +164,10 @@ pub struct Intake {
     attachments: Vec<BlobRef>,
     /// The client-sealed manifest, if the client sealed.
     sealed_manifest: Option<BlobRef>,
+    /// The client's follow-up tags (see [`crate::crypto::followup_tag`]).
+    tags: Vec<FollowUpTag>,
+    /// SHA-256 of each blob's ciphertext, by blob id, for the tags.
+    digests: Vec<(String, [u8; 32])>,
     /// Who seals: fixed by the first part.
     mode: Option<SealedBy>,
     /// Every blob written so far, removed on drop unless committed.
@@ -175,6 +186,8 @@ impl Intake {
             manifest: Manifest::default(),
             attachments: Vec::new(),
             sealed_manifest: None,
+            tags: Vec::new(),
+            digests: Vec::new(),
             mode: None,
             pending: Vec::new(),
             committed: false,
@@ -256,7 +269,8 @@ impl Intake {
         let FileSink { sealer, mut info } = sink;
         let (writer, len) = sealer.finish(Pad::Zeros)?;
         info.size = len;
-        self.attachments.push(writer.finish()?);
+        let blob = self.finish_blob(writer)?;
+        self.attachments.push(blob);
         self.manifest.attachments.push(info);
         Ok(())
     }
@@ -279,12 +293,25 @@ impl Intake {
         if !sink.checked {
             sink.check()?;
         }
-        let blob = sink.writer.finish()?;
+        let blob = self.finish_blob(sink.writer)?;
         if sink.is_manifest {
             self.sealed_manifest = Some(blob);
         } else {
             self.attachments.push(blob);
         }
+        Ok(())
+    }
+
+    /// Takes a client-sealed follow-up's tags (a JSON list, at most one per
+    /// recipient); the server cannot check them without the investigators'
+    /// keys, and stores them as they came.
+    pub fn tags(&mut self, json: &str) -> Result<(), IntakeError> {
+        self.set_mode(SealedBy::Client)?;
+        let tags: Vec<FollowUpTag> = serde_json::from_str(json).map_err(|_| IntakeError::BadTags)?;
+        if tags.len() > MAX_TAGS || tags.iter().any(|t| t.to.len() > 100 || t.tag.len() > 100) {
+            return Err(IntakeError::BadTags);
+        }
+        self.tags = tags;
         Ok(())
     }
 
@@ -310,6 +337,8 @@ impl Intake {
             sealed_by,
             manifest,
             attachments: self.attachments.clone(),
+            // A tip needs none: the server's signature on the bundle covers it.
+            tags: if kind == SubmissionKind::FollowUp { std::mem::take(&mut self.tags) } else { Vec::new() },
         })
     }
 
@@ -343,15 +372,35 @@ impl Intake {
         }
         let blob = self.new_blob()?;
         let writer = sealed_json::seal_to(&self.recipients, blob, &json)?;
-        Ok(writer.finish()?)
+        self.finish_blob(writer)
     }
 
     /// Starts a blob, to be discarded unless a record commits; refused with
     /// [`StoreError::Full`] when the disk is down to its reserve.
-    fn new_blob(&mut self) -> Result<BlobWriter, IntakeError> {
+    fn new_blob(&mut self) -> Result<Hashing<BlobWriter>, IntakeError> {
         let writer = self.store.blob_writer()?;
         self.pending.push(writer.id());
-        Ok(writer)
+        Ok(Hashing::new(writer))
+    }
+
+    /// Finishes a blob, keeping the SHA-256 of its ciphertext for the tags.
+    fn finish_blob(&mut self, writer: Hashing<BlobWriter>) -> Result<BlobRef, IntakeError> {
+        let digest = writer.digest();
+        let blob = writer.into_inner().finish()?;
+        self.digests.push((blob.id.clone(), digest));
+        Ok(blob)
+    }
+
+    /// Tags a follow-up the server sealed for the receipt holder, who is
+    /// here with the receipt (a web follow-up): one tag per recipient over
+    /// the ciphertext of each of its blobs.
+    pub fn tag(&self, sub: &mut Submission, receipt: &crate::receipt::Receipt) {
+        let hash = |b: &BlobRef| self.digests.iter().find(|(id, _)| *id == b.id).map(|(_, d)| *d);
+        let hashes: Option<Vec<[u8; 32]>> = std::iter::once(&sub.manifest).chain(&sub.attachments).map(hash).collect();
+        let Some(hashes) = hashes else { return };
+        let reply = crypto::reply_identity(receipt).recipient().to_string();
+        let digest = followup_tag::digest(&reply, &hashes);
+        sub.tags = followup_tag::tags(receipt, &self.recipients.to_strings(), &digest);
     }
 
     /// Marks the blobs as referenced by a committed record: keep them.

@@ -107,6 +107,9 @@ pub enum KeyError {
     /// A version that would not supersede the set already written.
     #[error("{0} already holds version {1}: give a higher --set-version, or none to take the next one")]
     VersionNotAbove(PathBuf, u64),
+    /// `--server-key` is not a public key.
+    #[error("--server-key {0:?} is not a public key: copy the `ed25519:…` the server printed at start")]
+    BadServerKey(String),
     /// A name that cannot stand on an investigators.txt line.
     #[error("the name {0:?} is empty or has spaces or `#`: give --name with letters, digits, `-`, `_` or `.`")]
     BadName(String),
@@ -218,6 +221,9 @@ pub struct KeySetRequest<'a> {
     /// The version to give it; `None`: one above the set already at `out`
     /// (1 when there is none).
     pub version: Option<u64>,
+    /// The server key that signs bundles (`ed25519:BASE64`, printed by the
+    /// server at start); `None`: the one of the set already at `out`.
+    pub server: Option<&'a str>,
 }
 
 /// Signs the recipients and signing keys for `deployment` and writes the key
@@ -243,7 +249,12 @@ pub fn sign_keyset(
     if !(1..=MAX_VALID_DAYS).contains(&req.valid_days) {
         return Err(KeyError::ValidDays(req.valid_days));
     }
-    let previous = load_keyset_file(out)?.and_then(|set| crate::published::peek(&set)).map_or(0, |p| p.version);
+    let before = load_keyset_file(out)?.and_then(|set| crate::published::peek(&set));
+    let previous = before.as_ref().map_or(0, |p| p.version);
+    let server = match req.server {
+        Some(k) => PublicKey::parse(k.trim()).ok_or_else(|| KeyError::BadServerKey(k.to_string()))?.to_text(),
+        None => before.map(|p| p.server).unwrap_or_default(),
+    };
     let version = match req.version {
         Some(v) if v <= previous => return Err(KeyError::VersionNotAbove(out.to_path_buf(), previous)),
         Some(v) => v,
@@ -257,6 +268,7 @@ pub fn sign_keyset(
         version,
         expires: now + req.valid_days * 86_400,
         signers,
+        server,
     };
     let set = crate::published::sign(key, &payload);
     let json = serde_json::to_vec_pretty(&set).map_err(|e| KeyError::Write(out.to_path_buf(), e.into()))?;
@@ -401,6 +413,7 @@ mod tests {
             deployment: "d",
             valid_days,
             version,
+            server: None,
         };
         let out = server.join(KEYSET_FILE);
         let sign = |r: KeySetRequest<'_>| sign_keyset(&r, &key, 1000, &out);

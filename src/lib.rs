@@ -15,7 +15,7 @@
 //! - [`server`]: axum handlers, limits and pages; [`i18n`], [`config`].
 //! - [`export`], [`decrypt`], [`casework`]: bundles, offline case folders and
 //!   signed case actions.
-//! - [`keys`], [`client`], [`reporter`]: key files; the investigators' and the
+//! - [`keys`], [`server_key`], [`client`], [`reporter`]: key files, the server's bundle key; the investigators' and the
 //!   reporters' networked clients.
 //! - [`safe_text`]: outside text made safe for a terminal or `report.md`. Pure.
 //! - [`text_file`]: the entries of a line-oriented key file. Pure.
@@ -42,6 +42,7 @@ pub mod receipt;
 pub mod reporter;
 pub mod safe_text;
 pub mod server;
+pub mod server_key;
 pub mod store;
 pub mod text_file;
 pub mod transfer;

@@ -70,6 +70,12 @@ enum Command {
         /// (sealed at rest with it), e.g. /etc/peluit/deployment.secret.
         #[arg(long)]
         secret: Option<PathBuf>,
+        /// The server's keys folder, where the server key that signs the bundle is.
+        #[arg(long, default_value = "keys")]
+        keys: PathBuf,
+        /// The server key, if not KEYS/server.key.
+        #[arg(long)]
+        server_key: Option<PathBuf>,
     },
     /// Sign an action on a decrypted case (on the offline machine).
     Case(CaseArgs),
@@ -233,6 +239,17 @@ enum KeysAction {
         /// The version to give the set (default: one above the set at --out, or 1).
         #[arg(long)]
         set_version: Option<u64>,
+        /// The server key that signs bundles, `ed25519:…` as the server printed it at start (default: the one in
+        /// the set at --out); `peluit trust` pins it, so bundles signed by any other key are refused.
+        #[arg(long)]
+        server_key: Option<String>,
+    },
+    /// Make the server key that signs bundles (on the server, before its first start under systemd), or show the
+    /// one there: its public key and fingerprint, to carry to the offline machine.
+    ServerKey {
+        /// The key file, beside the deployment secret (e.g. /etc/peluit/server.key); made 0600 when missing.
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -354,6 +371,10 @@ struct ServeArgs {
     /// KEYS/deployment.secret. Never inside the data folder.
     #[arg(long)]
     secret: Option<PathBuf>,
+    /// The server key that signs bundles (made on first start when missing);
+    /// default KEYS/server.key. Never inside the data folder.
+    #[arg(long)]
+    server_key: Option<PathBuf>,
     /// Seconds between resets of the data folder's file times to the start
     /// of the day (SECURITY.md: what a copy of the disk shows).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
@@ -473,7 +494,8 @@ fn run(cmd: Command) -> Result<()> {
         }
         Command::Case(args) => investigator::case(args),
         Command::Keys {
-            action: KeysAction::Sign { recipients, deployment, key, out, investigators, valid_days, set_version },
+            action:
+                KeysAction::Sign { recipients, deployment, key, out, investigators, valid_days, set_version, server_key },
         } => {
             let investigators =
                 investigators.unwrap_or_else(|| recipients.with_file_name(peluit::keys::INVESTIGATORS_FILE));
@@ -483,9 +505,11 @@ fn run(cmd: Command) -> Result<()> {
                 deployment: &deployment,
                 valid_days,
                 version: set_version,
+                server: server_key.as_deref(),
             };
             investigator::keys_sign(&req, &key, &out)
         }
+        Command::Keys { action: KeysAction::ServerKey { out } } => cli::trust::server_key(&out),
         Command::Submit(args) => reporter::submit(args),
         Command::Check(CheckArgs { data: Some(data), .. }) => data::check_data(&data),
         Command::Check(args) => reporter::check(args),
@@ -501,7 +525,10 @@ fn run(cmd: Command) -> Result<()> {
         Command::VerifyLog { bundle, keys, after } => investigator::verify_log(&bundle, &keys, after.as_deref()),
         Command::Serve(args) => serve::serve(args),
         Command::Demo { listen } => demo::demo(&listen),
-        Command::Export { data, out, since, secret } => investigator::export_cmd(&data, &out, since, secret.as_deref()),
+        Command::Export { data, out, since, secret, keys, server_key } => {
+            let server_key = server_key.unwrap_or_else(|| keys.join(peluit::server_key::SERVER_KEY_FILE));
+            investigator::export_cmd(&data, &out, since, secret.as_deref(), &server_key)
+        }
         Command::Trust { cases, keyset, pin } => cli::trust::trust(&cases, &keyset, &pin),
         Command::Decrypt { bundle, identity, out } => investigator::decrypt_cmd(&bundle, &identity, &out),
     }

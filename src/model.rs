@@ -181,6 +181,19 @@ pub struct Submission {
     pub manifest: BlobRef,
     /// The sealed attachments; `attachments[i]` is the manifest's file `i`.
     pub attachments: Vec<BlobRef>,
+    /// A follow-up's tags, one per investigator recipient: proof that it
+    /// comes from the receipt holder (see [`crate::crypto::followup_tag`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<FollowUpTag>,
+}
+
+/// One investigator's tag on a follow-up.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowUpTag {
+    /// The investigator recipient it is for (`age1…`).
+    pub to: String,
+    /// HMAC-SHA256, base64.
+    pub tag: String,
 }
 
 /// A status change as the reporter sees it.

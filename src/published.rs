@@ -48,6 +48,12 @@ pub struct KeySetPayload {
     /// reporter's client accepts a reply only when one of them signed it.
     #[serde(default)]
     pub signers: Vec<String>,
+    /// The server key that signs bundles (`ed25519:BASE64`), for `peluit
+    /// trust` to pin on the offline machine. Empty in a set signed before
+    /// bundles were signed: still valid for reporters' clients, which never
+    /// read it; `trust` then leaves the server key to the first bundle.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub server: String,
 }
 
 /// A reporter's pin: the signing key's fingerprint and the lowest key-set
@@ -134,7 +140,7 @@ pub enum KeySetError {
     /// Past its expiry.
     #[error("the key set expired on {0}: if this computer's date is right, the organisation must sign it again; do not send anything until then")]
     Expired(String),
-    /// A listed signing key is not a key.
+    /// A listed signing key (or the server key) is not a key.
     #[error("the key set lists a signing key that is malformed")]
     BadSigner,
 }
@@ -173,7 +179,9 @@ pub fn verify(set: &SignedKeySet, pin: &Pin, deployment: &str, now: u64) -> Resu
     if now >= p.expires {
         return Err(KeySetError::Expired(crate::clock::day_of(p.expires)));
     }
-    if p.signers.iter().any(|k| PublicKey::parse(k).is_none()) {
+    if p.signers.iter().any(|k| PublicKey::parse(k).is_none())
+        || !(p.server.is_empty() || PublicKey::parse(&p.server).is_some())
+    {
         return Err(KeySetError::BadSigner);
     }
     Ok(p)
@@ -224,6 +232,7 @@ mod tests {
             version: 3,
             expires: NOW + 1,
             signers: vec![],
+            server: String::new(),
         }
     }
 
@@ -263,6 +272,8 @@ mod tests {
         let old = KeySetPayload { v: 1, version: 0, expires: 0, ..payload("d1") };
         assert_eq!(verify(&sign(&k, &old), &pin(&fp), "d1", NOW), Err(KeySetError::OldFormat));
         let odd = KeySetPayload { signers: vec!["ed25519:zz".into()], ..payload("d1") };
+        assert_eq!(verify(&sign(&k, &odd), &pin(&fp), "d1", NOW), Err(KeySetError::BadSigner));
+        let odd = KeySetPayload { server: "ed25519:zz".into(), ..payload("d1") };
         assert_eq!(verify(&sign(&k, &odd), &pin(&fp), "d1", NOW), Err(KeySetError::BadSigner));
         for bad in [format!("{fp}:v0"), format!("{fp}:v"), format!("{fp}:vx"), format!("{fp}1:v2")] {
             assert!(matches!(Pin::parse(&bad), Err(KeySetError::MalformedPin(_))), "{bad}");

@@ -15,7 +15,7 @@ use crate::actions::Line;
 use crate::api;
 use crate::client::answer;
 use crate::crypto::ed25519::unb64;
-use crate::crypto::{self, sealed_json, Pad, Recipients, Sealer};
+use crate::crypto::{self, followup_tag, sealed_json, sha256, Pad, Recipients, Sealer};
 use crate::model::{AttachmentInfo, Manifest, ReplyText, Status, MANIFEST_FORMAT};
 use crate::published::{self, KeySetError, KeySetPayload, Pin, Shown};
 use crate::receipt::Receipt;
@@ -117,7 +117,7 @@ impl ReporterClient {
         files: &[PathBuf],
         progress: Progress,
     ) -> Result<Zeroizing<String>, ReporterError> {
-        let form = sealed_form(Form::new(), recipients, manifest, "tip", files, progress)?;
+        let form = sealed_form(Form::new(), recipients, manifest, "tip", files, (progress, None))?;
         let r = self.http.post(format!("{}/api/v1/reports", self.base)).multipart(form).send()?;
         let created = answer::<api::Created, ReporterError>(r, 201)?;
         Ok(Zeroizing::new(created.receipt.clone()))
@@ -135,7 +135,8 @@ impl ReporterClient {
         let mut manifest = Manifest::default();
         manifest.text = text.to_string();
         let first = Form::new().text("receipt", receipt.grouped().to_string());
-        let form = sealed_form(first, recipients, manifest, "followup", files, progress)?;
+        // Tagged for the investigators: proof, offline, that the receipt holder sent it.
+        let form = sealed_form(first, recipients, manifest, "followup", files, (progress, Some(receipt)))?;
         let r = self.http.post(format!("{}/api/v1/followups", self.base)).multipart(form).send()?;
         answer::<api::FollowupAdded, ReporterError>(r, 201)?;
         Ok(())
@@ -203,7 +204,7 @@ fn sealed_form(
     mut manifest: Manifest,
     kind: &str,
     files: &[PathBuf],
-    progress: Progress,
+    (progress, tagged): (Progress, Option<&Receipt>),
 ) -> Result<Form, ReporterError> {
     let mut sizes = Vec::new();
     for f in files {
@@ -215,23 +216,46 @@ fn sealed_form(
     manifest.format = MANIFEST_FORMAT.into();
     manifest.kind = kind.into();
     let sealed = sealed_json::seal(recipients, &manifest)?;
+    let manifest_hash = sha256::of(&sealed);
     form = form.part("sealed_manifest", Part::bytes(sealed).file_name("manifest.age"));
+    let mut sealing = Vec::new();
     for (f, size) in files.iter().zip(sizes) {
         let (reader, writer) = io::pipe()?;
         let (path, recipients, progress) = (f.clone(), recipients.clone(), progress.clone());
-        std::thread::spawn(move || seal_file(&path, size, &recipients, writer, &progress));
+        sealing.push(std::thread::spawn(move || seal_file(&path, size, &recipients, writer, &progress)));
         form = form.part("sealed_file", Part::reader(reader).file_name("file.age"));
     }
-    Ok(form)
+    let Some(receipt) = tagged else { return Ok(form) };
+    // The tags cover every blob's ciphertext, so they go last: by the time
+    // the upload reads this part, every file has been sealed and hashed.
+    let (reader, mut writer) = io::pipe()?;
+    let (receipt, recipients) = (receipt.clone(), recipients.to_strings());
+    std::thread::spawn(move || {
+        let files: Option<Vec<[u8; 32]>> = sealing.into_iter().map(|t| t.join().ok().flatten()).collect();
+        // A file that failed ends its part early, which fails the upload.
+        let Some(files) = files else { return };
+        let reply = crypto::reply_identity(&receipt).recipient().to_string();
+        let hashes: Vec<[u8; 32]> = std::iter::once(manifest_hash).chain(files).collect();
+        let tags = followup_tag::tags(&receipt, &recipients, &followup_tag::digest(&reply, &hashes));
+        let _ = serde_json::to_writer(&mut writer, &tags);
+    });
+    Ok(form.part("tags", Part::reader(reader)))
 }
 
 /// Seals one file into the pipe; a file that changes size while being read
 /// ends the pipe early, which fails the upload (nothing is stored then).
-fn seal_file(path: &Path, size: u64, recipients: &Recipients, out: io::PipeWriter, progress: &Progress) {
+/// Returns the SHA-256 of the ciphertext, for the follow-up's tags.
+fn seal_file(
+    path: &Path,
+    size: u64,
+    recipients: &Recipients,
+    out: io::PipeWriter,
+    progress: &Progress,
+) -> Option<[u8; 32]> {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let result = (|| -> Result<(), ReporterError> {
+    let result = (|| -> Result<[u8; 32], ReporterError> {
         let mut input = File::open(path)?;
-        let mut sealer = Sealer::new(recipients, out)?;
+        let mut sealer = Sealer::new(recipients, sha256::Hashing::new(out))?;
         let mut buf = Zeroizing::new(vec![0u8; 64 * 1024]);
         let mut done = 0u64;
         loop {
@@ -246,10 +270,11 @@ fn seal_file(path: &Path, size: u64, recipients: &Recipients, out: io::PipeWrite
         if done != size {
             return Err(io::Error::other("the file changed while it was read").into());
         }
-        sealer.finish(Pad::Zeros)?;
-        Ok(())
+        let (out, _) = sealer.finish(Pad::Zeros)?;
+        Ok(out.digest())
     })();
     if result.is_err() {
         progress(&name, 0, 0);
     }
+    result.ok()
 }

@@ -149,6 +149,18 @@ fn a_cli_tip_is_sealed_before_it_leaves_and_replies_open_locally() {
         &format!("{receipt}\nTambahan {canary}\n"),
     ));
     assert!(added.contains(&msg(Lang::Id, "followup-sent")), "{added}");
+    // Its tags, made on this computer from the receipt, verify offline.
+    let again = env.path("b2.tar");
+    let transfer = inv.join("transfer.key");
+    let pull = ["pull", "--server", &s.base, "--key", transfer.to_str().unwrap(), "--out", again.to_str().unwrap()];
+    ok(&env.run(&pull));
+    ok(&common::decrypt(&again, &env.identity, &cases));
+    let followup = common::files_under(&case)
+        .into_iter()
+        .find(|p| p.ends_with("report.json") && p.to_string_lossy().contains("followup"))
+        .unwrap();
+    let followup: serde_json::Value = serde_json::from_slice(&fs::read(followup).unwrap()).unwrap();
+    assert_eq!(followup["from_receipt_holder"], true, "{followup}");
 
     // The server never had the plaintext: not in its data, its temp folder or its output.
     let log = s.stop();

@@ -86,6 +86,9 @@ fn the_printed_submit_line_works_and_ctrl_c_removes_the_folder() {
     let cursor = pulled.split("--since ").nth(1).unwrap().trim().to_string();
     let trusted = run(printed_line(" trust --cases ", 0), "", "");
     assert!(trusted.contains("pinned to key set version"), "{trusted}");
+    // The server key the demo printed is the one pinned, so its bundles are taken.
+    let fingerprint = printed.split("(fingerprint ").nth(1).unwrap().split(')').next().unwrap();
+    assert!(trusted.contains(&format!("server key with fingerprint {fingerprint}")), "{trusted}");
     run(printed_line(" decrypt ", 0), "", "");
     let cases = printed_line(" cases --dir ", 0).split("--dir ").nth(1).unwrap().trim().to_string();
     let case = fs::read_dir(&cases).unwrap().flatten().find(|e| e.path().is_dir()).unwrap().file_name();

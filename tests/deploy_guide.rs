@@ -46,9 +46,10 @@ const STEPS: &[(On, Do, &str)] = &[
     (On::Offline, Do::Sh, "peluit keygen --out budi-keys --name budi --server-keys server-keys"),
     (On::Server, Do::Sh, "install -o root -g peluit -m 0640 /root/server-keys/recipients.txt /root/server-keys/investigators.txt /etc/peluit/keys/"),
     (On::Server, Do::Sh, "cat /etc/peluit/keys/recipients.txt /etc/peluit/keys/investigators.txt"),
+    (On::Server, Do::Sh, "peluit keys server-key --out /etc/peluit/server.key"),
     (On::Server, Do::Service, "systemctl enable --now peluit"),
     (On::Server, Do::Journal, "journalctl -u peluit -o cat | grep -m1 'deployment id'"),
-    (On::Offline, Do::Sh, "peluit keys sign --recipients server-keys/recipients.txt --deployment DEPLOYMENT_ID --key ani-keys/signing.key --out server-keys/keyset.json"),
+    (On::Offline, Do::Sh, "peluit keys sign --recipients server-keys/recipients.txt --deployment DEPLOYMENT_ID --key ani-keys/signing.key --server-key SERVER_KEY --out server-keys/keyset.json"),
     (On::Server, Do::Sh, "install -o root -g peluit -m 0640 /root/server-keys/keyset.json /etc/peluit/keys/"),
     (On::Server, Do::Service, "systemctl restart peluit"),
     (On::Offline, Do::Sh, "peluit submit --print-template > tip.json"),
@@ -84,7 +85,7 @@ fn the_guide_holds_every_command_the_test_runs_in_order() {
 struct Run {
     /// Stands in for `/`.
     root: tempfile::TempDir,
-    /// DEPLOYMENT_ID, FINGERPRINT, CASE_ID, the receipt: filled in as found.
+    /// DEPLOYMENT_ID, SERVER_KEY, FINGERPRINT, CASE_ID, the receipt: filled in as found.
     vars: HashMap<&'static str, String>,
     /// The running server.
     server: Option<common::Server>,
@@ -228,6 +229,9 @@ fn following_the_guide_ends_with_a_tip_pulled_decrypted_and_answered() {
         // What a person reads off the screen and types into a later step.
         let found = match line {
             l if l.starts_with("journalctl") => Some(("DEPLOYMENT_ID", out.clone())),
+            l if l.starts_with("peluit keys server-key") => {
+                Some(("SERVER_KEY", out.lines().find(|l| l.starts_with("ed25519:")).unwrap().to_string()))
+            }
             l if l.starts_with("peluit keys sign") => {
                 Some(("FINGERPRINT", out.split("can check it: ").nth(1).unwrap().trim().to_string()))
             }

@@ -45,6 +45,7 @@ fn submission(store: &Store, r: &Recipients, kind: SubmissionKind, text: &str, f
         sealed_by: SealedBy::Server,
         manifest,
         attachments,
+        tags: Vec::new(),
     }
 }
 
@@ -55,6 +56,8 @@ fn open(env: &Env, r: &Recipients) -> Store {
     let secret = peluit::keys::load_or_create_secret(&env.keys.join(peluit::keys::SECRET_FILE), empty).unwrap();
     let store = store.with_secret(secret).unwrap();
     store.set_recipients(&r.to_strings()).unwrap();
+    // The key that signs bundles, made as the server makes it at start.
+    peluit::server_key::load_or_create(&env.keys.join(peluit::server_key::SERVER_KEY_FILE)).unwrap();
     store
 }
 

@@ -10,7 +10,7 @@ use std::fs;
 use std::io::{Read, Write};
 use std::path::Path;
 
-use common::{client, ok, tar, Env, Server};
+use common::{client, ok, Env, Server};
 use peluit::actions::{self, ActionKind, AuditEntry, Line, Payload};
 use peluit::crypto::ed25519::SecretKey;
 use peluit::crypto::{self, Pad, Recipients};
@@ -62,7 +62,15 @@ fn a_tip_sealed_to_a_stranger_is_set_aside_and_every_honest_one_written() {
     s.stop();
 
     let bundle = env.path("b.tar");
-    ok(&env.run(&["export", "--data", env.data.to_str().unwrap(), "--out", bundle.to_str().unwrap()]));
+    ok(&env.run(&[
+        "export",
+        "--keys",
+        env.keys.to_str().unwrap(),
+        "--data",
+        env.data.to_str().unwrap(),
+        "--out",
+        bundle.to_str().unwrap(),
+    ]));
     let cases = env.path("cases");
     let run = || {
         let out = common::decrypt(&bundle, &env.identity, &cases);
@@ -113,8 +121,11 @@ fn escape_sequences_from_a_bundle_reach_the_terminal_escaped() {
     });
     let path = format!("reports/{id}.json");
     let bundle = env.path("b.tar");
-    fs::write(&bundle, tar(&[("index.json", index()), ("audit.jsonl", Vec::new()), (&path, entry.to_string().into())]))
-        .unwrap();
+    fs::write(
+        &bundle,
+        common::signed_tar(&[("index.json", index()), ("audit.jsonl", Vec::new()), (&path, entry.to_string().into())]),
+    )
+    .unwrap();
     let out = common::decrypt(&bundle, &env.identity, &env.path("cases"));
     assert_eq!(out.status.code(), Some(1), "a damaged bundle is a failure");
     let err = String::from_utf8_lossy(&out.stderr);
@@ -148,7 +159,7 @@ fn verify_log(env: &Env, keys: &Path, name: &str, lines: &[Line]) -> std::proces
         log.push(b'\n');
     }
     let bundle = env.path(name);
-    fs::write(&bundle, tar(&[("index.json", index()), ("audit.jsonl", log)])).unwrap();
+    fs::write(&bundle, common::signed_tar(&[("index.json", index()), ("audit.jsonl", log)])).unwrap();
     env.run(&["verify-log", bundle.to_str().unwrap(), "--keys", keys.to_str().unwrap()])
 }
 

@@ -163,6 +163,8 @@ fn investigator_commands_name_what_is_wrong() {
 
     // An empty bundle and its case folder to work on.
     peluit::private_fs::make_dir(&env.data).unwrap();
+    // No server ran: the key it would have made to sign bundles, made here.
+    ok(&env.run(&["keys", "server-key", "--out", env.keys.join("server.key").to_str().unwrap()]));
     ok(&env.run(&["export", "--data", env.data.to_str().unwrap(), "--out", &p("e.tar")]));
     ok(&common::decrypt(&env.path("e.tar"), &env.identity, &env.path("cases")));
 

@@ -73,6 +73,7 @@ fn an_older_folder_is_refused_then_compacted_into_the_current_layout() {
             sealed_by: SealedBy::Server,
             manifest,
             attachments: vec![big],
+            tags: Vec::new(),
         };
         let id = crypto::random_id();
         let opening = Opening { id: crypto::hex(&id), lookup: crypto::hex(&key.0), reply_sealed: String::new() };

@@ -1,41 +1,34 @@
-//! A compromised transfer machine against the offline machine, through the
-//! real binary: once the cases folder is pinned, a bundle rewritten in
-//! transit (an extra recipient, another deployment) is refused before
-//! anything is written, the pin stays, and a reply signed afterwards is
-//! sealed only to the pinned recipients and the reporter.
+//! The offline pin behind the bundle signature, through the real binary: a
+//! transfer machine's rewrites are refused by the signature already
+//! (`tests/signed_bundle.rs`), so these bundles are rewritten and signed
+//! again with the server's own key, as a compromised server would. Once the
+//! cases folder is pinned, one with an extra recipient or another deployment
+//! is refused before anything is written, the pin stays, and a reply signed
+//! afterwards is sealed only to the pinned recipients and the reporter.
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use common::team::{decrypt, tip};
-use common::{ok, run_with_stdin, Env, Server};
-use peluit::crypto::{self, Identities};
+use common::{ok, Env, Server};
+use peluit::crypto;
 
-/// The entries of a bundle, in order.
-fn untar(bundle: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut a = tar::Archive::new(fs::File::open(bundle).unwrap());
-    let mut out = Vec::new();
-    for e in a.entries().unwrap() {
-        let mut e = e.unwrap();
-        let path = e.path().unwrap().to_string_lossy().into_owned();
-        let mut data = Vec::new();
-        e.read_to_end(&mut data).unwrap();
-        out.push((path, data));
-    }
-    out
+/// `entries` signed again with `env`'s server key, written at `to`.
+fn resign(env: &Env, entries: &[(String, Vec<u8>)], to: &Path) {
+    let key = peluit::server_key::load(&env.keys.join(peluit::server_key::SERVER_KEY_FILE)).unwrap();
+    fs::write(to, common::signed_tar_by(entries, &key)).unwrap();
 }
 
-/// `bundle` with its `index.json` changed by `edit`, written at `to`.
-fn rewrite_index(bundle: &Path, to: &Path, edit: impl Fn(&mut serde_json::Value)) {
-    let mut entries = untar(bundle);
+/// `bundle` with its `index.json` changed by `edit`, signed again, written at `to`.
+fn rewrite_index(env: &Env, bundle: &Path, to: &Path, edit: impl Fn(&mut serde_json::Value)) {
+    let mut entries = common::untar(bundle);
     let mut index: serde_json::Value = serde_json::from_slice(&entries[0].1).unwrap();
     edit(&mut index);
     entries[0].1 = serde_json::to_vec(&index).unwrap();
-    fs::write(to, common::tar(&entries)).unwrap();
+    resign(env, &entries, to);
 }
 
 /// A server's bundle of one tip, decrypted into a new cases folder (the
@@ -59,10 +52,10 @@ fn a_bundle_rewritten_in_transit_cannot_add_a_recipient_to_replies() {
     let pin = cases.join("deployment.json");
     let pinned = fs::read(&pin).unwrap();
 
-    // The transfer machine adds its own recipient to the next bundle.
+    // The server adds a recipient of its own to the next bundle.
     let (attacker_secret, attacker) = crypto::new_identity();
     let added = env.path("added.tar");
-    rewrite_index(&bundle, &added, |i| i["recipients"].as_array_mut().unwrap().push(attacker.clone().into()));
+    rewrite_index(&env, &bundle, &added, |i| i["recipients"].as_array_mut().unwrap().push(attacker.clone().into()));
     let before = common::files_under(&cases);
     let out = common::decrypt(&added, &env.identity, &cases);
     let err = String::from_utf8_lossy(&out.stderr);
@@ -73,25 +66,14 @@ fn a_bundle_rewritten_in_transit_cannot_add_a_recipient_to_replies() {
 
     // Or swaps the deployment.
     let other = env.path("other.tar");
-    rewrite_index(&bundle, &other, |i| i["deployment_id"] = "e".repeat(32).into());
+    rewrite_index(&env, &bundle, &other, |i| i["deployment_id"] = "e".repeat(32).into());
     let out = common::decrypt(&other, &env.identity, &cases);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains(&"e".repeat(32)), "{err}");
     assert_eq!(fs::read(&pin).unwrap(), pinned);
 
     // A reply signed now is sealed to the pinned recipients and the reporter only.
-    let sk = env.identity.parent().unwrap().join("signing.key");
-    ok(&run_with_stdin(
-        &["case", "--cases", cases.to_str().unwrap(), "--key", sk.to_str().unwrap(), "reply", &id],
-        "Mohon kirim bukti tambahan.",
-    ));
-    let actions = fs::read_to_string(cases.join("actions.jsonl")).unwrap();
-    let line: serde_json::Value = serde_json::from_str(actions.lines().last().unwrap()).unwrap();
-    let blob = peluit::crypto::ed25519::unb64(line["blob"].as_str().unwrap()).unwrap();
-    let mine = Identities::parse(&fs::read_to_string(&env.identity).unwrap()).unwrap();
-    assert!(mine.open(blob.as_slice()).is_ok(), "the investigators read their reply");
-    let theirs = Identities::parse(&attacker_secret).unwrap();
-    assert!(theirs.open(blob.as_slice()).is_err(), "the attacker's key does not open it");
+    common::team::reply_is_not_theirs(&env, &cases, &id, &attacker_secret);
 }
 
 #[test]
@@ -100,15 +82,15 @@ fn a_bundle_cannot_change_the_reply_key_of_a_known_case() {
     let case_json = cases.join(id).join("case.json");
     let before = fs::read(&case_json).unwrap();
 
-    // The transfer machine points the case's replies at its own key.
+    // The server points the case's replies at a key of its own.
     let (_, attacker) = crypto::new_identity();
-    let mut entries = untar(&bundle);
+    let mut entries = common::untar(&bundle);
     let entry = entries.iter_mut().find(|(p, _)| p.starts_with("reports/")).unwrap();
     let mut report: serde_json::Value = serde_json::from_slice(&entry.1).unwrap();
     report["reply_recipient"] = attacker.clone().into();
     entry.1 = serde_json::to_vec(&report).unwrap();
     let altered = env.path("altered.tar");
-    fs::write(&altered, common::tar(&entries)).unwrap();
+    resign(&env, &entries, &altered);
     let out = common::decrypt(&altered, &env.identity, &cases);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("reply key"), "refused as altered: {err}");

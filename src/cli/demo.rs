@@ -50,8 +50,12 @@ pub fn demo(listen: &str) -> Result<()> {
     println!();
     // The secret beside the keys, never in the data folder; file times are
     // reset every 10 seconds, as by default.
-    let folder =
-        DataFolder { data, secret: server_keys.join(keys::SECRET_FILE), blur: std::time::Duration::from_secs(10) };
+    let folder = DataFolder {
+        data,
+        secret: server_keys.join(keys::SECRET_FILE),
+        server_key: server_keys.join(peluit::server_key::SERVER_KEY_FILE),
+        blur: std::time::Duration::from_secs(10),
+    };
     start(Target::Bound(listener), &folder, &server_keys, Limits::default(), Site::default())
 }
 
@@ -68,6 +72,10 @@ fn prepare(base: &Path, url: &str) -> Result<(String, PathBuf, PathBuf)> {
     // first opening; it is closed again before the server opens it.
     let deployment = Store::open(&data)?.deployment_id().to_string();
     let signing = SecretKey::parse(&std::fs::read_to_string(key_dir.join(keys::SIGNING_FILE))?)?;
+    // The server key is made here rather than at the server's start, so the
+    // key set names it: the demo walks the offline pin with it.
+    let (server, _) = peluit::server_key::load_or_create(&server_keys.join(peluit::server_key::SERVER_KEY_FILE))?;
+    let server_text = server.public().to_text();
     let keyset = server_keys.join(keys::KEYSET_FILE);
     let req = keys::KeySetRequest {
         recipients: &server_keys.join(keys::RECIPIENTS_FILE),
@@ -75,6 +83,7 @@ fn prepare(base: &Path, url: &str) -> Result<(String, PathBuf, PathBuf)> {
         deployment: &deployment,
         valid_days: peluit::published::DEFAULT_VALID_DAYS,
         version: None,
+        server: Some(&server_text),
     };
     let signed = keys::sign_keyset(&req, &signing, super::now(), &keyset)?;
     let pin = peluit::published::Pin { fingerprint: signing.public().fingerprint(), min_version: signed.version };
@@ -93,12 +102,18 @@ fn prepare(base: &Path, url: &str) -> Result<(String, PathBuf, PathBuf)> {
         "  2. In another terminal, fetch the ciphertext as an investigator would:".into(),
         format!("       {exe} pull --server {url} --key {kd}/transfer.key --out {b}"),
         format!(
-            "     (or stop the server and run: {exe} export --data {} --out {}, then use that file below)",
+            "     (or stop the server and run: {exe} export --data {} --keys {} --out {}, then use that file below)",
             data.display(),
+            server_keys.display(),
             exported.display()
         ),
-        "  3. On the investigators' offline machine, pin the cases folder to the key set signed there".into(),
-        "     (replies are sealed only to its recipients; a bundle that names others is refused), then decrypt:".into(),
+        "  3. On the investigators' offline machine, pin the cases folder to the key set signed there with the".into(),
+        format!(
+            "     server key the server prints at start (fingerprint {}): replies are sealed only to",
+            server.public().fingerprint()
+        ),
+        "     its recipients, and a bundle signed by another key or naming other recipients is refused. Then decrypt:"
+            .into(),
         format!("       {exe} trust --cases {c} --keyset {} --pin {pin}", keyset.display()),
         format!("       {exe} decrypt {b} --identity {id} --out {c}"),
         format!("       {exe} cases --dir {c}"),

@@ -167,6 +167,17 @@ pub fn keys_sign(req: &keys::KeySetRequest<'_>, key: &Path, out: &Path) -> Resul
         p.signers.len(),
         out.display()
     );
+    match peluit::crypto::ed25519::PublicKey::parse(&p.server) {
+        Some(k) => println!(
+            "It names the server key with fingerprint {}: check that the server printed that at start; `peluit trust` \
+             pins it, and bundles signed by any other key are refused.",
+            k.fingerprint()
+        ),
+        None => println!(
+            "It names no server key: give --server-key with the `ed25519:…` the server printed at start, or the \
+             first bundle's key is pinned unchecked."
+        ),
+    }
     println!("Put it in the server's keys folder as {} and restart the server.", keys::KEYSET_FILE);
     println!("Sign it again before {until} (the server warns two weeks ahead); clients refuse it after.");
     println!(
@@ -189,11 +200,13 @@ pub fn cases(dir: &Path) -> Result<()> {
     for r in rows {
         let mark = |done: bool, day: &str| if done { format!("{day} ok") } else { day.to_string() };
         let set_aside = format!("{} set aside", r.set_aside);
+        let unverified = format!("{} unverified follow-up(s): NOT from the receipt holder", r.unverified);
         let deleted = format!("deleted on the server {}", line(r.deleted.as_deref().unwrap_or("")));
         let note = [
             (r.overdue, "OVERDUE"),
             (r.new, "new"),
             (r.set_aside > 0, set_aside.as_str()),
+            (r.unverified > 0, unverified.as_str()),
             (r.deleted.is_some(), &deleted),
         ]
         .iter()
@@ -320,8 +333,13 @@ pub fn verify_log(bundle: &Path, keys_file: &Path, after: Option<&str>) -> Resul
             std::fs::read_to_string(keys_file).with_context(|| format!("cannot read {}", keys_file.display()))?;
         KeySet::parse(&text).with_context(|| format!("{}", keys_file.display()))?
     };
-    let file = std::io::BufReader::new(std::fs::File::open(bundle)?);
+    let mut file = std::io::BufReader::new(std::fs::File::open(bundle)?);
+    let server = peluit::decrypt::check_bundle_signature(&mut file)?;
     let log = peluit::decrypt::verify_bundle_log(file, Some(&keyset), after)?;
+    println!(
+        "The bundle is signed by the server key with fingerprint {} (compare it with the pinned one).",
+        server.fingerprint()
+    );
     println!("The log of {} applied action(s) is intact; every signature verifies.", log.entries);
     println!("Head: {}", log.head);
     println!("Next time, check that the log only grew with: --after {}", log.head);
@@ -329,10 +347,14 @@ pub fn verify_log(bundle: &Path, keys_file: &Path, after: Option<&str>) -> Resul
 }
 
 /// `peluit export`.
-pub fn export_cmd(data: &Path, out: &Path, since: u64, secret: Option<&Path>) -> Result<()> {
+pub fn export_cmd(data: &Path, out: &Path, since: u64, secret: Option<&Path>, server_key: &Path) -> Result<()> {
     if !data.is_dir() {
         bail!("{} is not a data folder", data.display());
     }
+    let key = peluit::server_key::load(server_key).with_context(|| {
+        "the server key signs every bundle (the offline machine refuses an unsigned one): give the server's keys \
+         folder with --keys, or the key with --server-key"
+    })?;
     let mut store = Store::open(data).with_context(|| {
         format!("cannot open {} (to fetch a bundle while the server runs, use `peluit pull`)", data.display())
     })?;
@@ -342,7 +364,7 @@ pub fn export_cmd(data: &Path, out: &Path, since: u64, secret: Option<&Path>) ->
     let file = peluit::private_fs::create_new(out)
         .with_context(|| format!("cannot create {} (it must not exist)", out.display()))?;
     let mut w = std::io::BufWriter::new(file);
-    let s = match export::export(&store, since, &mut w) {
+    let s = match export::export(&store, since, &key, &mut w) {
         Ok(s) => s,
         Err(e) => {
             drop(w);
@@ -395,11 +417,15 @@ pub fn decrypt_cmd(bundle: &Path, identity: &Path, out: &Path) -> Result<()> {
     let text = keys::read_secret_text(identity, || passphrase().map(|p| p.to_string()))?;
     let ids = Identities::parse(&text).with_context(|| format!("{}", identity.display()))?;
     let f = std::fs::File::open(bundle).with_context(|| format!("cannot open {}", bundle.display()))?;
-    let first = decrypt::pin::load(out)?.is_none();
+    let before = decrypt::pin::load(out)?;
     // What a first bundle pinned is shown even when the run then fails.
     let pinned = || -> Result<()> {
-        if let Some(p) = decrypt::pin::load(out)?.filter(|_| first) {
-            println!("{}", first_contact(&p, out));
+        match (decrypt::pin::load(out)?, &before) {
+            (Some(p), None) => println!("{}", first_contact(&p, out)),
+            (Some(p), Some(b)) if b.server_key.is_empty() && !p.server_key.is_empty() => {
+                println!("{}", server_first_seen(&p, out));
+            }
+            _ => {}
         }
         Ok(())
     };
@@ -435,10 +461,22 @@ fn first_contact(p: &decrypt::pin::Pinned, out: &Path) -> String {
     format!(
         "First bundle in {}: pinned deployment {} and its recipients\n  {}\nCompare them with your own \
          recipients.txt now. Later bundles that differ are refused; pin from a key set signed offline with \
-         `peluit trust` to change them.",
+         `peluit trust` to change them.\n{}",
         out.display(),
         p.deployment_id,
-        p.recipients.iter().map(|r| peluit::safe_text::line(r)).collect::<Vec<_>>().join("\n  ")
+        p.recipients.iter().map(|r| peluit::safe_text::line(r)).collect::<Vec<_>>().join("\n  "),
+        server_first_seen(p, out)
+    )
+}
+
+/// The server key a bundle pinned unchecked (a folder with no key set
+/// naming one): its fingerprint, to compare with what the server printed.
+fn server_first_seen(p: &decrypt::pin::Pinned, out: &Path) -> String {
+    format!(
+        "{} pinned the server key that signed this bundle, fingerprint {}: compare it with the fingerprint the \
+         server printed at start. Bundles signed by any other key are refused.",
+        out.display(),
+        p.server_fingerprint().unwrap_or_default()
     )
 }
 

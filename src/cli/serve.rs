@@ -48,7 +48,8 @@ pub fn serve(a: ServeArgs) -> Result<()> {
         _ => bail!("give exactly one of --listen ADDR or --unix PATH"),
     };
     let secret = a.secret.unwrap_or_else(|| a.keys.join(keys::SECRET_FILE));
-    let folder = DataFolder { data: a.data, secret, blur: std::time::Duration::from_secs(a.blur_secs) };
+    let server_key = a.server_key.unwrap_or_else(|| a.keys.join(peluit::server_key::SERVER_KEY_FILE));
+    let folder = DataFolder { data: a.data, secret, server_key, blur: std::time::Duration::from_secs(a.blur_secs) };
     start(target, &folder, &a.keys, limits, site)
 }
 
@@ -58,6 +59,8 @@ pub struct DataFolder {
     pub data: PathBuf,
     /// The deployment secret's file (outside `data`).
     pub secret: PathBuf,
+    /// The server key's file, which signs bundles (outside `data`, made when missing).
+    pub server_key: PathBuf,
     /// Period of [`peluit::store::layout::blur`].
     pub blur: std::time::Duration,
 }
@@ -112,11 +115,25 @@ pub fn start(target: Target, folder: &DataFolder, keys_dir: &Path, limits: Limit
             store.deployment_id()
         );
     }
+    let (bundle_key, made) = peluit::server_key::load_or_create(&folder.server_key)?;
+    let own = bundle_key.public().to_text();
+    // The investigators carry this to the offline machine and compare it
+    // with what `peluit trust` or their first `decrypt` pins.
+    tracing::info!(
+        server_key = %own,
+        fingerprint = %bundle_key.public().fingerprint(),
+        new = made,
+        "the server key that signs bundles: give it to `peluit keys sign --server-key` on the offline machine"
+    );
     if let Some(p) = published.as_ref().and_then(peluit::published::peek) {
         let signers = keyset.signers();
-        if p.deployment != store.deployment_id() || p.recipients != recipients.to_strings() || p.signers != signers {
+        if p.deployment != store.deployment_id()
+            || p.recipients != recipients.to_strings()
+            || p.signers != signers
+            || p.server != own
+        {
             tracing::warn!(
-                "keys/keyset.json does not match this deployment's id, recipients.txt or the sign keys of investigators.txt: sign it again"
+                "keys/keyset.json does not match this deployment's id, recipients.txt, the sign keys of investigators.txt or the server key: sign it again"
             );
         }
         if let Some(w) = peluit::published::expiry_warning(&p, super::now()) {
@@ -132,6 +149,7 @@ pub fn start(target: Target, folder: &DataFolder, keys_dir: &Path, limits: Limit
         );
     }
     app.published = published;
+    app.bundle_key = Some(Arc::new(bundle_key));
     let app = Arc::new(app);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {

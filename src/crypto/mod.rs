@@ -14,9 +14,12 @@ use ring::{hkdf, hmac};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 pub mod at_rest;
+pub mod bundle_sig;
 pub mod ed25519;
+pub mod followup_tag;
 pub mod reply_lock;
 pub mod sealed_json;
+pub mod sha256;
 
 use crate::padding;
 use crate::receipt::Receipt;
@@ -174,14 +177,7 @@ pub fn reply_identity(receipt: &Receipt) -> ReplyIdentity {
 /// as the standard bech32 `AGE-SECRET-KEY-1…` string and parsed; both the
 /// bytes and the string are zeroized.
 pub(crate) fn x25519_from_hkdf(ikm: &[u8], salt: &[u8]) -> age::x25519::Identity {
-    let salt = hkdf::Salt::new(hkdf::HKDF_SHA256, salt);
-    let prk = salt.extract(ikm);
-    let mut scalar = Zeroizing::new([0u8; 32]);
-    // HKDF_SHA256 as the output type asks for exactly 32 bytes: expand and
-    // fill cannot fail for that length.
-    if let Ok(okm) = prk.expand(&[REPLY_INFO], hkdf::HKDF_SHA256) {
-        let _ = okm.fill(&mut scalar[..]);
-    }
+    let scalar = hkdf_scalar(ikm, salt);
     let encoded = bech32::encode("age-secret-key-", scalar.to_base32(), bech32::Variant::Bech32)
         .map(|s| Zeroizing::new(Zeroizing::new(s).to_uppercase()));
     encoded
@@ -190,6 +186,26 @@ pub(crate) fn x25519_from_hkdf(ikm: &[u8], salt: &[u8]) -> age::x25519::Identity
         // Every 32-byte string is a valid X25519 secret and bech32 of 32 bytes
         // cannot fail; this fallback is unreachable but keeps the path panic-free.
         .unwrap_or_else(age::x25519::Identity::generate)
+}
+
+/// The X25519 scalar HKDF-SHA256(ikm, salt, info "x25519") (see
+/// [`x25519_from_hkdf`]); the reply identity's is also the reporter's half
+/// of a follow-up's tag ([`followup_tag`]).
+pub(crate) fn hkdf_scalar(ikm: &[u8], salt: &[u8]) -> Zeroizing<[u8; 32]> {
+    let salt = hkdf::Salt::new(hkdf::HKDF_SHA256, salt);
+    let prk = salt.extract(ikm);
+    let mut scalar = Zeroizing::new([0u8; 32]);
+    // HKDF_SHA256 as the output type asks for exactly 32 bytes: expand and
+    // fill cannot fail for that length.
+    if let Ok(okm) = prk.expand(&[REPLY_INFO], hkdf::HKDF_SHA256) {
+        let _ = okm.fill(&mut scalar[..]);
+    }
+    scalar
+}
+
+/// The reply identity's X25519 scalar, for a follow-up's tag.
+pub(crate) fn reply_scalar(receipt: &Receipt) -> Zeroizing<[u8; 32]> {
+    hkdf_scalar(receipt.canonical(), REPLY_SALT)
 }
 
 /// Fills `buf` from the OS random source.
@@ -291,8 +307,9 @@ pub fn check_age_header(prefix: &[u8]) -> Result<(), CryptoError> {
     }
 }
 
-/// Identities read from a standard age identity file.
-pub struct Identities(Vec<Box<dyn age::Identity>>);
+/// Identities read from a standard age identity file, and their X25519
+/// secrets for checking follow-up tags.
+pub struct Identities(Vec<Box<dyn age::Identity>>, followup_tag::TagChecker);
 
 impl Identities {
     /// Reads an identity file (`AGE-SECRET-KEY-1…` lines, `#` comments).
@@ -302,7 +319,12 @@ impl Identities {
         if ids.is_empty() {
             return Err(CryptoError::BadIdentity);
         }
-        Ok(Identities(ids))
+        Ok(Identities(ids, followup_tag::TagChecker::from_identity_file(text)))
+    }
+
+    /// Checks follow-up tags with these identities.
+    pub fn tags(&self) -> &followup_tag::TagChecker {
+        &self.1
     }
 
     /// Opens an age file for reading its plaintext.

@@ -94,9 +94,7 @@ pub fn render(dir: &Path, report: &IndexReport, staged: &[(String, Option<String
         let text = match (kind, text) {
             ("tip", _) => format!("## {seq:012} · Laporan / Report\n\nSee [`{name}/report.md`]({name}/report.md).\n"),
             ("followup", _) => {
-                format!(
-                    "## {seq:012} · Tambahan dari pelapor / Follow-up\n\nSee [`{name}/report.md`]({name}/report.md).\n"
-                )
+                format!("{}\n\nSee [`{name}/report.md`]({name}/report.md).\n", super::followups::heading(report, seq))
             }
             (_, Some(md)) if name.ends_with(".md") => md.replacen("# ", &format!("## {seq:012} · "), 1),
             _ => continue,

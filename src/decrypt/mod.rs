@@ -16,22 +16,24 @@
 //! entries) is damage or tampering in transit, and fails the whole run.
 
 use std::fs;
-use std::io::{self, Read};
+use std::io::{self, Read, Seek};
 use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
 
 use crate::crypto::Identities;
-use crate::export::{IndexReport, IndexSubmission, AUDIT_PATH};
+use crate::export::{IndexReport, IndexSubmission, AUDIT_PATH, SIGNATURE_PATH};
 use crate::model::{Manifest, SubmissionKind};
 
 mod batch;
 mod bundle;
 mod conversation;
+mod followups;
 mod names;
 mod open;
 pub mod pin;
 mod quarantine;
+mod signature;
 
 use crate::private_fs::{create_new, make_dir};
 use batch::{write_new, Batch, CaseList};
@@ -94,13 +96,26 @@ pub struct DecryptSummary {
     pub deleted: usize,
 }
 
-/// Decrypts every blob of `bundle` into case folders under `out`.
-pub fn decrypt(bundle: impl Read, ids: &Identities, out: &Path) -> Result<DecryptSummary, DecryptError> {
+/// Checks the server's signature over a whole bundle (for `verify-log`) and
+/// rewinds it; returns the key that signed it, which the caller compares
+/// with a pin.
+pub fn check_bundle_signature(
+    bundle: &mut (impl Read + Seek),
+) -> Result<crate::crypto::ed25519::PublicKey, DecryptError> {
+    signature::check(bundle)
+}
+
+/// Decrypts every blob of `bundle` into case folders under `out`, in two
+/// passes over it: the first checks the server's signature over the whole
+/// bundle and the second writes, so that nothing is written from a bundle
+/// that is unsigned, altered or signed by a key other than the pinned one.
+pub fn decrypt(mut bundle: impl Read + Seek, ids: &Identities, out: &Path) -> Result<DecryptSummary, DecryptError> {
+    let signer = signature::check(&mut bundle)?;
     let mut archive = tar::Archive::new(bundle);
     let mut entries = bundle::entries(&mut archive)?;
     let index = bundle::read_index(entries.next())?;
     // Before anything is written: a bundle that disagrees with the pin is refused.
-    pin::check_or_pin(out, &index)?;
+    pin::check_or_pin(out, &index, &signer)?;
     let mut run = Run {
         ids,
         out,
@@ -115,7 +130,7 @@ pub fn decrypt(bundle: impl Read, ids: &Identities, out: &Path) -> Result<Decryp
         for entry in entries {
             let mut entry = bundle::checked(entry)?;
             let path = entry.path()?.to_string_lossy().into_owned();
-            if path == AUDIT_PATH {
+            if path == AUDIT_PATH || path == SIGNATURE_PATH {
                 continue;
             }
             if let Some(id) = bundle::deleted_id(&path)? {
@@ -183,6 +198,11 @@ struct Case {
     /// Submission folders and message files this run wrote, not yet under
     /// their final names (messages with their Markdown), for the conversation.
     staged: Vec<(String, Option<String>)>,
+    /// SHA-256 of each blob of the current submission so far (its tag covers them).
+    hashes: Vec<[u8; 32]>,
+    /// Set when this run found a follow-up of the case unverified: its
+    /// `case.json` is written again at the end.
+    unverified: bool,
 }
 
 /// A submission whose manifest has been read.
@@ -248,6 +268,8 @@ impl Run<'_> {
                 )));
             }
         }
+        // Only decrypt marks a follow-up unverified, whatever the bundle says.
+        report.unverified = earlier.as_ref().map(|e| e.unverified.clone()).unwrap_or_default();
         report.known = earlier.map(|e| e.known).unwrap_or_default();
         let new = report.submissions.iter().map(|s| (s.seq, crate::export::blob_id(&s.manifest).to_string()));
         report.known.extend(new);
@@ -256,7 +278,17 @@ impl Run<'_> {
         let json = serde_json::to_vec_pretty(&report).map_err(io::Error::other)?;
         self.batch.replace_file(&dir.join("case.json"), &json)?;
         self.summary.cases += 1;
-        self.case = Some(Case { report, dir, sub: 0, blob: 0, open: None, touched: false, staged: Vec::new() });
+        self.case = Some(Case {
+            report,
+            dir,
+            sub: 0,
+            blob: 0,
+            open: None,
+            touched: false,
+            staged: Vec::new(),
+            hashes: Vec::new(),
+            unverified: false,
+        });
         Ok(())
     }
 
@@ -266,6 +298,10 @@ impl Run<'_> {
         let Some(c) = self.case.take() else { return Ok(()) };
         if let Some(missing) = c.expected() {
             return Err(DecryptError::Format(format!("{missing} of report {} is missing", c.report.id)));
+        }
+        if c.unverified {
+            let json = serde_json::to_vec_pretty(&c.report).map_err(io::Error::other)?;
+            self.batch.replace_file(&c.dir.join("case.json"), &json)?;
         }
         let md = conversation::render(&c.dir, &c.report, &c.staged);
         self.batch.replace_file(&c.dir.join(CONVERSATION_FILE), md.as_bytes())?;
@@ -388,9 +424,18 @@ impl Run<'_> {
             return self.message(path, entry);
         }
         if case.blob == 0 {
-            self.manifest(path, entry)?;
+            case.hashes.clear();
+        }
+        // Hashed as it goes by, to the end: a follow-up's tag covers every byte.
+        let mut hashing = crate::crypto::sha256::HashingReader::new(entry);
+        if case.blob == 0 {
+            self.manifest(path, &mut hashing)?;
         } else {
-            self.attachment(path, entry)?;
+            self.attachment(path, &mut hashing)?;
+        }
+        let hash = hashing.finish()?;
+        if let Some(c) = self.case.as_mut() {
+            c.hashes.push(hash);
         }
         self.advance()
     }
@@ -424,11 +469,6 @@ impl Run<'_> {
             Err(why) => return self.set_aside(&why),
         };
         make_dir(&partial.join("files"))?;
-        let json = serde_json::to_vec_pretty(&manifest).map_err(io::Error::other)?;
-        let md = markdown(&case.report, sub, &manifest);
-        write_new(&partial.join("report.json"), &json)?;
-        write_new(&partial.join("report.md"), md.as_bytes())?;
-        self.batch.wrote((json.len() + md.len()) as u64);
         case.open = Some(Open::Write { dir: partial, manifest: Box::new(manifest) });
         Ok(())
     }
@@ -465,7 +505,18 @@ impl Run<'_> {
             return Ok(());
         }
         let written = match case.open.take() {
-            Some(Open::Write { dir, .. }) => {
+            Some(Open::Write { dir, manifest }) => {
+                // Written once every blob is in: a follow-up's tag covers them all.
+                let sub = case.report.submissions.get(case.sub).ok_or_else(|| io::Error::other("no submission"))?;
+                let verified = followups::from_receipt_holder(self.ids, &case.report, sub, &case.hashes);
+                let (json, md) = followups::report_files(&case.report, sub, &manifest, verified)?;
+                write_new(&dir.join("report.json"), &json)?;
+                write_new(&dir.join("report.md"), md.as_bytes())?;
+                self.batch.wrote((json.len() + md.len()) as u64);
+                if !verified {
+                    case.report.unverified.push(sub.seq);
+                    case.unverified = true;
+                }
                 let done = dir.with_extension("");
                 let name = done.file_name().unwrap_or_default().to_string_lossy().into_owned();
                 quarantine::clear(&quarantine::reason_path(&case.dir, &name))?;

@@ -1,8 +1,11 @@
-//! The offline pin of a cases folder (`deployment.json`): the deployment id
-//! and the investigators' recipients that `case` seals replies to. A bundle
-//! that disagrees with it is refused before anything is written, so a
+//! The offline pin of a cases folder (`deployment.json`): the deployment id,
+//! the investigators' recipients that `case` seals replies to, and the
+//! server key that signs bundles. A bundle that disagrees with it, or is
+//! signed by another key, is refused before anything is written, so a
 //! transfer machine or a server cannot add a recipient to replies. Only
-//! `peluit trust`, from a key set signed offline, changes it.
+//! `peluit trust`, from a key set signed offline, changes it; a folder
+//! pinned before bundles were signed takes the server key of its next
+//! bundle, and `decrypt` prints its fingerprint to compare.
 //! Never takes a recipient from a bundle once the folder is pinned.
 
 use std::collections::BTreeSet;
@@ -12,6 +15,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::{batch, DecryptError, DEPLOYMENT_FILE};
+use crate::crypto::ed25519::PublicKey;
 use crate::export::Index;
 use crate::published::{peek, verify, KeySetPayload, Pin, SignedKeySet};
 
@@ -30,17 +34,27 @@ pub struct Pinned {
     /// The investigators' signing keys the key set listed.
     #[serde(default)]
     pub signers: Vec<String>,
+    /// The server key that signs bundles (`ed25519:BASE64`); empty in a
+    /// folder pinned before bundles were signed, until its next bundle.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub server_key: String,
 }
 
 impl Pinned {
     /// A pin from the first bundle a folder receives.
-    pub fn from_index(index: &Index) -> Pinned {
+    pub fn from_index(index: &Index, server: &PublicKey) -> Pinned {
         Pinned {
             deployment_id: index.deployment_id.clone(),
             recipients: index.recipients.clone(),
             keyset_version: 0,
             signers: Vec::new(),
+            server_key: server.to_text(),
         }
+    }
+
+    /// The pinned server key's fingerprint, if one is pinned.
+    pub fn server_fingerprint(&self) -> Option<String> {
+        PublicKey::parse(&self.server_key).map(|k| k.fingerprint())
     }
 
     /// A pin from a key set verified offline.
@@ -50,6 +64,7 @@ impl Pinned {
             recipients: p.recipients.clone(),
             keyset_version: p.version,
             signers: p.signers.clone(),
+            server_key: p.server.clone(),
         }
     }
 
@@ -97,15 +112,29 @@ pub fn save(out: &Path, pin: &Pinned) -> Result<(), DecryptError> {
     Ok(batch::replace_now(&out.join(DEPLOYMENT_FILE), &json)?)
 }
 
-/// Checks a bundle's index against the folder's pin: refuses one that
-/// differs, saying what differs; pins a folder that has none.
-pub(super) fn check_or_pin(out: &Path, index: &Index) -> Result<(), DecryptError> {
-    let Some(pin) = load(out)? else {
+/// Checks a bundle's signer and index against the folder's pin: refuses
+/// one that differs, saying what differs; pins a folder that has none, and
+/// the server key of a folder pinned before bundles were signed.
+pub(super) fn check_or_pin(out: &Path, index: &Index, signer: &PublicKey) -> Result<(), DecryptError> {
+    let Some(mut pin) = load(out)? else {
         crate::private_fs::make_dir(out)?;
-        return save(out, &Pinned::from_index(index));
+        return save(out, &Pinned::from_index(index, signer));
     };
+    if let Some(pinned) = pin.server_fingerprint().filter(|fp| *fp != signer.fingerprint()) {
+        return Err(DecryptError::Pin(format!(
+            "the bundle is signed by another key (fingerprint {}) than this folder's pinned server key ({pinned}, \
+             from {}); refused, nothing was written. A bundle re-signed in transit looks like this; if the server \
+             key really changed, sign a new key set with it and give it to `peluit trust` first",
+            signer.fingerprint(),
+            pin.source()
+        )));
+    }
     let diff = pin.differences(&index.deployment_id, &index.recipients);
     if diff.is_empty() {
+        if pin.server_key.is_empty() {
+            pin.server_key = signer.to_text();
+            save(out, &pin)?;
+        }
         return Ok(());
     }
     Err(DecryptError::Pin(format!(
@@ -129,7 +158,12 @@ pub fn trust(out: &Path, set: &SignedKeySet, pin: &Pin, now: u64) -> Result<(Opt
         None => peek(set).map(|p| p.deployment).unwrap_or_default(),
     };
     let payload = verify(set, pin, &deployment, now).map_err(|e| DecryptError::Pin(e.to_string()))?;
-    let new = Pinned::from_keyset(&payload);
+    let mut new = Pinned::from_keyset(&payload);
+    // A set signed before bundles were signed names no server key: the one
+    // pinned already stays.
+    if new.server_key.is_empty() {
+        new.server_key = old.as_ref().map(|o| o.server_key.clone()).unwrap_or_default();
+    }
     if let Some(o) = old.as_ref().filter(|o| o.keyset_version > new.keyset_version) {
         return Err(DecryptError::Pin(format!(
             "this folder is pinned to key set version {}; version {} is older and may list keys since removed",
@@ -152,6 +186,7 @@ mod tests {
             recipients: vec!["age1a".into(), "age1b".into()],
             keyset_version: 0,
             signers: vec![],
+            server_key: String::new(),
         };
         assert!(pin.differences("d1", &["age1b".into(), "age1a".into()]).is_empty(), "order does not matter");
         assert_eq!(
@@ -162,6 +197,33 @@ mod tests {
                 "pinned recipient age1b is missing".into()
             ]
         );
+    }
+
+    #[test]
+    fn the_server_key_is_pinned_once_and_another_refused() {
+        use crate::crypto::ed25519::SecretKey;
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let out = dir.path().join("cases");
+        let key = || SecretKey::generate("server").unwrap_or_else(|e| panic!("{e}")).0.public();
+        let (server, other) = (key(), key());
+        let index = Index {
+            format: crate::export::INDEX_FORMAT.into(),
+            deployment_id: "d1".into(),
+            since: 0,
+            cursor: 1,
+            recipients: vec!["age1a".into()],
+        };
+        check_or_pin(&out, &index, &server).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(load(&out).ok().flatten().map(|p| p.server_key), Some(server.to_text()), "first use pins it");
+        assert!(check_or_pin(&out, &index, &server).is_ok());
+        let refused = check_or_pin(&out, &index, &other).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(refused.contains(&other.fingerprint()) && refused.contains("another key"), "{refused}");
+        // A folder pinned before bundles were signed takes its next bundle's key.
+        let mut old = load(&out).ok().flatten().unwrap_or_else(|| panic!("pinned"));
+        old.server_key.clear();
+        save(&out, &old).unwrap_or_else(|e| panic!("{e}"));
+        assert!(check_or_pin(&out, &index, &other).is_ok());
+        assert_eq!(load(&out).ok().flatten().map(|p| p.server_key), Some(other.to_text()));
     }
 
     #[test]
@@ -181,6 +243,7 @@ mod tests {
                 version,
                 expires: 100,
                 signers: vec![],
+                server: String::new(),
             };
             sign(&k, &p)
         };
@@ -194,8 +257,17 @@ mod tests {
         let forged = SignedKeySet { payload: set(3, "d1", "age1y").payload, ..set(3, "d1", "age1x") };
         assert!(refused(&forged), "a forged one");
         assert!(matches!(trust(&out, &set(3, "d1", "age1b"), &pin, 100), Err(DecryptError::Pin(_))), "expired");
-        let (old, new) = trust(&out, &set(3, "d1", "age1b"), &pin, 10).unwrap_or_else(|e| panic!("{e}"));
+        let server = SecretKey::generate("server").unwrap_or_else(|e| panic!("{e}")).0.public().to_text();
+        let named = |version| {
+            let mut p = crate::published::peek(&set(version, "d1", "age1b")).unwrap_or_else(|| panic!("payload"));
+            p.server = server.clone();
+            sign(&k, &p)
+        };
+        let (old, new) = trust(&out, &named(3), &pin, 10).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(new.server_key, server, "the set's server key is pinned");
         assert_eq!(old.map(|o| o.keyset_version), Some(2));
+        let (_, newer) = trust(&out, &set(4, "d1", "age1b"), &pin, 10).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(newer.server_key, server, "a set naming no server key keeps the pinned one");
         assert_eq!(load(&out).ok().flatten().map(|p| p.recipients), Some(new.recipients));
     }
 }

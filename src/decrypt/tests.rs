@@ -70,6 +70,7 @@ fn report_of(r: &Recipients, id: &str, subs: Vec<(u64, Manifest, Vec<Vec<u8>>)>)
             sealed_by: SealedBy::Server,
             manifest,
             attachments,
+            tags: Vec::new(),
         });
     }
     let entry = IndexReport {
@@ -85,27 +86,36 @@ fn report_of(r: &Recipients, id: &str, subs: Vec<(u64, Manifest, Vec<Vec<u8>>)>)
         deleted: None,
         head: String::new(),
         known: Vec::new(),
+        unverified: Vec::new(),
     };
     let mut out = vec![(format!("reports/{id}.json"), serde_json::to_vec(&entry).unwrap_or_default())];
     out.extend(blobs);
     out
 }
 
-/// A tar of `entries`.
+/// The server key of these tests: the same for every bundle, as a
+/// folder pins the first one it sees.
+fn server_key() -> &'static crate::crypto::ed25519::SecretKey {
+    static KEY: std::sync::OnceLock<crate::crypto::ed25519::SecretKey> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| crate::crypto::ed25519::SecretKey::generate("server").unwrap_or_else(|e| panic!("{e}")).0)
+}
+
+/// A tar of `entries`, signed by [`server_key`] as export signs.
 fn tar(entries: &Entries) -> Vec<u8> {
-    let mut b = tar::Builder::new(Vec::new());
+    let mut b = tar::Builder::new(crate::crypto::bundle_sig::Hashing::new(Vec::new()));
     for (path, data) in entries {
         let mut h = tar::Header::new_ustar();
         h.set_size(data.len() as u64);
         h.set_mode(0o600);
         b.append_data(&mut h, path, data.as_slice()).unwrap_or_else(|e| panic!("{e}"));
     }
-    b.into_inner().unwrap_or_default()
+    crate::export::append_signature(&mut b, server_key()).unwrap_or_else(|e| panic!("{e}"));
+    b.into_inner().map(|h| h.into_inner()).unwrap_or_default()
 }
 
 /// The error text of a decrypt that must fail with a format error.
 fn format_error(entries: &Entries, ids: &Identities, out: &Path) -> String {
-    match decrypt(tar(entries).as_slice(), ids, out) {
+    match decrypt(io::Cursor::new(tar(entries)), ids, out) {
         Err(DecryptError::Format(m)) => m,
         other => panic!("expected a format error, got {other:?}"),
     }
@@ -135,7 +145,7 @@ fn reports_decrypt_one_at_a_time_and_a_rerun_skips_them() {
         &[(3, "tip a", &[("../../.bashrc", b"x=1"), ("bukti.jpg", b"jpg")]), (7, "more a", &[])],
     ));
     entries.extend(report(&r, B, &[(5, "tip b", &[("bukti.jpg", b"one"), ("bukti.jpg", b"two")])]));
-    let s = decrypt(tar(&entries).as_slice(), &ids, &out).unwrap_or_else(|e| panic!("{e}"));
+    let s = decrypt(io::Cursor::new(tar(&entries)), &ids, &out).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         s,
         DecryptSummary { cases: 2, submissions: 3, files: 4, skipped: 0, set_aside: 0, ..Default::default() }
@@ -156,7 +166,7 @@ fn reports_decrypt_one_at_a_time_and_a_rerun_skips_them() {
         serde_json::from_slice(&fs::read(out.join(LAST_RUN_FILE)).unwrap_or_default()).unwrap_or_default();
     assert_eq!(last, vec![A, B]);
     // The same bundle again: everything is there already.
-    let again = decrypt(tar(&entries).as_slice(), &ids, &out).unwrap_or_else(|e| panic!("{e}"));
+    let again = decrypt(io::Cursor::new(tar(&entries)), &ids, &out).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         again,
         DecryptSummary { cases: 2, submissions: 0, files: 0, skipped: 3, set_aside: 0, ..Default::default() }
@@ -244,7 +254,7 @@ fn a_report_twice_in_one_bundle_lands_once() {
     let mut entries = head(INDEX_FORMAT, 0, 9);
     entries.extend(a.iter().cloned());
     entries.extend(a.iter().cloned());
-    let s = decrypt(tar(&entries).as_slice(), &ids, &out).unwrap_or_else(|e| panic!("{e}"));
+    let s = decrypt(io::Cursor::new(tar(&entries)), &ids, &out).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         s,
         DecryptSummary { cases: 2, submissions: 1, files: 1, skipped: 1, set_aside: 0, ..Default::default() }
@@ -263,11 +273,11 @@ fn a_wrong_identity_sets_everything_aside() {
     let out = dir.path().join("cases");
     // Left by an interrupted run that had the right key.
     make_dir(&out.join(A).join("000000000003-tip.partial").join("files")).unwrap_or_else(|e| panic!("{e}"));
-    let s = decrypt(tar(&entries).as_slice(), &other, &out).unwrap_or_else(|e| panic!("{e}"));
+    let s = decrypt(io::Cursor::new(tar(&entries)), &other, &out).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((s.submissions, s.set_aside), (0, 1));
     assert_eq!(names(&out.join(A)), vec!["case.json", CONVERSATION_FILE, QUARANTINE_DIR]);
     // With the right identity the submission lands and its reason goes.
-    let s = decrypt(tar(&entries).as_slice(), &right, &out).unwrap_or_else(|e| panic!("{e}"));
+    let s = decrypt(io::Cursor::new(tar(&entries)), &right, &out).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((s.submissions, s.set_aside), (1, 0));
     assert_eq!(names(&out.join(A)), vec!["000000000003-tip", "case.json", CONVERSATION_FILE]);
 }
@@ -284,7 +294,7 @@ fn leftovers_of_an_interrupted_run_are_replaced() {
     }
     let mut entries = head(INDEX_FORMAT, 0, 9);
     entries.extend(report(&r, A, &[(3, "tip a", &[("a.txt", b"whole")])]));
-    decrypt(tar(&entries).as_slice(), &ids, &out).unwrap_or_else(|e| panic!("{e}"));
+    decrypt(io::Cursor::new(tar(&entries)), &ids, &out).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(names(&out.join(A)), vec!["000000000003-tip", "case.json", CONVERSATION_FILE]);
     let file = out.join(A).join("000000000003-tip").join("files").join("a.txt");
     assert_eq!(fs::read(file).unwrap_or_default(), b"whole");
@@ -336,7 +346,7 @@ fn a_submission_that_cannot_be_opened_is_set_aside_and_the_rest_written() {
         *last ^= 1;
     }
     entries.extend(d);
-    let s = decrypt(tar(&entries).as_slice(), &ids, &out).unwrap_or_else(|e| panic!("{e}"));
+    let s = decrypt(io::Cursor::new(tar(&entries)), &ids, &out).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((s.submissions, s.files, s.set_aside), (3, 1, 3), "{s:?}");
     assert_eq!(
         names(&out.join(A)),
@@ -356,7 +366,7 @@ fn a_submission_that_cannot_be_opened_is_set_aside_and_the_rest_written() {
     // Again: nothing changes, nothing is duplicated, nothing is left half-done.
     let before = tree(&out);
     assert!(!before.iter().any(|(p, _)| p.contains(".partial") || p.ends_with(".tmp")), "{before:?}");
-    let again = decrypt(tar(&entries).as_slice(), &ids, &out).unwrap_or_else(|e| panic!("{e}"));
+    let again = decrypt(io::Cursor::new(tar(&entries)), &ids, &out).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((again.submissions, again.skipped, again.set_aside), (0, 3, 3), "{again:?}");
     assert_eq!(tree(&out), before);
 }
@@ -381,7 +391,7 @@ fn a_manifest_or_an_entry_over_the_limit_is_set_aside() {
     b[0].1.extend(std::iter::repeat_n(b' ', 16 * 1024 * 1024));
     entries.extend(b);
     entries.extend(report(&r, C, &[(8, "tip c", &[])]));
-    let s = decrypt(tar(&entries).as_slice(), &ids, &out).unwrap_or_else(|e| panic!("{e}"));
+    let s = decrypt(io::Cursor::new(tar(&entries)), &ids, &out).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((s.submissions, s.set_aside), (1, 2), "{s:?}");
     let reason = fs::read_to_string(out.join(A).join(QUARANTINE_DIR).join("000000000003-tip.txt"));
     assert!(reason.unwrap_or_default().contains("more than"));
@@ -410,7 +420,7 @@ fn report_md_cannot_be_forged_from_inside() {
     m.attachments.push(info);
     let mut entries = head(INDEX_FORMAT, 0, 20);
     entries.extend(report_of(&r, A, vec![(3, m, vec![b"1".to_vec()])]));
-    decrypt(tar(&entries).as_slice(), &ids, &out).unwrap_or_else(|e| panic!("{e}"));
+    decrypt(io::Cursor::new(tar(&entries)), &ids, &out).unwrap_or_else(|e| panic!("{e}"));
     let md = fs::read_to_string(out.join(A).join("000000000003-tip").join("report.md")).unwrap_or_default();
     let starting = |p: &str| md.lines().filter(|l| l.starts_with(p)).count();
     assert_eq!((starting("- Status:"), starting("- Kasus / Case:"), starting("## Identitas")), (1, 1, 0), "{md}");
@@ -439,14 +449,14 @@ fn case_json_keeps_every_submission_received_whatever_a_bundle_claims() {
     let out = dir.path().join("cases");
     let mut first = head(INDEX_FORMAT, 0, 3);
     first.extend(report(&r, A, &[(3, "tip a", &[])]));
-    decrypt(tar(&first).as_slice(), &ids, &out).unwrap_or_else(|e| panic!("{e}"));
+    decrypt(io::Cursor::new(tar(&first)), &ids, &out).unwrap_or_else(|e| panic!("{e}"));
     // The next bundle carries only the follow-up, and a forged list.
     let mut second = head(INDEX_FORMAT, 3, 7);
     second.extend(report(&r, A, &[(7, "more a", &[])]));
     let mut entry: serde_json::Value = serde_json::from_slice(&second[2].1).unwrap_or_default();
     entry["known"] = serde_json::json!([[99, "forged"]]);
     second[2].1 = serde_json::to_vec(&entry).unwrap_or_default();
-    decrypt(tar(&second).as_slice(), &ids, &out).unwrap_or_else(|e| panic!("{e}"));
+    decrypt(io::Cursor::new(tar(&second)), &ids, &out).unwrap_or_else(|e| panic!("{e}"));
     let case: IndexReport = serde_json::from_slice(&fs::read(out.join(A).join("case.json")).unwrap_or_default())
         .unwrap_or_else(|e| panic!("{e}"));
     let seqs: Vec<u64> = case.known.iter().map(|k| k.0).collect();

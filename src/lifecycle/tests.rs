@@ -19,6 +19,7 @@ fn submission(seq: u64, day: &str, kind: SubmissionKind) -> Submission {
         sealed_by: SealedBy::Server,
         manifest: blob(&format!("m{seq}")),
         attachments: Vec::new(),
+        tags: Vec::new(),
     }
 }
 

@@ -106,6 +106,7 @@ mod tests {
             version: 1,
             expires: 2,
             signers: signers.iter().map(|k| k.public().to_text()).collect(),
+            server: String::new(),
         }
     }
 

@@ -122,6 +122,7 @@ impl From<IntakeError> for HttpError {
             IntakeError::NoSealedManifest => HttpError::Invalid("sealed_manifest", "error-bad-request"),
             IntakeError::NotAge => HttpError::Invalid("not_age", "error-bad-request"),
             IntakeError::Encoding => HttpError::Invalid("encoding", "error-bad-request"),
+            IntakeError::BadTags => HttpError::Invalid("tags", "error-bad-request"),
             IntakeError::Storage(e) => e.into(),
             IntakeError::Crypto(e) => {
                 tracing::error!(error = %e, "sealing error");

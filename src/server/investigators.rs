@@ -133,11 +133,15 @@ pub async fn pull_export(State(app): State<Arc<App>>, headers: HeaderMap, uri: U
     let Ok(since) = since else {
         return refuse(StatusCode::BAD_REQUEST, "bad_request", "since must be a number");
     };
+    // An unsigned bundle would be refused offline: better said here.
+    let Some(key) = app.bundle_key.clone() else {
+        return refuse(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the server has no bundle key");
+    };
     let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(8);
     let store = app.store.clone();
     tokio::task::spawn_blocking(move || {
         let w = ChannelWriter { tx: tx.clone(), buf: Vec::with_capacity(CHUNK) };
-        if let Err(e) = export::export(&store, since, w) {
+        if let Err(e) = export::export(&store, since, &key, w) {
             tracing::error!(error = %e, "export failed");
             let _ = tx.blocking_send(Err(io::Error::other("export failed")));
         }

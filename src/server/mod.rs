@@ -152,6 +152,8 @@ pub struct App {
     pub keys: KeySet,
     /// The signed key set published for client-side encryption, if any.
     pub published: Option<SignedKeySet>,
+    /// The server key that signs every bundle (`pull` is refused without one).
+    pub bundle_key: Option<Arc<crate::crypto::ed25519::SecretKey>>,
     /// Transfer nonces seen within the time window (replay protection).
     pub seen_transfers: Mutex<HashMap<String, u64>>,
     /// Where the time comes from (the system clock but in tests).
@@ -193,6 +195,7 @@ impl App {
             catalog,
             keys,
             published: None,
+            bundle_key: None,
             seen_transfers: Mutex::new(HashMap::new()),
             clock,
             started: clock.now(),

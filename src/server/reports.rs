@@ -165,6 +165,10 @@ async fn read_one(app: &App, intake: &mut Intake, field: &mut Field<'_>, sealed_
             }
             intake.end_sealed(sink)?;
         }
+        "tags" if sealed_ok => {
+            let value = read_text(field, 16 * 1024).await?;
+            intake.tags(&value)?;
+        }
         // The language travels in the query; a stray field is ignored.
         "lang" => while field.chunk().await?.is_some() {},
         n if Intake::is_text_field(n) => {

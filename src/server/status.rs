@@ -154,7 +154,7 @@ async fn add_followup(
     drop(field);
     let (report, receipt) = find(app, &typed)?;
     let mut intake = new_intake(app);
-    let result = append(app, &mut intake, mp, sealed_ok, &report).await;
+    let result = append(app, &mut intake, mp, sealed_ok, (&report, &receipt)).await;
     match result {
         Ok(()) => {
             let key = app.store.lookup_key(&receipt).map_err(HttpError::from)?;
@@ -175,7 +175,7 @@ async fn append(
     intake: &mut crate::intake::Intake,
     mp: Parts,
     sealed_ok: bool,
-    report: &Report,
+    (report, receipt): (&Report, &Receipt),
 ) -> Result<(), HttpError> {
     read_parts(app, intake, mp, sealed_ok).await?;
     if !intake.is_client_sealed()
@@ -184,7 +184,11 @@ async fn append(
     {
         return Err(HttpError::Invalid("empty", "error-empty-followup"));
     }
-    let sub = intake.seal(SubmissionKind::FollowUp, &app.clock.today(), &[])?;
+    let mut sub = intake.seal(SubmissionKind::FollowUp, &app.clock.today(), &[])?;
+    // A client-sealed follow-up carries the client's own tags.
+    if !intake.is_client_sealed() {
+        intake.tag(&mut sub, receipt);
+    }
     app.store.append_submission(&report.id, sub, app.limits.max_followups)?;
     intake.mark_committed();
     app.store.durable().await?;

@@ -134,6 +134,7 @@ mod tests {
             sealed_by: SealedBy::Server,
             manifest: blob(),
             attachments: (0..files).map(|_| blob()).collect(),
+            tags: Vec::new(),
         }
     }
 

@@ -222,6 +222,7 @@ mod tests {
             sealed_by: SealedBy::Server,
             manifest: blob(b"m"),
             attachments: vec![blob(marker)],
+            tags: Vec::new(),
         };
         let (key, r) = store.report_for_tests(sub);
         store.insert_report(&r, &key).unwrap_or_else(|e| panic!("{e}"));

@@ -22,6 +22,7 @@ fn submission(store: &Store, seq: u64, kind: SubmissionKind) -> Submission {
         sealed_by: SealedBy::Server,
         manifest: blob(store, b"m"),
         attachments: vec![blob(store, &vec![9u8; 3 * CHUNK + 5])],
+        tags: Vec::new(),
     }
 }
 

@@ -63,7 +63,15 @@ impl Env {
     /// `identity` into a new folder named `name`; returns that folder.
     pub fn export_and_decrypt(&self, identity: &Path, name: &str) -> PathBuf {
         let bundle = self.path(&format!("{name}.tar"));
-        let out = self.run(&["export", "--data", self.data.to_str().unwrap(), "--out", bundle.to_str().unwrap()]);
+        let out = self.run(&[
+            "export",
+            "--keys",
+            self.keys.to_str().unwrap(),
+            "--data",
+            self.data.to_str().unwrap(),
+            "--out",
+            bundle.to_str().unwrap(),
+        ]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let mode = std::os::unix::fs::PermissionsExt::mode(&fs::metadata(&bundle).unwrap().permissions());
         assert_eq!(mode & 0o777, 0o600, "a bundle is readable by its owner only");
@@ -73,9 +81,11 @@ impl Env {
         cases
     }
 
-    /// Runs a peluit subcommand to completion.
+    /// Runs a peluit subcommand to completion from the test's folder, where
+    /// `keys/` is, as an operator runs them from /etc/peluit (so `export`
+    /// finds the server key by its default `--keys keys`).
     pub fn run(&self, args: &[&str]) -> std::process::Output {
-        Command::new(bin()).args(args).output().unwrap()
+        Command::new(bin()).args(args).current_dir(self.root.path()).output().unwrap()
     }
 }
 
@@ -260,11 +270,55 @@ pub fn ok(o: &std::process::Output) -> String {
 /// A tar of (path, bytes) entries, as export writes them.
 pub fn tar<P: AsRef<Path>>(entries: &[(P, Vec<u8>)]) -> Vec<u8> {
     let mut b = tar::Builder::new(Vec::new());
+    append_all(&mut b, entries);
+    b.into_inner().unwrap()
+}
+
+/// Appends `entries` as plain 0600 files.
+fn append_all<'a, W: std::io::Write, P: AsRef<Path> + 'a>(
+    b: &mut tar::Builder<W>,
+    entries: impl IntoIterator<Item = &'a (P, Vec<u8>)>,
+) {
     for (path, data) in entries {
         let mut h = tar::Header::new_ustar();
         h.set_size(data.len() as u64);
         h.set_mode(0o600);
         b.append_data(&mut h, path, data.as_slice()).unwrap();
     }
-    b.into_inner().unwrap()
+}
+
+/// A tar of `entries` signed as a server signs a bundle, with one key per
+/// test process (a cases folder pins the first key it sees).
+pub fn signed_tar<P: AsRef<Path>>(entries: &[(P, Vec<u8>)]) -> Vec<u8> {
+    static KEY: std::sync::OnceLock<peluit::crypto::ed25519::SecretKey> = std::sync::OnceLock::new();
+    signed_tar_by(entries, KEY.get_or_init(|| peluit::crypto::ed25519::SecretKey::generate("test server").unwrap().0))
+}
+
+/// A tar of `entries` (any signature entry among them left out) signed
+/// with `key`, as a server holding that key would sign it.
+pub fn signed_tar_by<P: AsRef<Path>>(entries: &[(P, Vec<u8>)], key: &peluit::crypto::ed25519::SecretKey) -> Vec<u8> {
+    let mut b = tar::Builder::new(peluit::crypto::bundle_sig::Hashing::new(Vec::new()));
+    append_all(&mut b, entries.iter().filter(|(p, _)| p.as_ref() != Path::new(peluit::export::SIGNATURE_PATH)));
+    peluit::export::append_signature(&mut b, key).unwrap();
+    b.into_inner().unwrap().into_inner()
+}
+
+/// The entries of a bundle: path and bytes, in order.
+pub fn untar(bundle: &Path) -> Vec<(String, Vec<u8>)> {
+    untar_bytes(&fs::read(bundle).unwrap())
+}
+
+/// The entries of a tar in memory: path and bytes, in order.
+pub fn untar_bytes(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+    use std::io::Read;
+    let mut a = tar::Archive::new(bytes);
+    let mut out = Vec::new();
+    for e in a.entries().unwrap() {
+        let mut e = e.unwrap();
+        let path = e.path().unwrap().to_string_lossy().into_owned();
+        let mut data = Vec::new();
+        e.read_to_end(&mut data).unwrap();
+        out.push((path, data));
+    }
+    out
 }

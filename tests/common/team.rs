@@ -64,3 +64,18 @@ pub fn tip(s: &Server, what: &str) -> String {
     let r = client().post(s.url("/api/v1/reports")).json(&serde_json::json!({ "what": what })).send().unwrap();
     r.json::<serde_json::Value>().unwrap()["receipt"].as_str().unwrap().to_string()
 }
+
+/// Signs a reply to case `id` in `cases` with `env`'s investigator, then
+/// checks that the investigators open it and `attacker_secret` does not.
+pub fn reply_is_not_theirs(env: &Env, cases: &Path, id: &str, attacker_secret: &str) {
+    let sk = env.identity.parent().unwrap().join("signing.key");
+    let case = ["case", "--cases", cases.to_str().unwrap(), "--key", sk.to_str().unwrap(), "reply", id];
+    ok(&super::run_with_stdin(&case, "Mohon kirim bukti tambahan."));
+    let actions = fs::read_to_string(cases.join("actions.jsonl")).unwrap();
+    let line: serde_json::Value = serde_json::from_str(actions.lines().last().unwrap()).unwrap();
+    let blob = peluit::crypto::ed25519::unb64(line["blob"].as_str().unwrap()).unwrap();
+    let mine = peluit::crypto::Identities::parse(&fs::read_to_string(&env.identity).unwrap()).unwrap();
+    assert!(mine.open(blob.as_slice()).is_ok(), "the investigators read their reply");
+    let theirs = peluit::crypto::Identities::parse(attacker_secret).unwrap();
+    assert!(theirs.open(blob.as_slice()).is_err(), "the attacker's key does not open it");
+}
