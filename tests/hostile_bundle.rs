@@ -62,15 +62,7 @@ fn a_tip_sealed_to_a_stranger_is_set_aside_and_every_honest_one_written() {
     s.stop();
 
     let bundle = env.path("b.tar");
-    ok(&env.run(&[
-        "export",
-        "--keys",
-        env.keys.to_str().unwrap(),
-        "--data",
-        env.data.to_str().unwrap(),
-        "--out",
-        bundle.to_str().unwrap(),
-    ]));
+    ok(&env.export(&bundle));
     let cases = env.path("cases");
     let run = || {
         let out = common::decrypt(&bundle, &env.identity, &cases);

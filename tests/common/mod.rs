@@ -6,7 +6,7 @@ pub mod team;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// The binary under test.
@@ -59,19 +59,18 @@ impl Env {
         self.root.path().join(name)
     }
 
+    /// Exports the (stopped) server's data into `bundle`, signed with the
+    /// server key in `keys/`.
+    pub fn export(&self, bundle: &Path) -> Output {
+        let (keys, data) = (self.keys.to_str().unwrap(), self.data.to_str().unwrap());
+        self.run(&["export", "--keys", keys, "--data", data, "--out", bundle.to_str().unwrap()])
+    }
+
     /// Exports the (stopped) server's data and decrypts the bundle with
     /// `identity` into a new folder named `name`; returns that folder.
     pub fn export_and_decrypt(&self, identity: &Path, name: &str) -> PathBuf {
         let bundle = self.path(&format!("{name}.tar"));
-        let out = self.run(&[
-            "export",
-            "--keys",
-            self.keys.to_str().unwrap(),
-            "--data",
-            self.data.to_str().unwrap(),
-            "--out",
-            bundle.to_str().unwrap(),
-        ]);
+        let out = self.export(&bundle);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let mode = std::os::unix::fs::PermissionsExt::mode(&fs::metadata(&bundle).unwrap().permissions());
         assert_eq!(mode & 0o777, 0o600, "a bundle is readable by its owner only");
