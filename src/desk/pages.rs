@@ -119,6 +119,10 @@ pub async fn list(State(desk): State<Arc<Desk>>, headers: HeaderMap, Query(filte
         .chain(["deleted"])
         .map(|id| (id.to_string(), view::status_label(&t, id)))
         .collect();
+    let mut rows = rows;
+    for r in &mut rows {
+        r.category = view::category_label(&t, &r.category);
+    }
     let categories =
         crate::model::DEFAULT_CATEGORIES.iter().map(|id| (id.to_string(), view::category_label(&t, id))).collect();
     render(&ListPage { t, f: desk.frame(), rows, filter, statuses, categories }, StatusCode::OK)
@@ -132,6 +136,10 @@ struct CasePage<'a> {
     f: Frame,
     c: CaseView,
     show_identity: bool,
+    /// The tip's category in words.
+    category: String,
+    /// This case's lines waiting in the outgoing file.
+    waiting: Vec<super::act::Waiting>,
     people: Vec<PersonView>,
     statuses: Vec<(String, String)>,
     mat2: bool,
@@ -156,11 +164,15 @@ pub async fn case(
         return not_found_in(&desk, &headers);
     };
     let statuses = Status::ALL.iter().map(|s| (s.id().to_string(), view::status_label(&t, s.id()))).collect();
+    let category = c.subs.iter().find(|s| !s.m.category.is_empty()).map(|s| view::category_label(&t, &s.m.category));
+    let waiting = super::act::waiting(&desk).into_iter().filter(|w| w.report == id).collect();
     let page = CasePage {
         t,
         f: desk.frame(),
         c,
         show_identity: q.identity == "show",
+        category: category.unwrap_or_default(),
+        waiting,
         people: desk.people.list(),
         statuses,
         mat2: desk.mat2.is_some(),
