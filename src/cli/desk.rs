@@ -3,6 +3,7 @@
 //!
 //! Never prints the token anywhere else, and never listens beyond loopback.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -32,7 +33,8 @@ pub fn desk(cases: PathBuf, key_dirs: Vec<PathBuf>, listen: &str) -> Result<()> 
         println!("  {}", d.address());
         println!("Stop with Ctrl-C.");
         desk::run(listener, d, super::serve::shutdown_signal()).await?;
-        println!("Desk stopped.");
+        // stdout may be gone by now (a closed pipe); stopping is not an error.
+        let _ = writeln!(std::io::stdout(), "Desk stopped.");
         Ok(())
     })
 }
