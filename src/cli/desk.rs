@@ -24,6 +24,16 @@ pub fn desk(cases: PathBuf, key_dirs: Vec<PathBuf>, listen: &str) -> Result<()> 
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
         let bound = listener.local_addr()?;
         let d = Arc::new(Desk::new(&cases, &key_dirs, bound)?);
+        // Handlers installed before the address is printed: a Ctrl-C right
+        // after it still stops the desk cleanly.
+        use tokio::signal::unix::{signal, SignalKind};
+        let (mut int, mut term) = (signal(SignalKind::interrupt())?, signal(SignalKind::terminate())?);
+        let shutdown = async move {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+        };
         for p in d.people().list() {
             let state = if p.open { "keys open" } else { "passphrase needed: open the keys in the page" };
             println!("Investigator {}: {state}", peluit::safe_text::line(&p.name));
@@ -32,7 +42,7 @@ pub fn desk(cases: PathBuf, key_dirs: Vec<PathBuf>, listen: &str) -> Result<()> 
         println!("Open this address in a browser on this machine (it holds this run's token; do not share it):");
         println!("  {}", d.address());
         println!("Stop with Ctrl-C.");
-        desk::run(listener, d, super::serve::shutdown_signal()).await?;
+        desk::run(listener, d, shutdown).await?;
         // stdout may be gone by now (a closed pipe); stopping is not an error.
         let _ = writeln!(std::io::stdout(), "Desk stopped.");
         Ok(())

@@ -14,6 +14,9 @@ use super::{router, Desk};
 const CASE: &str = "0123456789abcdef0123456789abcdef";
 const SUB: &str = "000000000001-tip";
 const HTML: &[u8] = b"<script>document.title='pwned'</script><h1>hi</h1>";
+/// A file whose metadata mat2 removes (the "created by" entry).
+const TORRENT: &[u8] = b"d8:announce3:foo10:created by13:SECRET-AUTHOR4:infod6:lengthi1e4:name1:x\
+12:piece lengthi16384e6:pieces20:aaaaaaaaaaaaaaaaaaaaee";
 
 /// A desk on a folder holding one case with an HTML attachment.
 fn desk() -> (tempfile::TempDir, Arc<Desk>) {
@@ -24,6 +27,7 @@ fn desk() -> (tempfile::TempDir, Arc<Desk>) {
     let files = cases.join(CASE).join(SUB).join("files");
     std::fs::create_dir_all(&files).unwrap();
     std::fs::write(files.join("evil.html"), HTML).unwrap();
+    std::fs::write(files.join("t.torrent"), TORRENT).unwrap();
     let d = Desk::new(&cases, &[keys], "127.0.0.1:4567".parse().unwrap()).unwrap();
     (root, Arc::new(d))
 }
@@ -130,4 +134,33 @@ async fn an_html_attachment_is_only_a_sandboxed_download() {
         let r = send(&d, own(&d, "GET", &path).body(Body::empty()).unwrap()).await;
         assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
     }
+}
+
+#[tokio::test]
+async fn a_clean_copy_drops_metadata_and_never_touches_the_original() {
+    let (root, d) = desk();
+    let uri = format!("/case/{CASE}/clean/{SUB}/t.torrent?csrf={}", d.csrf.as_str());
+    let req = own(&d, "POST", &uri).header("sec-fetch-site", "same-origin").body(Body::empty()).unwrap();
+    let r = send(&d, req).await;
+    if d.mat2.is_none() {
+        // Said plainly in the page, and nothing made.
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        let body = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
+        assert!(String::from_utf8_lossy(&body).contains("mat2"), "the page does not say mat2 is missing");
+        return;
+    }
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()[header::CONTENT_SECURITY_POLICY], "sandbox; default-src 'none'");
+    let disposition = r.headers()[header::CONTENT_DISPOSITION].to_str().unwrap().to_string();
+    assert!(disposition.starts_with("attachment;") && disposition.contains("clean-t.torrent"), "{disposition}");
+    let body = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
+    assert!(!body.windows(13).any(|w| w == b"SECRET-AUTHOR") && body.starts_with(b"d8:announce"), "not cleaned");
+    let original = std::fs::read(root.path().join("cases").join(CASE).join(SUB).join("files/t.torrent")).unwrap();
+    assert_eq!(original, TORRENT, "the original changed");
+    let left: Vec<_> = std::fs::read_dir(root.path().join("cases"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".desk-clean"))
+        .collect();
+    assert!(left.is_empty(), "the copy was left behind");
 }
