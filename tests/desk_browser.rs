@@ -74,7 +74,7 @@ fn investigator_day_at_the_desk_in_chromium() {
     let first =
         tip(&server, "Harga laptop dinaikkan <b>tiga kali</b>", "Budi, 0812", &[("kuitansi.bin", attachment())]);
     let bundle = env.path("b.tar");
-    pull(&server, &ani.join("transfer.key"), &bundle, "0");
+    let cursor = pull(&server, &ani.join("transfer.key"), &bundle, "0");
     let expected = env.path("expected.bin");
     std::fs::write(&expected, attachment()).unwrap();
 
@@ -91,15 +91,13 @@ fn investigator_day_at_the_desk_in_chromium() {
         lines.by_ref().map_while(Result::ok).find_map(|l| l.trim().strip_prefix("http://").map(str::to_string));
     let address = format!("http://{}", address.expect("the desk printed no address"));
     let shots = std::env::var_os("PELUIT_SCREENSHOTS").map_or_else(|| env.path("shots"), PathBuf::from);
-    let out = Command::new("node")
-        .arg(browser_dir().join("desk.mjs"))
-        .args([&address, bundle.to_str().unwrap(), expected.to_str().unwrap(), shots.to_str().unwrap()])
-        .env("DESK_PASSPHRASE", PASSPHRASE)
-        .current_dir(browser_dir())
-        .output()
-        .unwrap();
-    let _ = desk.kill();
-    let _ = desk.wait();
+    let node = |script: &str, args: &[&str]| {
+        let mut cmd = Command::new("node");
+        cmd.arg(browser_dir().join(script)).args(args).current_dir(browser_dir());
+        cmd.env("DESK_PASSPHRASE", PASSPHRASE).output().unwrap()
+    };
+    let (b, e, sh) = (bundle.to_str().unwrap(), expected.to_str().unwrap(), shots.to_str().unwrap());
+    let out = node("desk.mjs", &[&address, b, e, sh]);
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success() && stdout.contains("desk ok"), "desk journey failed:\n{stdout}\n{stderr}");
     for name in ["list", "import", "case", "identity", "signed", "delete", "outgoing", "keys"] {
@@ -116,4 +114,17 @@ fn investigator_day_at_the_desk_in_chromium() {
     assert!(page.contains("Terima kasih, kami sedang memeriksanya."), "the reply is not on the status page");
     assert!(page.contains("data-status=\"investigating\""), "the status is not on the status page");
     assert!(!status_page(&server, &second).contains("data-status="), "the deleted case still shows");
+
+    // Round two: what changed since comes back, uploaded in the page; the
+    // conversation names who signed the reply and the status.
+    let next = env.path("b2.tar");
+    pull(&server, &ani.join("transfer.key"), &next, &cursor);
+    let out = node("desk-round2.mjs", &[&address, next.to_str().unwrap(), shots.to_str().unwrap()]);
+    let _ = desk.kill();
+    let _ = desk.wait();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && stdout.contains("round2 ok"), "round two failed:\n{stdout}\n{stderr}");
+    assert!(std::fs::read(shots.join("desk-conversation.png")).unwrap_or_default().starts_with(b"\x89PNG"));
+    let leftovers = std::fs::read_dir(&cases).unwrap().flatten().map(|e| e.file_name()).collect::<Vec<_>>();
+    assert!(!leftovers.iter().any(|n| n.to_string_lossy().starts_with(".desk-")), "{leftovers:?}");
 }

@@ -51,7 +51,8 @@ fn snapshot(cases: &Path) -> BTreeSet<PathBuf> {
 
 /// Opens `bundle` into the cases folder with every open investigator's identity.
 fn open_bundle(desk: &Desk, bundle: &Path) -> Result<Imported, String> {
-    let ids = desk.people.identities().ok_or_else(|| desk.catalog.tr(crate::i18n::Lang::En).get("desk-key-locked"))?;
+    // `import` checked that someone's keys are open; they cannot close again.
+    let ids = desk.people.identities().ok_or("no identity")?;
     let file = std::fs::File::open(bundle).map_err(|e| format!("{}: {e}", bundle.display()))?;
     let pinned_before = decrypt::pin::load(&desk.cases).ok().flatten().is_some();
     let before = snapshot(&desk.cases);
@@ -80,6 +81,14 @@ fn open_bundle(desk: &Desk, bundle: &Path) -> Result<Imported, String> {
 
 /// Imports off the async threads, one import or act at a time, and shows the outcome.
 async fn import(desk: Arc<Desk>, headers: &HeaderMap, bundle: PathBuf) -> Response {
+    if !desk.people.list().iter().any(|p| p.open) {
+        let t = desk.catalog.tr(lang(headers));
+        let error = t.get("desk-key-locked");
+        return render(
+            &ImportPage { t, f: desk.frame(), outcome: None, error, any_open: false },
+            StatusCode::BAD_REQUEST,
+        );
+    }
     let one = desk.work.lock().await;
     let d = desk.clone();
     let result = tokio::task::spawn_blocking(move || open_bundle(&d, &bundle)).await;

@@ -85,6 +85,10 @@ try {
   check(await page.locator('tr .tag.new').count() === 2, 'new cases marked');
   await shot(page, 'list');
 
+  // The search never looks in the identity section.
+  await page.fill('#q', 'Budi');
+  await page.getByRole('button', { name: 'Tampilkan' }).click();
+  check(await page.locator('#empty').count() === 1, 'the search found the reporter by name');
   // The case with the attachment.
   const id = await openCase(page, 'laptop');
   check((await page.textContent('dd.what')).includes('<b>tiga kali</b>'), 'reporter text not shown as text');
