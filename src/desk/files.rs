@@ -9,6 +9,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -31,8 +32,26 @@ fn attachment(desk: &Desk, id: &str, sub: &str, name: &str) -> Option<PathBuf> {
     (listed && std::fs::symlink_metadata(&path).ok()?.is_file()).then_some(path)
 }
 
-/// A download of `bytes` as `name`.
-fn as_download(name: &str, bytes: Vec<u8>) -> Response {
+/// A file's bytes as a body, 64 KiB at a time: an attachment may be large.
+fn streamed(file: tokio::fs::File) -> Body {
+    use tokio::io::AsyncReadExt;
+    Body::from_stream(futures_util::stream::unfold(Some(file), |f| async move {
+        let mut f = f?;
+        let mut buf = vec![0u8; 64 * 1024];
+        match f.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok(bytes::Bytes::from(buf)), Some(f)))
+            }
+            // Ends the body with the error, then the stream.
+            Err(e) => Some((Err(e), None)),
+        }
+    }))
+}
+
+/// A download of `body` as `name`.
+fn as_download(name: &str, body: Body) -> Response {
     let ascii: String =
         name.chars().map(|c| if c.is_ascii_alphanumeric() || ".-_".contains(c) { c } else { '_' }).collect();
     let encoded: String = name
@@ -46,7 +65,7 @@ fn as_download(name: &str, bytes: Vec<u8>) -> Response {
         })
         .collect();
     let disposition = format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}");
-    let mut r = bytes.into_response();
+    let mut r = body.into_response();
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
     if let Ok(v) = HeaderValue::from_str(&disposition) {
@@ -62,9 +81,12 @@ pub async fn download(
     headers: HeaderMap,
     Path((id, sub, name)): Path<(String, String, String)>,
 ) -> Response {
-    let read = attachment(&desk, &id, &sub, &name).and_then(|p| std::fs::read(p).ok());
-    match read {
-        Some(bytes) => as_download(&name, bytes),
+    let file = match attachment(&desk, &id, &sub, &name) {
+        Some(p) => tokio::fs::File::open(p).await.ok(),
+        None => None,
+    };
+    match file {
+        Some(f) => as_download(&name, streamed(f)),
         None => super::pages::not_found(State(desk), headers).await,
     }
 }
@@ -92,7 +114,7 @@ pub async fn clean_copy(
     // The copy lives in the cases folder only for the moment mat2 takes.
     let _ = std::fs::remove_dir_all(&work);
     match result {
-        Ok(bytes) => as_download(&format!("clean-{name}"), bytes),
+        Ok(bytes) => as_download(&format!("clean-{name}"), Body::from(bytes)),
         Err(why) => {
             let text = format!("{} {}", t.get("desk-clean-failed"), crate::safe_text::line(&why));
             notice(&desk, &headers, "desk-clean-title", text, &back, true)
