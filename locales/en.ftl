@@ -276,3 +276,5 @@ desk-not-found = Not found
 desk-not-found-text = There is no such page or case here.
 desk-clean-title = Clean copy
 desk-clean-failed = mat2 could not clean this file:
+desk-import-progress = Opening the bundle: { $read } of { $total } MiB read.
+desk-import-wait = This page reloads itself every second until the import is done.

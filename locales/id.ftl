@@ -277,3 +277,5 @@ desk-not-found = Tidak ditemukan
 desk-not-found-text = Halaman atau kasus itu tidak ada di sini.
 desk-clean-title = Salinan bersih
 desk-clean-failed = mat2 tidak dapat membersihkan berkas ini:
+desk-import-progress = Membuka bundel: { $read } dari { $total } MiB sudah dibaca.
+desk-import-wait = Halaman ini memuat ulang sendiri setiap detik sampai impor selesai.

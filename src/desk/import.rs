@@ -50,13 +50,12 @@ fn snapshot(cases: &Path) -> BTreeSet<PathBuf> {
 }
 
 /// Opens `bundle` into the cases folder with every open investigator's identity.
-fn open_bundle(desk: &Desk, bundle: &Path) -> Result<Imported, String> {
+pub(super) fn open_bundle(desk: &Desk, bundle: impl std::io::Read) -> Result<Imported, String> {
     // `import` checked that someone's keys are open; they cannot close again.
     let ids = desk.people.identities().ok_or("no identity")?;
-    let file = std::fs::File::open(bundle).map_err(|e| format!("{}: {e}", bundle.display()))?;
     let pinned_before = decrypt::pin::load(&desk.cases).ok().flatten().is_some();
     let before = snapshot(&desk.cases);
-    let summary = decrypt::decrypt(std::io::BufReader::new(file), &ids, &desk.cases).map_err(|e| e.to_string())?;
+    let summary = decrypt::decrypt(bundle, &ids, &desk.cases).map_err(|e| e.to_string())?;
     let mut out =
         Imported { summary, new_cases: Vec::new(), follow_ups: Vec::new(), set_aside: Vec::new(), first_pin: None };
     for p in snapshot(&desk.cases).difference(&before) {
@@ -79,29 +78,22 @@ fn open_bundle(desk: &Desk, bundle: &Path) -> Result<Imported, String> {
     Ok(out)
 }
 
-/// Imports off the async threads, one import or act at a time, and shows the outcome.
-async fn import(desk: Arc<Desk>, headers: &HeaderMap, bundle: PathBuf) -> Response {
-    if !desk.people.list().iter().any(|p| p.open) {
-        let t = desk.catalog.tr(lang(headers));
-        let error = t.get("desk-key-locked");
-        return render(
-            &ImportPage { t, f: desk.frame(), outcome: None, error, any_open: false },
-            StatusCode::BAD_REQUEST,
-        );
-    }
-    let one = desk.work.lock().await;
-    let d = desk.clone();
-    let result = tokio::task::spawn_blocking(move || open_bundle(&d, &bundle)).await;
-    drop(one);
+/// Starts an import (see `progress.rs`), or says why it cannot start.
+async fn import(desk: Arc<Desk>, headers: &HeaderMap, bundle: PathBuf, remove: bool) -> Response {
     let t = desk.catalog.tr(lang(headers));
     let any_open = desk.people.list().iter().any(|p| p.open);
-    let (outcome, error) = match result {
-        Ok(Ok(i)) => (Some(i), String::new()),
-        Ok(Err(e)) => (None, e),
-        Err(_) => (None, t.get("desk-refused")),
+    let error = if any_open {
+        match super::progress::start(desk.clone(), bundle.clone(), remove) {
+            Ok(r) => return r,
+            Err(e) => e,
+        }
+    } else {
+        t.get("desk-key-locked")
     };
-    let status = if error.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
-    render(&ImportPage { t, f: desk.frame(), outcome, error, any_open }, status)
+    if remove {
+        let _ = std::fs::remove_file(&bundle);
+    }
+    render(&ImportPage { t, f: desk.frame(), outcome: None, error, any_open }, StatusCode::BAD_REQUEST)
 }
 
 /// The import-by-path form.
@@ -113,7 +105,7 @@ pub struct PathForm {
 
 /// `POST /import`.
 pub async fn import_path(State(desk): State<Arc<Desk>>, headers: HeaderMap, Form(form): Form<PathForm>) -> Response {
-    import(desk, &headers, PathBuf::from(form.path.trim())).await
+    import(desk, &headers, PathBuf::from(form.path.trim()), false).await
 }
 
 /// `POST /import/upload`: the bundle streams into a private file inside the
@@ -131,17 +123,17 @@ pub async fn import_upload(State(desk): State<Arc<Desk>>, headers: HeaderMap, mu
         file.sync_all().await.map_err(|_| "cannot write")
     }
     .await;
-    let r = match stored {
-        Ok(()) => import(desk, &headers, tmp.clone()).await,
+    match stored {
+        // The import removes the file once it is done.
+        Ok(()) => import(desk, &headers, tmp, true).await,
         Err(why) => {
+            let _ = std::fs::remove_file(&tmp);
             let t = desk.catalog.tr(lang(&headers));
             let any_open = desk.people.list().iter().any(|p| p.open);
             let page = ImportPage { t, f: desk.frame(), outcome: None, error: why.to_string(), any_open };
             render(&page, StatusCode::BAD_REQUEST)
         }
-    };
-    let _ = std::fs::remove_file(&tmp);
-    r
+    }
 }
 
 impl Imported {

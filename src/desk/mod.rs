@@ -14,6 +14,7 @@ mod guard;
 mod import;
 mod keys;
 mod pages;
+mod progress;
 mod view;
 
 use std::net::SocketAddr;
@@ -64,6 +65,8 @@ pub struct Desk {
     mat2: Option<PathBuf>,
     /// One import or signing at a time: each reads then writes the folder.
     work: tokio::sync::Mutex<()>,
+    /// The import under way or just done, for its progress page.
+    job: progress::Slot,
 }
 
 impl Desk {
@@ -83,6 +86,7 @@ impl Desk {
             people: People::load(key_dirs).map_err(DeskError::Key)?,
             mat2: find_on_path("mat2"),
             work: tokio::sync::Mutex::new(()),
+            job: progress::Slot::default(),
         })
     }
 
@@ -121,6 +125,7 @@ pub fn router(desk: Arc<Desk>) -> Router {
         .route("/case/{id}/reply", post(act::reply))
         .route("/case/{id}/delete", get(pages::confirm_delete).post(act::delete))
         .route("/import", get(pages::import_form).post(act::import_path))
+        .route("/import/progress", get(progress::progress))
         // A bundle can be large; it streams to a file in the cases folder.
         .route("/import/upload", post(act::import_upload).layer(DefaultBodyLimit::disable()))
         .route("/keys", get(pages::keys).post(act::unlock))

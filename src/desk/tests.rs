@@ -164,3 +164,24 @@ async fn a_clean_copy_drops_metadata_and_never_touches_the_original() {
         .collect();
     assert!(left.is_empty(), "the copy was left behind");
 }
+
+#[tokio::test]
+async fn an_import_under_way_shows_how_much_is_read_then_its_outcome_once() {
+    let (_root, d) = desk();
+    let read = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(512 * 1024));
+    *d.job.lock().unwrap() = Some(super::progress::Job { read, total: 1024 * 1024, outcome: None });
+    let page = |d: &Arc<Desk>| own(d, "GET", "/import/progress").body(Body::empty()).unwrap();
+    let r = send(&d, page(&d)).await;
+    let html = String::from_utf8(axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap().to_vec()).unwrap();
+    assert!(html.contains("0.5 dari 1.0 MiB") && html.contains("http-equiv=\"refresh\""), "{html}");
+    assert!(html.contains("value=\"500\""), "{html}");
+    if let Some(job) = d.job.lock().unwrap().as_mut() {
+        job.outcome = Some(Err("not a peluit export bundle".into()));
+    }
+    let r = send(&d, page(&d)).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let html = String::from_utf8(axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap().to_vec()).unwrap();
+    assert!(html.contains("not a peluit export bundle") && !html.contains("refresh"), "{html}");
+    // Shown once: then the page is the import form again.
+    assert_eq!(send(&d, page(&d)).await.status(), StatusCode::SEE_OTHER);
+}

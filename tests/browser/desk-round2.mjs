@@ -25,6 +25,7 @@ try {
   await page.getByRole('link', { name: 'Impor bundel' }).click();
   await page.setInputFiles('#bundle', bundle);
   await page.getByRole('button', { name: 'Impor' }).last().click();
+  await page.waitForSelector('#imported, #import-error');
   const imported = await page.textContent('main');
   check(imported.includes('1 penghapusan') && imported.includes('1 balasan dan catatan'), `upload: ${imported}`);
   await page.getByRole('link', { name: 'Kasus', exact: true }).click();

@@ -77,6 +77,8 @@ try {
   await page.getByRole('link', { name: 'Impor bundel' }).click();
   await page.fill('#path', bundle);
   await page.getByRole('button', { name: 'Impor' }).first().click();
+  // The progress page reloads itself until the import is done.
+  await page.waitForSelector('#imported, #import-error');
   const imported = await page.textContent('main');
   check(imported.includes('Kasus baru') && (await page.locator('#imported ul li').count()) >= 2, `import: ${imported}`);
   await shot(page, 'import');
