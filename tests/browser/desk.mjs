@@ -129,6 +129,14 @@ try {
   const waiting = await page.locator('#waiting tbody tr td:last-child').allTextContents();
   check(waiting.join(',') === 'ani,budi,ani', `signers shown: ${waiting}`);
   await shot(page, 'outgoing');
+  // A laptop screen: nothing wider than the window, on every page.
+  await page.setViewportSize({ width: 1024, height: 640 });
+  for (const path of ['/', `/case/${id}`, `/case/${other}`, '/import', '/keys', '/outgoing']) {
+    await page.goto(`${base}${path}`);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    check(overflow <= 0, `${path}: ${overflow}px wider than a 1024px screen`);
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
   await page.getByRole('link', { name: 'English' }).click();
   check(await page.getAttribute('html', 'lang') === 'en', 'English is not one click away');
   check(foreign.length === 0, `requests elsewhere: ${foreign.join(', ')}`);
