@@ -76,6 +76,21 @@ impl Casebook {
         Casebook { outgoing: file.to_path_buf(), ..self }
     }
 
+    /// The outgoing actions file new lines go to.
+    pub fn outgoing_file(&self) -> &Path {
+        &self.outgoing
+    }
+
+    /// Appends a signed `line` for case `id` to the outgoing file, after
+    /// moving the lines the server would refuse for that case (see
+    /// [`Casebook::set_aside_stale`]); returns how many moved. What every
+    /// front end (`peluit case`, the desk) does once it has signed.
+    pub fn record(&self, id: &str, line: &str) -> Result<usize, CaseError> {
+        let stale = self.set_aside_stale(id)?;
+        append(&self.outgoing, line)?;
+        Ok(stale)
+    }
+
     /// A case's metadata (`ID/case.json`).
     pub fn case(&self, id: &str) -> Result<IndexReport, CaseError> {
         if crypto::unhex::<16>(id).is_none() {

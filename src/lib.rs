@@ -27,6 +27,7 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod decrypt;
+pub mod desk;
 pub mod export;
 pub mod flusher;
 pub mod i18n;

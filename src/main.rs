@@ -85,6 +85,18 @@ enum Command {
         #[arg(long)]
         dir: PathBuf,
     },
+    /// The offline casework as a local web page (loopback only, with a per-run token).
+    Desk {
+        /// The cases folder (made if missing; pinned by its first bundle or `peluit trust`).
+        #[arg(long)]
+        cases: PathBuf,
+        /// An investigator's key folder from `peluit keygen` (repeat for each investigator).
+        #[arg(long = "key", required = true)]
+        keys: Vec<PathBuf>,
+        /// Loopback address to listen on (port 0: a free port).
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: String,
+    },
     /// Apply a signed actions file to a stopped server's data folder.
     Apply {
         /// The server's data folder.
@@ -516,6 +528,7 @@ fn run(cmd: Command) -> Result<()> {
         Command::Compact { data, out, secret } => data::compact(&data, &out, secret.as_deref()),
         Command::AuditDisk { data } => data::audit_disk(&data),
         Command::Cases { dir } => investigator::cases(&dir),
+        Command::Desk { cases, keys, listen } => cli::desk::desk(cases, keys, &listen),
         Command::Apply { data, keys, secret, max_age_days, file } => {
             let secret = secret.unwrap_or_else(|| keys.join(peluit::keys::SECRET_FILE));
             investigator::apply(&data, &keys, &secret, max_age_days, &file)

@@ -93,6 +93,7 @@ fn the_printed_submit_line_works_and_ctrl_c_removes_the_folder() {
     let cases = printed_line(" cases --dir ", 0).split("--dir ").nth(1).unwrap().trim().to_string();
     let case = fs::read_dir(&cases).unwrap().flatten().find(|e| e.path().is_dir()).unwrap().file_name();
     let case = case.to_str().unwrap().to_string();
+    desk_lists(printed_line(" desk --cases ", 0), &case);
     run(printed_line(" status CASE_ID investigating", 0), &case, "");
     assert!(run(printed_line(" push --server ", 0), "", "").contains("Applied 1 action(s)"));
     run(printed_line(" pull --server ", 1), "", &cursor);
@@ -115,4 +116,25 @@ fn the_printed_submit_line_works_and_ctrl_c_removes_the_folder() {
     let status = demo.wait().unwrap();
     assert!(status.success(), "{status:?}");
     assert_eq!(demo_folders(tmp.path()), Vec::<String>::new(), "the keys are gone after Ctrl-C");
+}
+
+/// Runs the printed `desk` line: its address (with the token) opens the
+/// case list, which shows `case`; the same page without the token is refused.
+fn desk_lists(line: &str, case: &str) {
+    use std::io::BufRead;
+    let args: Vec<&str> = line.split_whitespace().skip(1).collect();
+    let mut desk = Command::new(bin()).args(&args).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    // Kept open while the desk runs: a closed pipe would stop it.
+    let mut out = std::io::BufReader::new(desk.stdout.take().unwrap()).lines();
+    let address = out.by_ref().map_while(Result::ok).find_map(|l| l.trim().strip_prefix("http://").map(str::to_string));
+    let address = format!("http://{}", address.expect("the desk printed no address"));
+    let origin = address.split("/?").next().unwrap().to_string();
+    let entered = common::client().get(&address).send().unwrap();
+    assert_eq!(entered.status().as_u16(), 303);
+    let cookie = entered.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let list = common::client().get(format!("{origin}/")).header("cookie", &cookie).send().unwrap();
+    assert!(list.text().unwrap().contains(&case[..8]), "the desk lists the case");
+    assert_eq!(common::client().get(format!("{origin}/")).send().unwrap().status().as_u16(), 403);
+    let _ = desk.kill();
+    let _ = desk.wait();
 }

@@ -117,6 +117,9 @@ fn prepare(base: &Path, url: &str) -> Result<(String, PathBuf, PathBuf)> {
         format!("       {exe} trust --cases {c} --keyset {} --pin {pin}", keyset.display()),
         format!("       {exe} decrypt {b} --identity {id} --out {c}"),
         format!("       {exe} cases --dir {c}"),
+        "     Or read and act in a page on this machine instead (import the bundle there, read, reply, set".into(),
+        "     a status; it prints its address with a one-time token, and writes the same actions file):".into(),
+        format!("       {exe} desk --cases {c} --key {kd}"),
         "  4. Answer the reporter and set a status, then send the signed actions:".into(),
         format!(
             "       echo 'Terima kasih, kami periksa.' | {exe} case --cases {c} --key {kd}/signing.key reply CASE_ID"

@@ -12,7 +12,7 @@ pub const GROUPS: &[(&str, &[&str])] = &[
     ("Set up (investigators, on the offline machine)", &["keygen", "keys"]),
     ("Run the server (operator)", &["serve"]),
     ("Report (reporters, from their own computer through Tor)", &["submit", "check"]),
-    ("Handle reports (investigators)", &["pull", "trust", "decrypt", "cases", "case", "push", "verify-log"]),
+    ("Handle reports (investigators)", &["pull", "trust", "decrypt", "cases", "case", "desk", "push", "verify-log"]),
     ("Look after a stopped server (operator, on the server)", &["export", "apply", "compact", "audit-disk"]),
 ];
 

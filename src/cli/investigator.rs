@@ -90,7 +90,7 @@ pub fn case(a: CaseArgs) -> Result<()> {
         CaseAction::Delete { id } => (book.delete(&key, &id, now())?, format!("delete of {id}")),
     };
     // After signing, so that a wrong status or key is named first.
-    let stale = book.set_aside_stale(&id)?;
+    let stale = book.record(&id, &line)?;
     if stale > 0 {
         println!(
             "Set aside {stale} line(s) for {id} that the server would refuse (signed before what you have pulled \
@@ -98,7 +98,6 @@ pub fn case(a: CaseArgs) -> Result<()> {
             casework::stale_file(&file).display()
         );
     }
-    casework::append(&file, &line)?;
     println!("Signed {}; appended to {}.", peluit::safe_text::line(&what), file.display());
     println!("Carry the file to the server and run `peluit apply` there, or `peluit push`.");
     Ok(())

@@ -4,6 +4,7 @@
 
 pub mod data;
 pub mod demo;
+pub mod desk;
 pub mod help;
 pub mod investigator;
 pub mod reporter;

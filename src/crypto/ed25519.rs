@@ -120,7 +120,13 @@ pub fn protect(text: &str, passphrase: &str) -> Result<Vec<u8>, CryptoError> {
 /// Decrypts a passphrase-protected key file.
 pub fn unprotect(bytes: &[u8], passphrase: &str) -> Result<Zeroizing<String>, CryptoError> {
     let d = age::Decryptor::new_buffered(bytes).map_err(|_| CryptoError::Decrypt)?;
-    let id = age::scrypt::Identity::new(age::secrecy::SecretString::from(passphrase.to_string()));
+    let mut id = age::scrypt::Identity::new(age::secrecy::SecretString::from(passphrase.to_string()));
+    // age caps the work factor it accepts at what this machine does in about
+    // a second now, plus 4; `protect` picked its factor the same way, so a
+    // key file written while the machine was idle failed to open while it
+    // was busy. Our own key files are trusted input: accept up to 2^22
+    // (4 GiB of scrypt memory), far above what `protect` picks.
+    id.set_max_work_factor(22);
     let mut r = d.decrypt(std::iter::once(&id as &dyn age::Identity)).map_err(|_| CryptoError::Decrypt)?;
     let mut out = Zeroizing::new(String::new());
     r.read_to_string(&mut out).map_err(|_| CryptoError::Decrypt)?;

@@ -53,13 +53,18 @@ pub async fn edge(State(app): State<Arc<App>>, req: Request<Body>, next: Next) -
             Err(_) => closing(pages::error_for(&app, api, lang, HttpError::Timeout)),
         }
     };
-    let h = resp.headers_mut();
+    strict_headers(resp.headers_mut());
+    resp.into_response()
+}
+
+/// Sets [`HEADERS`] and removes `Server` and `Date`: the server's pages and
+/// the offline desk (`crate::desk`) answer with the same strict headers.
+pub fn strict_headers(h: &mut axum::http::HeaderMap) {
     for (name, value) in HEADERS {
         h.insert(HeaderName::from_static(name), HeaderValue::from_static(value));
     }
     h.remove(header::SERVER);
     h.remove(header::DATE);
-    resp.into_response()
 }
 
 /// The state of one POST route's layer.

@@ -38,6 +38,7 @@ use crate::store::Store;
 
 pub use crate::config::Site;
 pub use error::HttpError;
+pub use guard::strict_headers;
 pub use routes::router;
 
 /// Limits at the edge. Defaults protect a small machine; all are flags.
