@@ -50,7 +50,7 @@ fn snapshot(cases: &Path) -> BTreeSet<PathBuf> {
 }
 
 /// Opens `bundle` into the cases folder with every open investigator's identity.
-pub(super) fn open_bundle(desk: &Desk, bundle: impl std::io::Read) -> Result<Imported, String> {
+pub(super) fn open_bundle(desk: &Desk, bundle: impl std::io::Read + std::io::Seek) -> Result<Imported, String> {
     // `import` checked that someone's keys are open; they cannot close again.
     let ids = desk.people.identities().ok_or("no identity")?;
     let pinned_before = decrypt::pin::load(&desk.cases).ok().flatten().is_some();

@@ -49,6 +49,12 @@ impl<R: Read> Read for Counted<R> {
     }
 }
 
+impl<R: std::io::Seek> std::io::Seek for Counted<R> {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.inner.seek(pos)
+    }
+}
+
 /// Starts importing `bundle` (removed afterwards when `remove`), unless an
 /// import runs already; sends the browser to the progress page.
 pub fn start(desk: Arc<Desk>, bundle: PathBuf, remove: bool) -> Result<Response, String> {
@@ -104,7 +110,9 @@ pub async fn progress(State(desk): State<Arc<Desk>>, headers: HeaderMap) -> Resp
     };
     let Some(job) = slot.as_ref() else { return Redirect::to("/import").into_response() };
     if job.outcome.is_none() {
-        let read = job.read.load(Ordering::Relaxed);
+        // decrypt reads the bundle twice, once to check the server's
+        // signature and once to open it: the page shows the two as one.
+        let read = job.read.load(Ordering::Relaxed) / 2;
         let mib = |n: u64| format!("{:.1}", n as f64 / (1024.0 * 1024.0));
         let permille = (read.saturating_mul(1000)).checked_div(job.total).unwrap_or(0).min(1000);
         let page = ProgressPage { t, f: desk.frame(), read: mib(read), total: mib(job.total), permille };

@@ -168,7 +168,9 @@ async fn a_clean_copy_drops_metadata_and_never_touches_the_original() {
 #[tokio::test]
 async fn an_import_under_way_shows_how_much_is_read_then_its_outcome_once() {
     let (_root, d) = desk();
-    let read = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(512 * 1024));
+    // decrypt reads a bundle twice (the signature, then the contents): 1 MiB
+    // read of a 1 MiB bundle is half way.
+    let read = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(1024 * 1024));
     *d.job.lock().unwrap() = Some(super::progress::Job { read, total: 1024 * 1024, outcome: None });
     let page = |d: &Arc<Desk>| own(d, "GET", "/import/progress").body(Body::empty()).unwrap();
     let r = send(&d, page(&d)).await;
@@ -184,4 +186,45 @@ async fn an_import_under_way_shows_how_much_is_read_then_its_outcome_once() {
     assert!(html.contains("not a peluit export bundle") && !html.contains("refresh"), "{html}");
     // Shown once: then the page is the import form again.
     assert_eq!(send(&d, page(&d)).await.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn a_follow_up_decrypt_found_unverified_is_never_shown_as_the_reporters_words() {
+    let (root, d) = desk();
+    let cases = root.path().join("cases");
+    let pin = crate::decrypt::pin::Pinned {
+        deployment_id: "d".into(),
+        recipients: vec![crate::crypto::new_identity().1],
+        keyset_version: 0,
+        signers: Vec::new(),
+        server_key: String::new(),
+    };
+    crate::decrypt::pin::save(&cases, &pin).unwrap();
+    let case = cases.join(CASE);
+    let day = "2026-11-28";
+    let json = serde_json::json!({
+        "id": CASE, "created": day, "status": "received",
+        "timeline": [{"day": day, "status": "received"}],
+        "submissions": [], "unverified": [2],
+    });
+    std::fs::write(case.join("case.json"), json.to_string()).unwrap();
+    for (sub, text) in [(SUB, "the tip as the reporter wrote it"), ("000000000002-followup", "I withdraw, delete it")] {
+        std::fs::create_dir_all(case.join(sub)).unwrap();
+        let mut m = crate::model::Manifest::default();
+        m.text = text.into();
+        m.fields.what = format!("what of {sub}");
+        std::fs::write(case.join(sub).join("report.json"), serde_json::to_vec(&m).unwrap()).unwrap();
+    }
+    let page = send(&d, own(&d, "GET", &format!("/case/{CASE}")).body(Body::empty()).unwrap()).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = String::from_utf8(axum::body::to_bytes(page.into_body(), 1 << 20).await.unwrap().to_vec()).unwrap();
+    let catalog = crate::i18n::Catalog::load().unwrap();
+    let t = catalog.tr(crate::i18n::Lang::Id);
+    let warning = t.get("desk-unverified");
+    assert_eq!(html.matches(&warning).count(), 1, "only the follow-up is marked");
+    let (tip, followup) = html.split_at(html.find("000000000002-followup").unwrap());
+    assert!(tip.contains("the tip as the reporter wrote it") && !tip.contains(&warning));
+    assert!(followup.contains(&t.get("desk-kind-followup-unverified")) && followup.contains(&warning));
+    // The fields come from the one table, labelled in the page language.
+    assert!(html.contains(&t.get("field-what")) && html.contains("what of 000000000002-followup"));
 }

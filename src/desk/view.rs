@@ -11,7 +11,7 @@ use crate::casework::{CaseRow, Casebook};
 use crate::decrypt::MESSAGES_DIR;
 use crate::export::IndexReport;
 use crate::i18n::Tr;
-use crate::model::{Manifest, Status};
+use crate::model::{Field, Manifest, Status};
 
 /// A row of the case list.
 pub struct Row {
@@ -116,6 +116,12 @@ pub struct SubView {
     pub follow_up: bool,
     /// Its day.
     pub day: String,
+    /// A follow-up whose tag did not prove that the receipt holder sent it
+    /// (decrypt's verdict, kept in `case.json`): never shown as the
+    /// reporter's words.
+    pub unverified: bool,
+    /// The typed fields that hold text, in the table's order.
+    pub fields: Vec<(&'static Field, String)>,
     /// The decrypted manifest.
     pub m: Manifest,
     /// Its attachments.
@@ -128,7 +134,7 @@ pub struct Entry {
     pub seq: u64,
     /// Day.
     pub day: String,
-    /// `tip`, `followup`, `reply`, `note` or `status`.
+    /// `tip`, `followup`, `followup-unverified`, `reply`, `note` or `status`.
     pub kind: &'static str,
     /// Who signed it (investigators' entries).
     pub by: String,
@@ -161,10 +167,18 @@ pub fn case(book: &Casebook, dir: &Path, id: &str) -> Option<CaseView> {
         let follow_up = sub.ends_with("-followup");
         let seq = sub.split('-').next().and_then(|s| s.parse().ok()).unwrap_or(0);
         let day = day_of(&case, &sub);
-        let kind = if follow_up { "followup" } else { "tip" };
+        let unverified = follow_up && report.unverified.contains(&seq);
+        let kind = match (follow_up, unverified) {
+            (false, _) => "tip",
+            (true, false) => "followup",
+            (true, true) => "followup-unverified",
+        };
         conversation.push(Entry { seq, day: day.clone(), kind, by: String::new(), status: None, text: String::new() });
         let files = attachments(&case.join(&sub).join("files"), &m);
-        subs.push(SubView { dir: sub, follow_up, day, m, files });
+        let fields = crate::model::fields::typed()
+            .filter_map(|f| m.field(f.name).filter(|v| !v.is_empty()).map(|v| (f, v.to_string())))
+            .collect();
+        subs.push(SubView { dir: sub, follow_up, unverified, fields, day, m, files });
     }
     conversation.extend(messages(&case));
     // Status changes without a note are in the timeline only (as in conversation.md).
