@@ -16,7 +16,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::crypto::ed25519::{b64, sha256_hex, unb64, PublicKey, SecretKey};
-use crate::keyset::{KeySet, Role};
+use crate::investigators::{Investigators, Role};
 use crate::model::Status;
 
 /// Domain separation of action signatures.
@@ -165,7 +165,7 @@ pub struct Policy<'a> {
     /// This deployment's id.
     pub deployment: &'a str,
     /// Registered keys.
-    pub keys: &'a KeySet,
+    pub keys: &'a Investigators,
     /// Now, in Unix seconds.
     pub now: u64,
     /// Oldest accepted action, in seconds.
@@ -269,12 +269,12 @@ mod tests {
     pub(super) const DEP: &str = "d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0";
     const REPORT: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 
-    pub(super) fn setup() -> (SecretKey, SecretKey, KeySet) {
+    pub(super) fn setup() -> (SecretKey, SecretKey, Investigators) {
         let (sign, _) = SecretKey::generate("s").unwrap_or_else(|e| panic!("{e}"));
         let (transfer, _) = SecretKey::generate("t").unwrap_or_else(|e| panic!("{e}"));
         let text =
             format!("{} sign ani\n{} transfer ani-laptop\n", sign.public().to_text(), transfer.public().to_text());
-        (sign, transfer, KeySet::parse(&text).unwrap_or_default())
+        (sign, transfer, Investigators::parse(&text).unwrap_or_default())
     }
 
     /// 1,000,000 s is 1970-01-12 13:46:40 UTC.
@@ -283,7 +283,7 @@ mod tests {
         Payload { v: VERSION, deployment, nonce, day, report, seen: String::new(), prev: String::new(), kind }
     }
 
-    fn policy(keys: &KeySet) -> Policy<'_> {
+    fn policy(keys: &Investigators) -> Policy<'_> {
         Policy { deployment: DEP, keys, now: 1_000_000, max_age: 2 * 86_400, max_skew: 300 }
     }
 

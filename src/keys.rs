@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 
 use crate::crypto::ed25519::{self, PublicKey, SecretKey};
 use crate::crypto::{self, CryptoError, Recipients};
-use crate::keyset::KeySet;
+use crate::investigators::Investigators;
 
 /// File name of the age identity inside a key folder.
 pub const IDENTITY_FILE: &str = "identity.txt";
@@ -60,12 +60,12 @@ const TRANSFER_TITLE: &str = "peluit transfer key (Ed25519)";
 
 /// What a key file says it is for, from the title `keygen` wrote in it
 /// (`None` for a key file without one).
-pub fn key_role(text: &str) -> Option<crate::keyset::Role> {
+pub fn key_role(text: &str) -> Option<crate::investigators::Role> {
     let title = text.lines().next()?.strip_prefix("# ")?;
     if title.starts_with(SIGNING_TITLE) {
-        Some(crate::keyset::Role::Sign)
+        Some(crate::investigators::Role::Sign)
     } else if title.starts_with(TRANSFER_TITLE) {
-        Some(crate::keyset::Role::Transfer)
+        Some(crate::investigators::Role::Transfer)
     } else {
         None
     }
@@ -94,7 +94,7 @@ pub enum KeyError {
     WrongPassphrase(PathBuf),
     /// investigators.txt is not valid.
     #[error("{0}: {1}")]
-    KeySet(PathBuf, crate::keyset::KeySetError),
+    Investigators(PathBuf, crate::investigators::InvestigatorsError),
     /// The name is already used by a key in investigators.txt.
     #[error("{1} already names a key in {0}: choose another --name (each investigator's actions are logged under it)")]
     NameTaken(PathBuf, String),
@@ -182,7 +182,7 @@ pub fn check_name(name: &str) -> Result<(), KeyError> {
 /// made, so a refused name leaves nothing behind.
 pub fn check_new_name(server_keys: &Path, name: &str) -> Result<(), KeyError> {
     check_name(name)?;
-    let set = load_keyset(server_keys)?;
+    let set = load_investigators(server_keys)?;
     let taken = [name.to_string(), format!("{name}-transfer")];
     match set.all().iter().find(|i| taken.contains(&i.name)) {
         Some(i) => Err(KeyError::NameTaken(server_keys.join(INVESTIGATORS_FILE), i.name.clone())),
@@ -241,7 +241,7 @@ pub fn sign_keyset(
     let recipients = Recipients::parse(&text).map_err(|e| KeyError::Invalid(req.recipients.to_path_buf(), e))?;
     let people =
         fs::read_to_string(req.investigators).map_err(|e| KeyError::Read(req.investigators.to_path_buf(), e))?;
-    let people = KeySet::parse(&people).map_err(|e| KeyError::KeySet(req.investigators.to_path_buf(), e))?;
+    let people = Investigators::parse(&people).map_err(|e| KeyError::Investigators(req.investigators.to_path_buf(), e))?;
     let signers = people.signers();
     if signers.is_empty() {
         return Err(KeyError::NoSigners(req.investigators.to_path_buf()));
@@ -249,7 +249,7 @@ pub fn sign_keyset(
     if !(1..=MAX_VALID_DAYS).contains(&req.valid_days) {
         return Err(KeyError::ValidDays(req.valid_days));
     }
-    let before = load_keyset_file(out)?.and_then(|set| crate::published::peek(&set));
+    let before = load_investigators_file(out)?.and_then(|set| crate::published::peek(&set));
     let previous = before.as_ref().map_or(0, |p| p.version);
     let server = match req.server {
         Some(k) => PublicKey::parse(k.trim()).ok_or_else(|| KeyError::BadServerKey(k.to_string()))?.to_text(),
@@ -294,11 +294,11 @@ pub fn read_secret_text(
 
 /// Reads `DIR/keyset.json` if it is there.
 pub fn load_published(keys_dir: &Path) -> Result<Option<crate::published::SignedKeySet>, KeyError> {
-    load_keyset_file(&keys_dir.join(KEYSET_FILE))
+    load_investigators_file(&keys_dir.join(KEYSET_FILE))
 }
 
 /// Reads a signed key set file if it is there.
-fn load_keyset_file(path: &Path) -> Result<Option<crate::published::SignedKeySet>, KeyError> {
+fn load_investigators_file(path: &Path) -> Result<Option<crate::published::SignedKeySet>, KeyError> {
     let path = path.to_path_buf();
     match fs::read(&path) {
         Ok(raw) => {
@@ -311,11 +311,11 @@ fn load_keyset_file(path: &Path) -> Result<Option<crate::published::SignedKeySet
 
 /// Reads `DIR/investigators.txt`; a missing file is an empty set (nobody can
 /// then act or pull, which the server says at start).
-pub fn load_keyset(keys_dir: &Path) -> Result<KeySet, KeyError> {
+pub fn load_investigators(keys_dir: &Path) -> Result<Investigators, KeyError> {
     let path = keys_dir.join(INVESTIGATORS_FILE);
     match fs::read_to_string(&path) {
-        Ok(text) => KeySet::parse(&text).map_err(|e| KeyError::KeySet(path, e)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(KeySet::default()),
+        Ok(text) => Investigators::parse(&text).map_err(|e| KeyError::Investigators(path, e)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Investigators::default()),
         Err(e) => Err(KeyError::Read(path, e)),
     }
 }
@@ -356,7 +356,7 @@ mod tests {
         check_new_name(&server, "ani").unwrap_or_else(|e| panic!("{e}"));
         add_to_server_keys(&server, &keys, "ani").unwrap_or_else(|e| panic!("{e}"));
         assert!(load_recipients(&server).is_ok());
-        assert_eq!(load_keyset(&server).map(|s| s.all().len()).unwrap_or(0), 2);
+        assert_eq!(load_investigators(&server).map(|s| s.all().len()).unwrap_or(0), 2);
         for taken in ["ani", "ani-transfer"] {
             assert!(matches!(check_new_name(&server, taken), Err(KeyError::NameTaken(_, _))), "{taken}");
         }
@@ -366,9 +366,9 @@ mod tests {
         }
         let signing = read_secret_text(&dir.path().join(SIGNING_FILE), || None).unwrap_or_default();
         assert_eq!(SecretKey::parse(&signing).map(|k| k.public()).ok(), Some(keys.signing));
-        assert_eq!(key_role(&signing), Some(crate::keyset::Role::Sign));
+        assert_eq!(key_role(&signing), Some(crate::investigators::Role::Sign));
         let transfer = read_secret_text(&dir.path().join(TRANSFER_FILE), || None).unwrap_or_default();
-        assert_eq!(key_role(&transfer), Some(crate::keyset::Role::Transfer));
+        assert_eq!(key_role(&transfer), Some(crate::investigators::Role::Transfer));
         assert_eq!(key_role("PELUIT-ED25519-SECRET-1:AAAA"), None);
         let text = fs::read_to_string(&keys.identity).unwrap_or_default();
         assert!(crypto::Identities::parse(&text).is_ok());
@@ -383,7 +383,7 @@ mod tests {
         let keyset = include_str!("../keys/keyset.json.example");
         let parsed = Recipients::parse(recipients).unwrap_or_else(|e| panic!("recipients example: {e}"));
         assert_eq!(parsed.to_strings().len(), 2);
-        let people = KeySet::parse(investigators).unwrap_or_else(|e| panic!("investigators example: {e}"));
+        let people = Investigators::parse(investigators).unwrap_or_else(|e| panic!("investigators example: {e}"));
         let ani = people.all().iter().find(|i| i.name == "ani").unwrap_or_else(|| panic!("no ani"));
         let set: crate::published::SignedKeySet =
             serde_json::from_str(keyset).unwrap_or_else(|e| panic!("keyset example: {e}"));

@@ -5,7 +5,7 @@
 //!   lengths, the report model, days. Pure (the clock aside).
 //! - [`lifecycle`]: every rule of a case's life (opening, status, replies,
 //!   notes, deletion, retention). Pure: the store persists what it decides.
-//! - [`actions`], [`keyset`], [`transfer`], [`published`]: signed actions and
+//! - [`actions`], [`investigators`], [`transfer`], [`published`]: signed actions and
 //!   the audit chain, investigators' keys, transfer-key requests, the signed
 //!   key set. Pure.
 //! - [`crypto`]: the only caller of age, ring and the OS random source.
@@ -32,8 +32,8 @@ pub mod export;
 pub mod flusher;
 pub mod i18n;
 pub mod intake;
+pub mod investigators;
 pub mod keys;
-pub mod keyset;
 pub mod lifecycle;
 pub mod model;
 pub mod padding;

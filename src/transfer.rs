@@ -7,7 +7,7 @@
 //! actions that a sign key already signed.
 
 use crate::crypto::ed25519::{b64, sha256_hex, unb64, PublicKey, SecretKey};
-use crate::keyset::{KeySet, Role};
+use crate::investigators::{Investigators, Role};
 
 /// Domain separation of transfer signatures.
 pub const TRANSFER_CONTEXT: &[u8] = b"peluit/v1/transfer\n";
@@ -78,7 +78,7 @@ pub fn parse(value: &str) -> Result<Auth, TransferError> {
 /// Checks a request (server side). Replay of the nonce is the caller's check.
 pub fn verify(
     auth: &Auth,
-    keys: &KeySet,
+    keys: &Investigators,
     method: &str,
     path: &str,
     body: &[u8],
@@ -91,7 +91,7 @@ pub fn verify(
 
 /// What can be checked before the body is read: a registered transfer key
 /// and a time inside the window.
-pub fn check_header(auth: &Auth, keys: &KeySet, now: u64, window: u64) -> Result<(), TransferError> {
+pub fn check_header(auth: &Auth, keys: &Investigators, now: u64, window: u64) -> Result<(), TransferError> {
     if !keys.get(&auth.key).is_some_and(|i| i.role == Role::Transfer) {
         return Err(TransferError::Key);
     }
@@ -118,7 +118,7 @@ mod tests {
         let (t, _) = SecretKey::generate("t").unwrap_or_else(|e| panic!("{e}"));
         let (s, _) = SecretKey::generate("s").unwrap_or_else(|e| panic!("{e}"));
         let keys =
-            KeySet::parse(&format!("{} transfer laptop\n{} sign ani\n", t.public().to_text(), s.public().to_text()))
+            Investigators::parse(&format!("{} transfer laptop\n{} sign ani\n", t.public().to_text(), s.public().to_text()))
                 .unwrap_or_default();
         let nonce = "0123456789abcdef0123456789abcdef";
         let h = header(&t, "POST", "/api/v1/actions", b"body", 1000, nonce);

@@ -6,13 +6,13 @@ use std::sync::OnceLock;
 use libfuzzer_sys::fuzz_target;
 use peluit::actions::{verify_file, Policy};
 use peluit::crypto::ed25519::SecretKey;
-use peluit::keyset::KeySet;
+use peluit::investigators::Investigators;
 
-fn keys() -> &'static KeySet {
-    static K: OnceLock<KeySet> = OnceLock::new();
+fn keys() -> &'static Investigators {
+    static K: OnceLock<Investigators> = OnceLock::new();
     K.get_or_init(|| {
         let (k, _) = SecretKey::generate("fuzz").expect("key");
-        KeySet::parse(&format!("{} sign fuzz\n", k.public().to_text())).expect("keyset")
+        Investigators::parse(&format!("{} sign fuzz\n", k.public().to_text())).expect("keyset")
     })
 }
 

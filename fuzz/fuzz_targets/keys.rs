@@ -6,7 +6,7 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     if let Ok(s) = std::str::from_utf8(data) {
         let _ = peluit::transfer::parse(s);
-        let _ = peluit::keyset::KeySet::parse(s);
+        let _ = peluit::investigators::Investigators::parse(s);
         let _ = peluit::crypto::Recipients::parse(s);
         let _ = peluit::published::Pin::parse(s);
         if let (Ok(set), Ok(pin)) = (

@@ -4,7 +4,7 @@ use std::sync::OnceLock;
 
 use axum::body::{to_bytes, Body};
 use axum::http::Request;
-use peluit::keyset::KeySet;
+use peluit::investigators::Investigators;
 use peluit::server::{self, App, Limits, Site};
 use peluit::store::Store;
 use tower::ServiceExt;
@@ -25,7 +25,7 @@ pub fn world() -> &'static World {
         let (_, public) = peluit::crypto::new_identity();
         let recipients = peluit::crypto::Recipients::parse(&public).expect("recipients");
         let limits = Limits { max_body: 1 << 20, submit_rate: 0, lookup_rate: 0, ..Limits::default() };
-        let app = App::new(store, recipients, KeySet::default(), limits, Site::default()).expect("app");
+        let app = App::new(store, recipients, Investigators::default(), limits, Site::default()).expect("app");
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
         World { rt, router: server::router(std::sync::Arc::new(app)), _dir: dir }
     })

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Line, Payload, ACTION_CONTEXT};
 use crate::crypto::ed25519::{sha256_hex, unb64, PublicKey};
-use crate::keyset::{KeySet, Role};
+use crate::investigators::{Investigators, Role};
 
 /// One entry of the tamper-evident log: each entry hashes the previous one.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,7 +78,7 @@ pub struct Chain<'a> {
     /// The deployment every entry must name, if known.
     deployment: Option<&'a str>,
     /// Keys whose signatures are checked, if given.
-    keys: Option<&'a KeySet>,
+    keys: Option<&'a Investigators>,
     /// A head recorded earlier that must come by.
     earlier: Option<&'a str>,
     /// Whether it did.
@@ -94,7 +94,7 @@ pub struct Chain<'a> {
 impl<'a> Chain<'a> {
     /// An empty check. `earlier` is a head hash recorded from an earlier
     /// export, which must still be in the log.
-    pub fn new(deployment: Option<&'a str>, keys: Option<&'a KeySet>, earlier: Option<&'a str>) -> Chain<'a> {
+    pub fn new(deployment: Option<&'a str>, keys: Option<&'a Investigators>, earlier: Option<&'a str>) -> Chain<'a> {
         let seen_earlier = earlier.is_none() || earlier == Some(GENESIS);
         Chain { deployment, keys, earlier, seen_earlier, prev: GENESIS.into(), n: 0, nonces: Default::default() }
     }
@@ -149,7 +149,7 @@ impl<'a> Chain<'a> {
 /// Checks a whole log in memory (see [`Chain`]); returns the head hash.
 pub fn verify_chain(
     entries: &[AuditEntry],
-    keys: Option<&KeySet>,
+    keys: Option<&Investigators>,
     earlier: Option<&str>,
 ) -> Result<String, ChainError> {
     let mut chain = Chain::new(None, keys, earlier);
@@ -204,7 +204,7 @@ mod tests {
         let typo = &second[..63];
         assert_eq!(verify_chain(&rebuilt, None, Some(typo)), Err(ChainError::MalformedHead(typo.to_string())));
         // An unregistered signer.
-        assert_eq!(verify_chain(&entries, Some(&KeySet::default()), None), Err(ChainError::Signature(1)));
+        assert_eq!(verify_chain(&entries, Some(&Investigators::default()), None), Err(ChainError::Signature(1)));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use peluit::casework::{self, Casebook};
 use peluit::client::Remote;
 use peluit::crypto::Identities;
-use peluit::keyset::{KeySet, Role};
+use peluit::investigators::{Investigators, Role};
 use peluit::model::Status;
 use peluit::safe_text::line;
 use peluit::store::Store;
@@ -236,7 +236,7 @@ pub fn cases(dir: &Path) -> Result<()> {
 
 /// `peluit apply`.
 pub fn apply(data: &Path, keys_dir: &Path, secret: &Path, max_age_days: u64, file: &Path) -> Result<()> {
-    let keyset = keys::load_keyset(keys_dir)?;
+    let keyset = keys::load_investigators(keys_dir)?;
     let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     has_actions(file, &text)?;
     let store = Store::open(data).with_context(|| format!("cannot open {}", data.display()))?;
@@ -326,11 +326,11 @@ pub fn pull(r: &RemoteArgs, out: &Path, since: u64) -> Result<()> {
 /// `serve --keys` and `apply --keys`.
 pub fn verify_log(bundle: &Path, keys_file: &Path, after: Option<&str>) -> Result<()> {
     let keyset = if keys_file.is_dir() {
-        keys::load_keyset(keys_file)?
+        keys::load_investigators(keys_file)?
     } else {
         let text =
             std::fs::read_to_string(keys_file).with_context(|| format!("cannot read {}", keys_file.display()))?;
-        KeySet::parse(&text).with_context(|| format!("{}", keys_file.display()))?
+        Investigators::parse(&text).with_context(|| format!("{}", keys_file.display()))?
     };
     let mut file = std::io::BufReader::new(std::fs::File::open(bundle)?);
     let server = peluit::decrypt::check_bundle_signature(&mut file)?;

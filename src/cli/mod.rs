@@ -17,7 +17,7 @@ use anyhow::{Context, Result};
 
 use peluit::crypto::ed25519::SecretKey;
 use peluit::keys;
-use peluit::keyset::Role;
+use peluit::investigators::Role;
 
 /// The passphrase for key files: `PELUIT_PASSPHRASE`, or asked at the terminal
 /// without echo. Never an argument, so it never shows in `ps`. `None` when

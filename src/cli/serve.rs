@@ -102,7 +102,7 @@ pub fn start(target: Target, folder: &DataFolder, keys_dir: &Path, limits: Limit
         .with_target(false)
         .init();
     let recipients = keys::load_recipients(keys_dir)?;
-    let keyset = keys::load_keyset(keys_dir)?;
+    let keyset = keys::load_investigators(keys_dir)?;
     if keyset.all().is_empty() {
         tracing::warn!("no keys/investigators.txt: nobody can push actions or pull bundles");
     }

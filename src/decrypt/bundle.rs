@@ -15,7 +15,7 @@ use serde::Deserialize;
 use super::DecryptError;
 use crate::actions::{AuditEntry, Chain};
 use crate::export::{deleted_path, report_path, Deletion, Index, IndexReport, AUDIT_PATH, INDEX_FORMAT, INDEX_PATH};
-use crate::keyset::KeySet;
+use crate::investigators::Investigators;
 
 /// The largest `index.json` accepted (it holds a few ids and recipients).
 const MAX_INDEX: u64 = 1024 * 1024;
@@ -212,7 +212,7 @@ pub struct LogCheck {
 /// every entry for the bundle's deployment (see [`Chain`]).
 pub fn verify_bundle_log(
     bundle: impl Read,
-    keys: Option<&KeySet>,
+    keys: Option<&Investigators>,
     earlier: Option<&str>,
 ) -> Result<LogCheck, DecryptError> {
     let mut archive = tar::Archive::new(bundle);

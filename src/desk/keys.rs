@@ -12,7 +12,7 @@ use zeroize::Zeroizing;
 use crate::crypto::ed25519::SecretKey;
 use crate::crypto::Identities;
 use crate::keys::{self, IDENTITY_FILE, SIGNING_FILE};
-use crate::keyset::Role;
+use crate::investigators::Role;
 
 /// One investigator's keys, once opened.
 struct Opened {

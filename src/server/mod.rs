@@ -32,7 +32,7 @@ use crate::clock::Clock;
 use crate::crypto::Recipients;
 use crate::i18n::Catalog;
 use crate::intake::PartLimits;
-use crate::keyset::KeySet;
+use crate::investigators::Investigators;
 use crate::published::SignedKeySet;
 use crate::store::Store;
 
@@ -150,7 +150,7 @@ pub struct App {
     /// Messages in both languages.
     pub catalog: Catalog,
     /// Investigators' signing and transfer keys.
-    pub keys: KeySet,
+    pub keys: Investigators,
     /// The signed key set published for client-side encryption, if any.
     pub published: Option<SignedKeySet>,
     /// The server key that signs every bundle (`pull` is refused without one).
@@ -180,7 +180,7 @@ impl App {
     pub fn new(
         store: Store,
         recipients: Recipients,
-        keys: KeySet,
+        keys: Investigators,
         limits: Limits,
         site: Site,
         clock: Clock,

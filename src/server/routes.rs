@@ -120,7 +120,7 @@ mod tests {
             transfer_burst: 1,
             ..Limits::default()
         };
-        let keys = crate::keyset::KeySet::default();
+        let keys = crate::investigators::Investigators::default();
         Arc::new(App::new(store, recipients, keys, limits, Site::default(), clock).unwrap_or_else(|e| panic!("{e}")))
     }
 

@@ -31,22 +31,22 @@ pub struct Investigator {
 
 /// All registered keys.
 #[derive(Clone, Debug, Default)]
-pub struct KeySet(Vec<Investigator>);
+pub struct Investigators(Vec<Investigator>);
 
 /// A line that is not `ed25519:KEY ROLE NAME`.
 #[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
 #[error("line {line}: expected `ed25519:KEY sign|transfer NAME`")]
-pub struct KeySetError {
+pub struct InvestigatorsError {
     /// 1-based line number.
     pub line: usize,
 }
 
-impl KeySet {
+impl Investigators {
     /// Parses the file; `#` comments and blank lines are skipped.
-    pub fn parse(text: &str) -> Result<KeySet, KeySetError> {
+    pub fn parse(text: &str) -> Result<Investigators, InvestigatorsError> {
         let mut out = Vec::new();
         for (n, line) in crate::text_file::entries(text) {
-            let err = KeySetError { line: n };
+            let err = InvestigatorsError { line: n };
             let mut parts = line.split_whitespace();
             let key = parts.next().and_then(PublicKey::parse).ok_or_else(|| err.clone())?;
             let role = match parts.next() {
@@ -60,7 +60,7 @@ impl KeySet {
             }
             out.push(Investigator { key, role, name });
         }
-        Ok(KeySet(out))
+        Ok(Investigators(out))
     }
 
     /// The entry for a key, if registered.
@@ -88,12 +88,12 @@ mod tests {
     fn parses_roles_and_names() {
         let k = PublicKey([7; 32]).to_text();
         let t = format!("# keys\n\n{k} sign Ani Rahma\n{k}  transfer  laptop\n");
-        let set = KeySet::parse(&t).unwrap_or_default();
+        let set = Investigators::parse(&t).unwrap_or_default();
         assert_eq!(set.all().len(), 2);
         assert_eq!(set.all()[0].name, "Ani Rahma");
         assert_eq!(set.all()[1].role, Role::Transfer);
-        assert_eq!(KeySet::parse(&format!("{k} admin x")).err(), Some(KeySetError { line: 1 }));
-        assert_eq!(KeySet::parse(&format!("\n{k} sign")).err(), Some(KeySetError { line: 2 }));
-        assert_eq!(KeySet::parse("ed25519:zz sign x").err(), Some(KeySetError { line: 1 }));
+        assert_eq!(Investigators::parse(&format!("{k} admin x")).err(), Some(InvestigatorsError { line: 1 }));
+        assert_eq!(Investigators::parse(&format!("\n{k} sign")).err(), Some(InvestigatorsError { line: 2 }));
+        assert_eq!(Investigators::parse("ed25519:zz sign x").err(), Some(InvestigatorsError { line: 1 }));
     }
 }
