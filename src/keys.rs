@@ -241,7 +241,8 @@ pub fn sign_keyset(
     let recipients = Recipients::parse(&text).map_err(|e| KeyError::Invalid(req.recipients.to_path_buf(), e))?;
     let people =
         fs::read_to_string(req.investigators).map_err(|e| KeyError::Read(req.investigators.to_path_buf(), e))?;
-    let people = Investigators::parse(&people).map_err(|e| KeyError::Investigators(req.investigators.to_path_buf(), e))?;
+    let people =
+        Investigators::parse(&people).map_err(|e| KeyError::Investigators(req.investigators.to_path_buf(), e))?;
     let signers = people.signers();
     if signers.is_empty() {
         return Err(KeyError::NoSigners(req.investigators.to_path_buf()));

@@ -117,9 +117,12 @@ mod tests {
     fn only_a_fresh_request_by_a_transfer_key_passes() {
         let (t, _) = SecretKey::generate("t").unwrap_or_else(|e| panic!("{e}"));
         let (s, _) = SecretKey::generate("s").unwrap_or_else(|e| panic!("{e}"));
-        let keys =
-            Investigators::parse(&format!("{} transfer laptop\n{} sign ani\n", t.public().to_text(), s.public().to_text()))
-                .unwrap_or_default();
+        let keys = Investigators::parse(&format!(
+            "{} transfer laptop\n{} sign ani\n",
+            t.public().to_text(),
+            s.public().to_text()
+        ))
+        .unwrap_or_default();
         let nonce = "0123456789abcdef0123456789abcdef";
         let h = header(&t, "POST", "/api/v1/actions", b"body", 1000, nonce);
         let a = parse(&h).unwrap_or_else(|e| panic!("{e}"));

@@ -16,8 +16,8 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use peluit::crypto::ed25519::SecretKey;
-use peluit::keys;
 use peluit::investigators::Role;
+use peluit::keys;
 
 /// The passphrase for key files: `PELUIT_PASSPHRASE`, or asked at the terminal
 /// without echo. Never an argument, so it never shows in `ps`. `None` when

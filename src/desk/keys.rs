@@ -11,8 +11,8 @@ use zeroize::Zeroizing;
 
 use crate::crypto::ed25519::SecretKey;
 use crate::crypto::Identities;
-use crate::keys::{self, IDENTITY_FILE, SIGNING_FILE};
 use crate::investigators::Role;
+use crate::keys::{self, IDENTITY_FILE, SIGNING_FILE};
 
 /// One investigator's keys, once opened.
 struct Opened {
