@@ -7,9 +7,10 @@
 //! that disconnects, a deadline), dropping the `Intake` removes every chunk it
 //! wrote, so nothing partial is ever referenced.
 
-use std::io::Write;
-
 use zeroize::{Zeroize, Zeroizing};
+
+mod sinks;
+pub use sinks::{FileSink, SealedSink};
 
 use crate::crypto::sha256::Hashing;
 use crate::crypto::{self, followup_tag, sealed_json, CryptoError, Pad, Recipients, Sealer};
@@ -88,65 +89,6 @@ impl From<CryptoError> for IntakeError {
             CryptoError::Io(e) => e.into(),
             e => IntakeError::Crypto(e),
         }
-    }
-}
-
-/// A file being sealed as it streams in.
-pub struct FileSink {
-    /// The sealer writing into the store.
-    sealer: Sealer<Hashing<BlobWriter>>,
-    /// The attachment's metadata (size filled in at the end).
-    info: AttachmentInfo,
-}
-
-impl FileSink {
-    /// Seals the next piece of the file.
-    pub fn write(&mut self, chunk: &[u8]) -> Result<(), IntakeError> {
-        self.sealer.write_all(chunk)?;
-        Ok(())
-    }
-}
-
-/// A client-sealed part being stored as it streams in; its age header is
-/// checked before anything is kept.
-pub struct SealedSink {
-    /// Bytes held until the header has been checked.
-    head: Vec<u8>,
-    /// Bytes received so far.
-    len: u64,
-    /// Set once the header is checked and `head` was stored.
-    checked: bool,
-    /// Where the ciphertext goes.
-    writer: Hashing<BlobWriter>,
-    /// True for the manifest part.
-    is_manifest: bool,
-}
-
-impl SealedSink {
-    /// Stores the next piece of ciphertext.
-    pub fn write(&mut self, chunk: &[u8]) -> Result<(), IntakeError> {
-        self.len += chunk.len() as u64;
-        if self.is_manifest && self.len > MAX_MANIFEST_BYTES {
-            return Err(IntakeError::ManifestTooLarge);
-        }
-        if self.checked {
-            self.writer.write_all(chunk)?;
-            return Ok(());
-        }
-        self.head.extend_from_slice(chunk);
-        if self.head.len() > crypto::MAX_HEADER {
-            self.check()?;
-        }
-        Ok(())
-    }
-
-    /// Checks the buffered head and stores it.
-    fn check(&mut self) -> Result<(), IntakeError> {
-        crypto::check_age_header(&self.head).map_err(|_| IntakeError::NotAge)?;
-        self.writer.write_all(&self.head)?;
-        self.head = Vec::new();
-        self.checked = true;
-        Ok(())
     }
 }
 

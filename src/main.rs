@@ -9,7 +9,8 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
-use cli::{data, demo, investigator, reporter, serve};
+use cli::args::{CaseArgs, CheckArgs, KeysAction, RemoteArgs, ServeArgs, SubmitArgs};
+use cli::{bundles, data, demo, investigator, reporter, serve};
 
 /// mimalloc instead of glibc's malloc, which took about a fifth of the CPU of
 /// a status check on a store of a million reports (docs/PERFORMANCE.md).
@@ -209,268 +210,6 @@ enum Command {
     },
 }
 
-/// How `push` and `pull` reach the server.
-#[derive(clap::Args)]
-struct RemoteArgs {
-    /// The server, e.g. http://xyz.onion.
-    #[arg(long)]
-    server: String,
-    /// The transfer key file.
-    #[arg(long)]
-    key: PathBuf,
-    /// A SOCKS5 proxy, e.g. socks5h://127.0.0.1:9050 for Tor.
-    #[arg(long)]
-    proxy: Option<String>,
-}
-
-/// `peluit keys …`.
-#[derive(Subcommand)]
-enum KeysAction {
-    /// Sign keys/recipients.txt and the sign keys of investigators.txt for GET /api/v1/keys, with a version and an
-    /// expiry; put the output in the server's keys folder as keyset.json and publish the printed pin.
-    Sign {
-        /// The recipients file to publish.
-        #[arg(long)]
-        recipients: PathBuf,
-        /// The deployment id (printed by the server at start, and in every bundle).
-        #[arg(long)]
-        deployment: String,
-        /// The signing key file.
-        #[arg(long)]
-        key: PathBuf,
-        /// Where to write the signed key set; a set already there is superseded (next version).
-        #[arg(long)]
-        out: PathBuf,
-        /// The investigators file whose `sign` keys reporters' clients check replies against
-        /// (default: investigators.txt beside --recipients).
-        #[arg(long)]
-        investigators: Option<PathBuf>,
-        /// Days until the key set expires; sign it again before then.
-        #[arg(long, default_value_t = peluit::published::DEFAULT_VALID_DAYS)]
-        valid_days: u64,
-        /// The version to give the set (default: one above the set at --out, or 1).
-        #[arg(long)]
-        set_version: Option<u64>,
-        /// The server key that signs bundles, `ed25519:…` as the server printed it at start (default: the one in
-        /// the set at --out); `peluit trust` pins it, so bundles signed by any other key are refused.
-        #[arg(long)]
-        server_key: Option<String>,
-    },
-    /// Make the server key that signs bundles (on the server, before its first start under systemd), or show the
-    /// one there: its public key and fingerprint, to carry to the offline machine.
-    ServerKey {
-        /// The key file, beside the deployment secret (e.g. /etc/peluit/server.key); made 0600 when missing.
-        #[arg(long)]
-        out: PathBuf,
-    },
-}
-
-/// Options of `submit`.
-#[derive(clap::Args)]
-struct SubmitArgs {
-    /// The server, e.g. http://xyz.onion.
-    #[arg(long, required_unless_present = "print_template")]
-    server: Option<String>,
-    /// The organisation's pin as it publishes it: FINGERPRINT:vN (or a bare FINGERPRINT).
-    #[arg(long, required_unless_present = "print_template")]
-    pin: Option<String>,
-    /// The deployment id, if the organisation publishes it too.
-    #[arg(long)]
-    deployment: Option<String>,
-    /// A SOCKS5 proxy, e.g. socks5h://127.0.0.1:9050 for Tor.
-    #[arg(long)]
-    proxy: Option<String>,
-    /// A filled-in template (see --print-template) instead of questions.
-    #[arg(long)]
-    template: Option<PathBuf>,
-    /// A file to attach (repeat for several).
-    #[arg(long = "file")]
-    files: Vec<PathBuf>,
-    /// Print an empty template and stop.
-    #[arg(long)]
-    print_template: bool,
-    /// Language of the questions and messages: id (Bahasa Indonesia) or en.
-    #[arg(long, default_value = "id", value_parser = ["id", "en"])]
-    lang: String,
-}
-
-/// Options of `check`.
-#[derive(clap::Args)]
-struct CheckArgs {
-    /// The server, e.g. http://xyz.onion.
-    #[arg(long, conflicts_with = "data", required_unless_present = "data")]
-    server: Option<String>,
-    /// Instead: verify every record and blob of a stopped server's data folder.
-    #[arg(long)]
-    data: Option<PathBuf>,
-    /// A SOCKS5 proxy, e.g. socks5h://127.0.0.1:9050 for Tor.
-    #[arg(long)]
-    proxy: Option<String>,
-    /// Add information: a message (asked for, or the rest of stdin) and any --file.
-    #[arg(long)]
-    add: bool,
-    /// The organisation's pin (FINGERPRINT or FINGERPRINT:vN): needed with --add, and
-    /// without it no reply can be verified as the investigators'.
-    #[arg(long, required_if_eq("add", "true"))]
-    pin: Option<String>,
-    /// A file to attach with --add (repeat for several).
-    #[arg(long = "file")]
-    files: Vec<PathBuf>,
-    /// Language of the messages: id (Bahasa Indonesia) or en.
-    #[arg(long, default_value = "id", value_parser = ["id", "en"])]
-    lang: String,
-}
-
-/// Options of `case`.
-#[derive(clap::Args)]
-struct CaseArgs {
-    /// The folder written by `decrypt`.
-    #[arg(long)]
-    cases: PathBuf,
-    /// The signing key file.
-    #[arg(long)]
-    key: PathBuf,
-    /// The actions file to append to (default: CASES/actions.jsonl).
-    #[arg(long)]
-    actions: Option<PathBuf>,
-    /// What to do.
-    #[command(subcommand)]
-    action: CaseAction,
-}
-
-/// Actions on one case.
-#[derive(Subcommand)]
-enum CaseAction {
-    /// Set the status (received, verifying, reviewing, investigating, needs_info, forwarded, closed).
-    Status {
-        /// The case (report) id.
-        id: String,
-        /// The new status.
-        status: String,
-        /// Read a note for the reporter from stdin.
-        #[arg(long)]
-        note: bool,
-    },
-    /// Reply to the reporter: the text is read from stdin, or from $EDITOR at a terminal.
-    Reply {
-        /// The case (report) id.
-        id: String,
-    },
-    /// Purge the case on the server, and its receipt with it.
-    Delete {
-        /// The case (report) id.
-        id: String,
-    },
-}
-
-/// Options of `serve`.
-#[derive(clap::Args)]
-#[command(group(clap::ArgGroup::new("address").required(true).multiple(false)))]
-struct ServeArgs {
-    /// TCP address, e.g. 127.0.0.1:8080 (or --unix).
-    #[arg(long, group = "address")]
-    listen: Option<String>,
-    /// Unix socket path, for Tor (or --listen).
-    #[arg(long, group = "address")]
-    unix: Option<PathBuf>,
-    /// Data folder (the sled database).
-    #[arg(long)]
-    data: PathBuf,
-    /// Keys folder holding recipients.txt, investigators.txt and keyset.json (see keys/README.md).
-    #[arg(long, default_value = "keys")]
-    keys: PathBuf,
-    /// The deployment secret (made on first start when missing); default
-    /// KEYS/deployment.secret. Never inside the data folder.
-    #[arg(long)]
-    secret: Option<PathBuf>,
-    /// The server key that signs bundles (made on first start when missing);
-    /// default KEYS/server.key. Never inside the data folder.
-    #[arg(long)]
-    server_key: Option<PathBuf>,
-    /// Seconds between resets of the data folder's file times to the start
-    /// of the day (SECURITY.md: what a copy of the disk shows).
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
-    blur_secs: u64,
-    /// Page settings file (JSON: org, categories, feedback_days, onion; see docs/WEB.md).
-    #[arg(long, conflicts_with_all = ["org", "onion", "feedback_days"])]
-    config: Option<PathBuf>,
-    /// The organisation's name, shown on every page.
-    #[arg(long, default_value = "Peluit")]
-    org: String,
-    /// The onion address, shown in the safety advice.
-    #[arg(long, default_value = "")]
-    onion: String,
-    /// Days within which feedback is promised.
-    #[arg(long, default_value_t = 90)]
-    feedback_days: u32,
-    /// Largest request body, in MiB.
-    #[arg(long, default_value_t = 256)]
-    max_body_mib: u64,
-    /// Most attachments per submission (at most 100).
-    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..=100))]
-    max_files: u16,
-    /// Seconds allowed for request headers.
-    #[arg(long, default_value_t = 10)]
-    header_timeout: u64,
-    /// Seconds allowed for a whole request.
-    #[arg(long, default_value_t = 1800)]
-    request_deadline: u64,
-    /// Most open connections.
-    #[arg(long, default_value_t = 1024)]
-    max_connections: usize,
-    /// Seconds a request body may stay silent; also the window over which
-    /// its rate is averaged.
-    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
-    body_idle_timeout: u64,
-    /// KiB per second a request body must average over each window; a
-    /// slower upload is cut (0: only silence counts).
-    #[arg(long, default_value_t = 4)]
-    min_upload_kib: u64,
-    /// Submissions per second, all clients together (0: unlimited).
-    #[arg(long, default_value_t = 2000)]
-    submit_rate: u32,
-    /// Burst of submissions above the rate.
-    #[arg(long, default_value_t = 4000)]
-    submit_burst: u32,
-    /// Receipt lookups per second, all clients together (0: unlimited).
-    #[arg(long, default_value_t = 10000)]
-    lookup_rate: u32,
-    /// Burst of lookups above the rate.
-    #[arg(long, default_value_t = 20000)]
-    lookup_burst: u32,
-    /// Transfer-key pushes per second, all investigators together (0: unlimited).
-    #[arg(long, default_value_t = 10)]
-    transfer_rate: u32,
-    /// Burst of transfer-key pushes above the rate.
-    #[arg(long, default_value_t = 20)]
-    transfer_burst: u32,
-    /// Pages, lookups and small tips handled at once; more are answered 503 at once.
-    #[arg(long, default_value_t = 512)]
-    max_in_flight: usize,
-    /// Uploads handled at once, in a pool apart from pages (default: a
-    /// quarter of --max-in-flight); more are answered 503 at once.
-    #[arg(long)]
-    max_uploads: Option<usize>,
-    /// Most follow-ups one report may receive.
-    #[arg(long, default_value_t = peluit::store::MAX_FOLLOWUPS)]
-    max_followups: u32,
-    /// Days after closing when a report is purged (0: never).
-    #[arg(long, default_value_t = 365)]
-    retention_days: u32,
-    /// Oldest signed action accepted, in days.
-    #[arg(long, default_value_t = 14)]
-    action_max_age_days: u64,
-    /// MiB to keep free on the data folder's disk: submissions that would
-    /// leave less are refused with 503 until space is freed (0: no reserve).
-    #[arg(long, default_value_t = 64)]
-    keep_free_mib: u64,
-    /// MiB of memory for the database's page cache (records and receipts'
-    /// lookup keys; attachments bypass it). More keeps lookups fast on a
-    /// large store.
-    #[arg(long, default_value_t = 64)]
-    cache_mib: u64,
-}
-
 fn main() -> ExitCode {
     // Whoever runs it (serve, compact, export, apply), nothing peluit
     // creates is readable by other users: sled's files, bundles, case
@@ -489,8 +228,8 @@ fn main() -> ExitCode {
                 .is_some_and(|inner| inner.is::<peluit::server::StorageFailed>());
             if storage {
                 ExitCode::from(peluit::server::EXIT_STORAGE)
-            } else if e.downcast_ref::<investigator::SetAside>().is_some() {
-                ExitCode::from(investigator::SetAside::EXIT)
+            } else if e.downcast_ref::<bundles::SetAside>().is_some() {
+                ExitCode::from(bundles::SetAside::EXIT)
             } else {
                 ExitCode::FAILURE
             }
@@ -534,15 +273,15 @@ fn run(cmd: Command) -> Result<()> {
             investigator::apply(&data, &keys, &secret, max_age_days, &file)
         }
         Command::Push { remote, file } => investigator::push(&remote, &file),
-        Command::Pull { remote, out, since } => investigator::pull(&remote, &out, since),
-        Command::VerifyLog { bundle, keys, after } => investigator::verify_log(&bundle, &keys, after.as_deref()),
+        Command::Pull { remote, out, since } => bundles::pull(&remote, &out, since),
+        Command::VerifyLog { bundle, keys, after } => bundles::verify_log(&bundle, &keys, after.as_deref()),
         Command::Serve(args) => serve::serve(args),
         Command::Demo { listen } => demo::demo(&listen),
         Command::Export { data, out, since, secret, keys, server_key } => {
             let server_key = server_key.unwrap_or_else(|| keys.join(peluit::server_key::SERVER_KEY_FILE));
-            investigator::export_cmd(&data, &out, since, secret.as_deref(), &server_key)
+            bundles::export_cmd(&data, &out, since, secret.as_deref(), &server_key)
         }
         Command::Trust { cases, keyset, pin } => cli::trust::trust(&cases, &keyset, &pin),
-        Command::Decrypt { bundle, identity, out } => investigator::decrypt_cmd(&bundle, &identity, &out),
+        Command::Decrypt { bundle, identity, out } => bundles::decrypt_cmd(&bundle, &identity, &out),
     }
 }

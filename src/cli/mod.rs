@@ -2,6 +2,8 @@
 //! arguments and dispatches here; these functions print what the person at
 //! the terminal needs and return errors to `main`, which exits.
 
+pub mod args;
+pub mod bundles;
 pub mod data;
 pub mod demo;
 pub mod desk;

@@ -13,7 +13,7 @@ use peluit::receipt::Receipt;
 use peluit::reporter::{CheckResult, ReporterClient, ReporterError};
 use peluit::safe_text::line;
 
-use crate::{CheckArgs, SubmitArgs};
+use super::args::{CheckArgs, SubmitArgs};
 
 /// The template `submit --template` reads: every field of the table, empty
 /// but for the category.

@@ -10,7 +10,7 @@ use peluit::keys;
 use peluit::server::{self, App, Limits, Listener, Site};
 use peluit::store::Store;
 
-use crate::ServeArgs;
+use super::args::ServeArgs;
 
 /// `peluit serve`.
 pub fn serve(a: ServeArgs) -> Result<()> {

@@ -3,8 +3,10 @@
 
 use super::*;
 use crate::crypto::{self, Pad, Recipients};
-use crate::export::{Index, INDEX_FORMAT};
-use crate::model::{AttachmentInfo, SealedBy, Status};
+use crate::export::{Index, IndexReport, IndexSubmission, INDEX_FORMAT};
+use crate::model::{AttachmentInfo, Manifest, SealedBy, Status, SubmissionKind};
+use crate::private_fs::make_dir;
+use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
 /// Tar entries, in order.

@@ -1,6 +1,7 @@
 //! The intake: fields, files, limits and what is left when a submission is refused.
 
 use super::*;
+use std::io::Write;
 
 fn intake(dir: &std::path::Path) -> Intake {
     let id = age::x25519::Identity::generate();
