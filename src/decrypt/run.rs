@@ -95,6 +95,16 @@ impl Run<'_> {
                 )));
             }
         }
+        // An earlier bundle given again (by a transfer machine, or by
+        // mistake) never sets a case back: when the folder has seen a newer
+        // change, or the deletion, the case keeps its status, timeline, last
+        // action and deletion; only submissions it lacked are added.
+        if let Some(e) = earlier.as_ref().filter(|e| newest_change(e) > newest_change(&report) || e.deleted.is_some()) {
+            report.status = e.status;
+            report.timeline.clone_from(&e.timeline);
+            report.head.clone_from(&e.head);
+            report.deleted.clone_from(&e.deleted);
+        }
         // Only decrypt marks a follow-up unverified, whatever the bundle says.
         report.unverified = earlier.as_ref().map(|e| e.unverified.clone()).unwrap_or_default();
         report.known = earlier.map(|e| e.known).unwrap_or_default();
@@ -370,4 +380,10 @@ fn submission_dir(s: &IndexSubmission) -> String {
         SubmissionKind::FollowUp => "followup",
     };
     format!("{:012}-{kind}", s.seq)
+}
+
+/// The newest export-log position of a case's changes: its status changes
+/// (the whole timeline) and the replies and notes of its last bundle.
+fn newest_change(r: &IndexReport) -> u64 {
+    r.timeline.iter().map(|e| e.signed.seq).chain(r.messages.iter().map(|m| m.seq)).max().unwrap_or(0)
 }

@@ -467,3 +467,46 @@ fn case_json_keeps_every_submission_received_whatever_a_bundle_claims() {
     let manifest = crate::export::blob_id(&case.submissions[0].manifest);
     assert_eq!(case.known[1].1, manifest);
 }
+
+/// The report entry of `entries` (its third entry) with `status` set at
+/// log position `seq` by `by`.
+fn with_status(mut entries: Entries, status: Status, seq: u64, by: &str) -> Entries {
+    let mut entry: IndexReport = serde_json::from_slice(&entries[2].1).unwrap_or_else(|e| panic!("{e}"));
+    entry.status = status;
+    entry.head = format!("action-{seq}");
+    let signed = crate::model::Signed { seq, by: by.into(), audit: seq };
+    entry.timeline.push(crate::model::Event { day: "2026-11-27".into(), status, note: None, signed });
+    entries[2].1 = serde_json::to_vec(&entry).unwrap_or_default();
+    entries
+}
+
+fn case_json(out: &Path) -> IndexReport {
+    serde_json::from_slice(&fs::read(out.join(A).join("case.json")).unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn an_older_bundle_given_again_never_sets_a_case_back() {
+    let (ids, r) = keys();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let out = dir.path().join("cases");
+    // Bundle 1: the tip, closed by ani (which retention would purge).
+    let mut old = head(INDEX_FORMAT, 0, 5);
+    old.extend(report(&r, A, &[(3, "tip a", &[])]));
+    let old = with_status(old, Status::Closed, 5, "ani");
+    decrypt(io::Cursor::new(tar(&old)), &ids, &out).unwrap_or_else(|e| panic!("{e}"));
+    // Bundle 2: budi reopened it; the case asks for more information.
+    let mut new = head(INDEX_FORMAT, 5, 9);
+    new.extend(report(&r, A, &[]));
+    let new = with_status(with_status(new, Status::Closed, 5, "ani"), Status::NeedsInfo, 9, "budi");
+    decrypt(io::Cursor::new(tar(&new)), &ids, &out).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(case_json(&out).status, Status::NeedsInfo);
+    // The transfer machine hands bundle 1 over again, correctly signed.
+    decrypt(io::Cursor::new(tar(&old)), &ids, &out).unwrap_or_else(|e| panic!("{e}"));
+    let case = case_json(&out);
+    assert_eq!(case.status, Status::NeedsInfo, "an older picture of the case must not set it back");
+    assert_eq!(case.head, "action-9", "the next action must follow the newest one");
+    assert_eq!(case.timeline.last().map(|e| e.signed.by.as_str()), Some("budi"));
+    let conversation = fs::read_to_string(out.join(A).join(CONVERSATION_FILE)).unwrap_or_default();
+    assert!(conversation.contains("budi"), "{conversation}");
+}
