@@ -42,7 +42,7 @@ const MAX_ORG_CHARS: usize = 120;
 /// Most categories: a longer list is unusable in a phone's picker.
 const MAX_CATEGORIES: usize = 40;
 /// Longest category id (ids are message-id suffixes, not labels).
-const MAX_CATEGORY_ID: usize = 40;
+pub(crate) const MAX_CATEGORY_ID: usize = 40;
 /// Longest feedback promise accepted. EU 2019/1937 asks for three months;
 /// other regimes may allow more, but a year is no longer feedback.
 const MAX_FEEDBACK_DAYS: u32 = 365;

@@ -116,3 +116,19 @@ fn the_documented_tip_refuses_unknown_keys_as_the_server_does() {
     assert_ne!(status.map(|s| &s["additionalProperties"]), Some(&Value::Bool(false)));
     assert!(serde_json::from_str::<StatusQuery>(r#"{"receipt": "x", "extra": 1}"#).is_ok());
 }
+
+#[test]
+fn the_documented_lengths_are_the_servers() {
+    let d = doc();
+    let max_field = crate::server::Limits::default().max_field;
+    let tip = "/components/schemas/Tip/properties";
+    let form = "/paths/~1api~1v1~1reports/post/requestBody/content/multipart~1form-data/schema/properties";
+    for base in [tip, form] {
+        for f in FIELDS {
+            let max = d.pointer(&format!("{base}/{}/maxLength", f.name)).and_then(Value::as_u64);
+            let want =
+                if f.kind == crate::model::FieldKind::Category { crate::config::MAX_CATEGORY_ID } else { max_field };
+            assert_eq!(max, Some(want as u64), "{base}/{}", f.name);
+        }
+    }
+}
