@@ -237,6 +237,7 @@ desk-kind-tip = Report
 desk-kind-followup = Follow-up from the reporter
 desk-kind-followup-unverified = Follow-up NOT proven to come from the reporter
 desk-unverified = Its proof does not check out: the server or a machine on the way may have added it. Do not treat it as the reporter's words.
+desk-unsigned = NOT signed by a pinned investigator: the server may have made it
 desk-kind-note = Note to the reporter
 desk-import-title = Import a bundle
 desk-key-locked = No investigator's keys are open: open them first.

@@ -238,6 +238,7 @@ desk-kind-tip = Laporan
 desk-kind-followup = Tambahan dari pelapor
 desk-kind-followup-unverified = Tambahan yang TIDAK terbukti dari pelapor
 desk-unverified = Buktinya tidak cocok: mungkin ditambahkan oleh server atau mesin di perjalanan. Jangan anggap ini kata-kata pelapor.
+desk-unsigned = TIDAK ditandatangani pemeriksa yang disematkan: mungkin dibuat oleh server
 desk-kind-note = Catatan untuk pelapor
 desk-import-title = Impor bundel
 desk-key-locked = Belum ada kunci pemeriksa yang terbuka: buka dulu.

@@ -264,6 +264,8 @@ pub struct CaseRow {
     pub deleted: Option<String>,
     /// Follow-ups not shown to come from the receipt holder.
     pub unverified: usize,
+    /// Status changes no pinned investigator's signature proves.
+    pub unsigned: usize,
 }
 
 /// Builds the table, overdue cases first, then the oldest. Pure: `today` is
@@ -301,6 +303,7 @@ pub fn table(
                 set_aside: set_aside(&c.id),
                 deleted: c.deleted.clone(),
                 unverified: c.unverified.len(),
+                unsigned: c.unsigned.len(),
             })
         })
         .collect();
@@ -334,6 +337,7 @@ mod tests {
             head: String::new(),
             known: Vec::new(),
             unverified: Vec::new(),
+            unsigned: Vec::new(),
         }
     }
 

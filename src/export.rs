@@ -116,6 +116,11 @@ pub struct IndexReport {
     /// (not shown to come from the receipt holder).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unverified: Vec<u64>,
+    /// Status changes (their log positions) that no action signed by a
+    /// pinned investigator's key in the bundle's audit log proves. Written
+    /// by `decrypt` only, from the pin and the log, whatever a bundle says.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unsigned: Vec<u64>,
 }
 
 /// What an investigator sent the reporter: a reply, or a note with a status.
@@ -253,6 +258,7 @@ pub fn report_entry(r: &Report, reply_key: String, messages: Vec<IndexMessage>) 
         head: r.head.clone(),
         known: Vec::new(),
         unverified: Vec::new(),
+        unsigned: Vec::new(),
     }
 }
 

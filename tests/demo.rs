@@ -100,6 +100,14 @@ fn the_printed_submit_line_works_and_ctrl_c_removes_the_folder() {
     run(printed_line(" decrypt ", 1), "", "");
     let talk = fs::read_to_string(Path::new(&cases).join(&case).join("conversation.md")).unwrap();
     assert!(talk.contains("investigating"), "the first round's status reached the case folder:\n{talk}");
+    // Signed by the investigator whose key the demo's key set pinned: proven
+    // by the bundle's audit log, so nothing is marked unsigned.
+    let pin: serde_json::Value =
+        serde_json::from_slice(&fs::read(Path::new(&cases).join("deployment.json")).unwrap()).unwrap();
+    assert!(pin["signers"].as_array().is_some_and(|s| !s.is_empty()), "the check had keys to check with: {pin}");
+    assert!(!talk.contains("NOT signed by a pinned investigator"), "{talk}");
+    let listed = run(printed_line(" cases --dir ", 0), "", "");
+    assert!(!listed.contains("NOT signed"), "{listed}");
     run(printed_line(" status CASE_ID closed", 0), &case, "");
     assert!(run(printed_line(" push --server ", 1), "", "").contains("Applied 1 action(s)"));
     // The printed check line verifies both status changes as the investigator's.

@@ -199,12 +199,14 @@ pub fn cases(dir: &Path) -> Result<()> {
         let mark = |done: bool, day: &str| if done { format!("{day} ok") } else { day.to_string() };
         let set_aside = format!("{} set aside", r.set_aside);
         let unverified = format!("{} unverified follow-up(s): NOT from the receipt holder", r.unverified);
+        let unsigned = format!("{} status change(s) NOT signed by a pinned investigator", r.unsigned);
         let deleted = format!("deleted on the server {}", line(r.deleted.as_deref().unwrap_or("")));
         let note = [
             (r.overdue, "OVERDUE"),
             (r.new, "new"),
             (r.set_aside > 0, set_aside.as_str()),
             (r.unverified > 0, unverified.as_str()),
+            (r.unsigned > 0, unsigned.as_str()),
             (r.deleted.is_some(), &deleted),
         ]
         .iter()

@@ -21,6 +21,10 @@ use crate::safe_text;
 
 /// The folder of a case that holds the decrypted replies and notes.
 pub const MESSAGES_DIR: &str = "messages";
+/// The mark of a status change that no action signed by a pinned
+/// investigator's key proves (see `authority.rs`).
+pub const UNSIGNED: &str =
+    "TIDAK ditandatangani pemeriksa yang disematkan / NOT signed by a pinned investigator: unverified";
 /// The file of a case that shows the whole exchange in order.
 pub const CONVERSATION_FILE: &str = "conversation.md";
 
@@ -96,7 +100,15 @@ pub fn render(dir: &Path, report: &IndexReport, staged: &[(String, Option<String
             ("followup", _) => {
                 format!("{}\n\nSee [`{name}/report.md`]({name}/report.md).\n", super::followups::heading(report, seq))
             }
-            (_, Some(md)) if name.ends_with(".md") => md.replacen("# ", &format!("## {seq:012} · "), 1),
+            (_, Some(md)) if name.ends_with(".md") => {
+                let md = md.replacen("# ", &format!("## {seq:012} · "), 1);
+                // A status note comes with its status change: marked as the change is.
+                if report.unsigned.contains(&seq) {
+                    format!("{}\n- **{UNSIGNED}**\n", md.trim_end())
+                } else {
+                    md
+                }
+            }
             _ => continue,
         };
         items.push(Item { seq, text });
@@ -108,9 +120,10 @@ pub fn render(dir: &Path, report: &IndexReport, staged: &[(String, Option<String
         items.push(Item {
             seq,
             text: format!(
-                "## {seq:012} · Status: {}\n\n- Tanggal / Day: {}\n- Oleh / By: {by}\n",
+                "## {seq:012} · Status: {}\n\n- Tanggal / Day: {}\n- Oleh / By: {by}\n{}",
                 status_name(e.status),
-                e.day
+                e.day,
+                if report.unsigned.contains(&seq) { format!("- **{UNSIGNED}**\n") } else { String::new() }
             ),
         });
     }

@@ -25,9 +25,10 @@ pub(super) struct Case {
     pub(super) staged: Vec<(String, Option<String>)>,
     /// SHA-256 of each blob of the current submission so far (its tag covers them).
     pub(super) hashes: Vec<[u8; 32]>,
-    /// Set when this run found a follow-up of the case unverified: its
-    /// `case.json` is written again at the end.
-    pub(super) unverified: bool,
+    /// Set when this run marked something of the case (a follow-up
+    /// unverified, a reply or note unsigned): its `case.json` is written
+    /// again at the end.
+    pub(super) marked: bool,
 }
 
 /// A submission whose manifest has been read.

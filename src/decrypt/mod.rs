@@ -21,6 +21,7 @@ use std::path::Path;
 use crate::crypto::Identities;
 use crate::export::{AUDIT_PATH, SIGNATURE_PATH};
 
+mod authority;
 mod batch;
 mod bundle;
 mod conversation;
@@ -34,7 +35,7 @@ mod run;
 mod signature;
 
 pub use bundle::{read_bundle_index, read_bundle_reports, verify_bundle_log, LogCheck};
-pub use conversation::{CONVERSATION_FILE, MESSAGES_DIR};
+pub use conversation::{CONVERSATION_FILE, MESSAGES_DIR, UNSIGNED};
 pub use names::safe_name;
 pub use open::{markdown, read_manifest};
 pub use quarantine::set_aside_in;
@@ -113,11 +114,19 @@ pub fn decrypt(mut bundle: impl Read + Seek, ids: &Identities, out: &Path) -> Re
     // Before anything is written: a bundle that disagrees with the pin is refused.
     pin::check_or_pin(out, &index, &signer)?;
     let mut run = Run::new(ids, out)?;
+    // The signing keys of the pin: a status change is the investigators'
+    // only if one of them signed it (a bundle without a log proves none).
+    let signers = pin::load(out)?.map(|p| p.signers).unwrap_or_default();
+    run.authority = authority::Authority::read(io::empty(), &index.deployment_id, &signers)?;
     let each = || -> Result<(), DecryptError> {
         for entry in entries {
             let mut entry = bundle::checked(entry)?;
             let path = entry.path()?.to_string_lossy().into_owned();
-            if path == AUDIT_PATH || path == SIGNATURE_PATH {
+            if path == AUDIT_PATH {
+                run.authority = authority::Authority::read(&mut entry, &index.deployment_id, &signers)?;
+                continue;
+            }
+            if path == SIGNATURE_PATH {
                 continue;
             }
             if let Some(id) = bundle::deleted_id(&path)? {

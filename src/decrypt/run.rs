@@ -20,6 +20,8 @@ use crate::private_fs::{create_new, make_dir};
 
 /// One decryption run: the output, the batch, and the current case only.
 pub(super) struct Run<'a> {
+    /// The status changes the bundle's audit log proves.
+    pub(super) authority: super::authority::Authority,
     /// The investigator's identities.
     ids: &'a Identities,
     /// The output folder.
@@ -50,6 +52,7 @@ impl<'a> Run<'a> {
             case: None,
             skipping: false,
             unlocker: crate::crypto::reply_lock::Unlocker::new(ids),
+            authority: Default::default(),
         })
     }
 
@@ -95,23 +98,7 @@ impl Run<'_> {
                 )));
             }
         }
-        // An earlier bundle given again (by a transfer machine, or by
-        // mistake) never sets a case back: when the folder has seen a newer
-        // change, or the deletion, the case keeps its status, timeline, last
-        // action and deletion; only submissions it lacked are added.
-        if let Some(e) = earlier.as_ref().filter(|e| newest_change(e) > newest_change(&report) || e.deleted.is_some()) {
-            report.status = e.status;
-            report.timeline.clone_from(&e.timeline);
-            report.head.clone_from(&e.head);
-            report.deleted.clone_from(&e.deleted);
-        }
-        // Only decrypt marks a follow-up unverified, whatever the bundle says.
-        report.unverified = earlier.as_ref().map(|e| e.unverified.clone()).unwrap_or_default();
-        report.known = earlier.map(|e| e.known).unwrap_or_default();
-        let new = report.submissions.iter().map(|s| (s.seq, crate::export::blob_id(&s.manifest).to_string()));
-        report.known.extend(new);
-        report.known.sort_unstable();
-        report.known.dedup();
+        super::authority::settle(&mut report, earlier, &self.authority);
         let json = serde_json::to_vec_pretty(&report).map_err(io::Error::other)?;
         self.batch.replace_file(&dir.join("case.json"), &json)?;
         self.summary.cases += 1;
@@ -124,7 +111,7 @@ impl Run<'_> {
             touched: false,
             staged: Vec::new(),
             hashes: Vec::new(),
-            unverified: false,
+            marked: false,
         });
         Ok(())
     }
@@ -132,11 +119,13 @@ impl Run<'_> {
     /// Checks that every blob of the current report came, then writes its
     /// conversation anew.
     pub(super) fn end_case(&mut self) -> Result<(), DecryptError> {
-        let Some(c) = self.case.take() else { return Ok(()) };
+        let Some(mut c) = self.case.take() else { return Ok(()) };
         if let Some(missing) = c.expected() {
             return Err(DecryptError::Format(format!("{missing} of report {} is missing", c.report.id)));
         }
-        if c.unverified {
+        if c.marked {
+            c.report.unsigned.sort_unstable();
+            c.report.unsigned.dedup();
             let json = serde_json::to_vec_pretty(&c.report).map_err(io::Error::other)?;
             self.batch.replace_file(&c.dir.join("case.json"), &json)?;
         }
@@ -178,7 +167,16 @@ impl Run<'_> {
         if file.exists() {
             return Ok(());
         }
-        match conversation::read_message(self.ids, entry, path) {
+        // The ciphertext is hashed as it is read: a reply or note counts as
+        // the investigators' only if a signed line carried that very text.
+        let mut hashing = crate::crypto::sha256::HashingReader::new(entry);
+        let opened = conversation::read_message(self.ids, &mut hashing, path);
+        let digest = hashing.finish()?;
+        if self.authority.unsigned_text(&case.report.id, &digest) {
+            case.report.unsigned.push(m.seq);
+            case.marked = true;
+        }
+        match opened {
             Ok(text) => {
                 let md = Zeroizing::new(conversation::message_markdown(&m, &text));
                 make_dir(&case.dir.join(MESSAGES_DIR))?;
@@ -352,7 +350,7 @@ impl Run<'_> {
                 self.batch.wrote((json.len() + md.len()) as u64);
                 if !verified {
                     case.report.unverified.push(sub.seq);
-                    case.unverified = true;
+                    case.marked = true;
                 }
                 let done = dir.with_extension("");
                 let name = done.file_name().unwrap_or_default().to_string_lossy().into_owned();
@@ -380,10 +378,4 @@ fn submission_dir(s: &IndexSubmission) -> String {
         SubmissionKind::FollowUp => "followup",
     };
     format!("{:012}-{kind}", s.seq)
-}
-
-/// The newest export-log position of a case's changes: its status changes
-/// (the whole timeline) and the replies and notes of its last bundle.
-fn newest_change(r: &IndexReport) -> u64 {
-    r.timeline.iter().map(|e| e.signed.seq).chain(r.messages.iter().map(|m| m.seq)).max().unwrap_or(0)
 }

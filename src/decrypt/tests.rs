@@ -89,6 +89,7 @@ fn report_of(r: &Recipients, id: &str, subs: Vec<(u64, Manifest, Vec<Vec<u8>>)>)
         head: String::new(),
         known: Vec::new(),
         unverified: Vec::new(),
+        unsigned: Vec::new(),
     };
     let mut out = vec![(format!("reports/{id}.json"), serde_json::to_vec(&entry).unwrap_or_default())];
     out.extend(blobs);
@@ -509,4 +510,109 @@ fn an_older_bundle_given_again_never_sets_a_case_back() {
     assert_eq!(case.timeline.last().map(|e| e.signed.by.as_str()), Some("budi"));
     let conversation = fs::read_to_string(out.join(A).join(CONVERSATION_FILE)).unwrap_or_default();
     assert!(conversation.contains("budi"), "{conversation}");
+}
+
+/// An audit log of one action on report [`A`] at position `n`, signed by `key`.
+fn audit_line(key: &crate::crypto::ed25519::SecretKey, kind: crate::actions::ActionKind, n: u64) -> Vec<u8> {
+    let payload = crate::actions::Payload {
+        v: crate::actions::VERSION,
+        deployment: "d".repeat(32),
+        nonce: crypto::hex(&crypto::random_id()),
+        day: "2026-11-27".into(),
+        report: A.into(),
+        seen: String::new(),
+        prev: String::new(),
+        kind,
+    };
+    let line: crate::actions::Line =
+        serde_json::from_str(&crate::actions::sign(key, &payload, None)).unwrap_or_else(|e| panic!("{e}"));
+    let entry = crate::actions::AuditEntry::next(n, crate::actions::GENESIS, &line, "2026-11-27");
+    let mut out = serde_json::to_vec(&entry).unwrap_or_default();
+    out.push(b'\n');
+    out
+}
+
+/// A status change at position 5, where `with_status` puts it.
+fn audit_of(key: &crate::crypto::ed25519::SecretKey, status: Status) -> Vec<u8> {
+    audit_line(key, crate::actions::ActionKind::Status { status, note_sha256: None }, 5)
+}
+
+/// A pin made offline with `signer`'s key, for the bundles of these tests.
+fn pinned_with(signer: &crate::crypto::ed25519::SecretKey) -> pin::Pinned {
+    pin::Pinned {
+        deployment_id: "d".repeat(32),
+        recipients: vec!["age1x".into()],
+        keyset_version: 1,
+        signers: vec![signer.public().to_text()],
+        server_key: server_key().public().to_text(),
+    }
+}
+
+#[test]
+fn a_status_no_pinned_investigator_signed_is_marked_unsigned() {
+    let (ids, r) = keys();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let out = dir.path().join("cases");
+    let (ani, _) = crate::crypto::ed25519::SecretKey::generate("ani").unwrap_or_else(|e| panic!("{e}"));
+    let (mallory, _) = crate::crypto::ed25519::SecretKey::generate("m").unwrap_or_else(|e| panic!("{e}"));
+    // The folder was pinned offline, with ani's signing key.
+    crate::private_fs::make_dir(&out).unwrap_or_else(|e| panic!("{e}"));
+    pin::save(&out, &pinned_with(&ani)).unwrap_or_else(|e| panic!("{e}"));
+    let bundle = |audit: Vec<u8>| {
+        let mut b = head(INDEX_FORMAT, 0, 5);
+        b[1].1 = audit;
+        b.extend(report(&r, A, &[(3, "tip a", &[])]));
+        with_status(b, Status::Closed, 5, "ani")
+    };
+    // A server that closed the case itself: no line, or one signed by a key
+    // the offline machine never pinned.
+    for forged in [Vec::new(), audit_of(&mallory, Status::Closed), audit_of(&ani, Status::Forwarded)] {
+        decrypt(io::Cursor::new(tar(&bundle(forged))), &ids, &out).unwrap_or_else(|e| panic!("{e}"));
+        let case = case_json(&out);
+        assert_eq!(case.unsigned, vec![5], "the closing is not proven");
+        let md = fs::read_to_string(out.join(A).join(CONVERSATION_FILE)).unwrap_or_default();
+        assert!(md.contains(UNSIGNED), "{md}");
+    }
+    // The genuine line: proven, and the mark goes.
+    decrypt(io::Cursor::new(tar(&bundle(audit_of(&ani, Status::Closed)))), &ids, &out)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(case_json(&out).unsigned.is_empty());
+    let md = fs::read_to_string(out.join(A).join(CONVERSATION_FILE)).unwrap_or_default();
+    assert!(!md.contains(UNSIGNED), "{md}");
+}
+
+#[test]
+fn a_reply_no_pinned_investigator_signed_is_marked_unsigned() {
+    let (ids, r) = keys();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let (ani, _) = crate::crypto::ed25519::SecretKey::generate("ani").unwrap_or_else(|e| panic!("{e}"));
+    let pin = pinned_with(&ani);
+    let reply = crate::model::ReplyText { format: crate::model::REPLY_FORMAT.into(), text: "kami menyelidiki".into() };
+    let sealed = crypto::sealed_json::seal(&r, &reply).unwrap_or_else(|e| panic!("{e}"));
+    let blob = format!("blobs/{}.age", crypto::hex(&crypto::random_id()));
+    let bundle = |audit: Vec<u8>| {
+        let mut b = head(INDEX_FORMAT, 0, 6);
+        b[1].1 = audit;
+        b.extend(report(&r, A, &[(3, "tip a", &[])]));
+        let mut entry: IndexReport = serde_json::from_slice(&b[2].1).unwrap_or_else(|e| panic!("{e}"));
+        let (by, blob) = ("ani".to_string(), blob.clone());
+        entry.messages.push(crate::export::IndexMessage { seq: 6, day: "2026-11-27".into(), status: None, by, blob });
+        b[2].1 = serde_json::to_vec(&entry).unwrap_or_default();
+        b.push((entry.messages[0].blob.clone(), sealed.clone()));
+        b
+    };
+    let signed = |blob_sha256: String| audit_line(&ani, crate::actions::ActionKind::Reply { blob_sha256 }, 1);
+    let genuine = crypto::hex(&crypto::sha256::of(&sealed));
+    let runs = [(Vec::new(), true), (signed("00".repeat(32)), true), (signed(genuine), false)];
+    for (i, (audit, forged)) in runs.into_iter().enumerate() {
+        // Each time a fresh folder: a message already on disk is not read again.
+        let out = dir.path().join(format!("cases-{i}"));
+        make_dir(&out).unwrap_or_else(|e| panic!("{e}"));
+        pin::save(&out, &pin).unwrap_or_else(|e| panic!("{e}"));
+        decrypt(io::Cursor::new(tar(&bundle(audit))), &ids, &out).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(case_json(&out).unsigned, if forged { vec![6] } else { vec![] });
+        let md = fs::read_to_string(out.join(A).join(CONVERSATION_FILE)).unwrap_or_default();
+        assert!(md.contains("kami menyelidiki"), "{md}");
+        assert_eq!(md.contains(UNSIGNED), forged, "{md}");
+    }
 }

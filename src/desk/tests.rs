@@ -204,8 +204,11 @@ async fn a_follow_up_decrypt_found_unverified_is_never_shown_as_the_reporters_wo
     let day = "2026-11-28";
     let json = serde_json::json!({
         "id": CASE, "created": day, "status": "received",
-        "timeline": [{"day": day, "status": "received"}],
-        "submissions": [], "unverified": [2],
+        "timeline": [
+            {"day": day, "status": "received"},
+            {"day": day, "status": "closed", "seq": 7, "by": "ani", "audit": 7},
+        ],
+        "submissions": [], "unverified": [2], "unsigned": [7],
     });
     std::fs::write(case.join("case.json"), json.to_string()).unwrap();
     for (sub, text) in [(SUB, "the tip as the reporter wrote it"), ("000000000002-followup", "I withdraw, delete it")] {
@@ -225,6 +228,9 @@ async fn a_follow_up_decrypt_found_unverified_is_never_shown_as_the_reporters_wo
     let (tip, followup) = html.split_at(html.find("000000000002-followup").unwrap());
     assert!(tip.contains("the tip as the reporter wrote it") && !tip.contains(&warning));
     assert!(followup.contains(&t.get("desk-kind-followup-unverified")) && followup.contains(&warning));
+    // A status change no pinned investigator signed is marked where it shows:
+    // the conversation and the timeline.
+    assert_eq!(html.matches(&t.get("desk-unsigned")).count(), 2, "{html}");
     // The fields come from the one table, labelled in the page language.
     assert!(html.contains(&t.get("field-what")) && html.contains("what of 000000000002-followup"));
 }

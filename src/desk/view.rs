@@ -156,6 +156,14 @@ pub struct CaseView {
     pub set_aside: Vec<String>,
 }
 
+impl CaseView {
+    /// Whether the status change at log position `seq` is one that no
+    /// pinned investigator's signature proves (decrypt's verdict).
+    pub fn unsigned(&self, seq: &u64) -> bool {
+        self.report.unsigned.contains(seq)
+    }
+}
+
 /// Reads a case for its page.
 pub fn case(book: &Casebook, dir: &Path, id: &str) -> Option<CaseView> {
     let report = book.case(id).ok()?;
