@@ -3,7 +3,9 @@
 //! headless Chromium (JavaScript off, driven by `tests/browser/desk.mjs`)
 //! imports it in the desk, reads a case, downloads the attachment, replies,
 //! changes the status and deletes the other case; the actions file is pushed
-//! and the reporter's status page shows the reply and the status. Runs when
+//! and the reporter's status page shows the reply and the status. A browser
+//! without the token is refused, a form posted from another site is refused,
+//! and an HTML attachment only ever downloads, even with JavaScript on. Runs when
 //! `PELUIT_BROWSER_TESTS=1`, and then fails on anything missing; without the
 //! variable it says it was skipped.
 #![allow(clippy::unwrap_used)]
@@ -71,8 +73,10 @@ fn investigator_day_at_the_desk_in_chromium() {
     let budi = keygen("budi", Some(PASSPHRASE));
     let server = Server::start(&env, &[]);
     let second = tip(&server, "Pungutan kedua di loket", "", &[]);
-    let first =
-        tip(&server, "Harga laptop dinaikkan <b>tiga kali</b>", "Budi, 0812", &[("kuitansi.bin", attachment())]);
+    // An HTML file that would change the page if it ever ran in the desk.
+    let html = b"<script>document.title='pwned'</script><h1 id=pwned>pwned</h1>".to_vec();
+    let files = [("kuitansi.bin", attachment()), ("catatan.html", html)];
+    let first = tip(&server, "Harga laptop dinaikkan <b>tiga kali</b>", "Budi, 0812", &files);
     let bundle = env.path("b.tar");
     let cursor = pull(&server, &ani.join("transfer.key"), &bundle, "0");
     let expected = env.path("expected.bin");

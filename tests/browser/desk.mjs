@@ -140,6 +140,40 @@ try {
   await page.getByRole('link', { name: 'English' }).click();
   check(await page.getAttribute('html', 'lang') === 'en', 'English is not one click away');
   check(foreign.length === 0, `requests elsewhere: ${foreign.join(', ')}`);
+
+  // Another browser (or user) without the printed address is refused.
+  const stranger = await browser.newContext({ javaScriptEnabled: false });
+  const refused = await (await stranger.newPage()).goto(`${base}/`);
+  check(refused.status() === 403, `no token: ${refused.status()}`);
+  await stranger.close();
+
+  // A page of another site posts a form to the desk from this very browser
+  // (its cookie included if the browser sent it): refused, nothing signed.
+  await context.route('http://attacker.test/**', (r) => r.fulfill({
+    contentType: 'text/html',
+    body: `<form method="post" action="${base}/case/${id}/reply"><input name="who" value="ani">`
+      + '<input name="text" value="forged"><button id="go">go</button></form>',
+  }));
+  const attacker = await context.newPage();
+  await attacker.goto('http://attacker.test/');
+  const [posted] = await Promise.all([attacker.waitForResponse((r) => r.url().startsWith(base)), attacker.click('#go')]);
+  check(posted.status() === 403, `cross-site post: ${posted.status()}`);
+  await attacker.close();
+  await page.goto(`${base}/outgoing`);
+  check(await page.locator('#waiting tbody tr').count() === 3, 'the cross-site post signed something');
+
+  // An HTML attachment, even in a browser with JavaScript on, only downloads:
+  // it never renders, so its script never runs in the desk's origin.
+  await page.goto(`${base}/case/${id}`);
+  const href = await page.getByRole('link', { name: 'catatan.html' }).getAttribute('href');
+  const scripted = await browser.newContext({ javaScriptEnabled: true, acceptDownloads: true });
+  await scripted.addCookies(await context.cookies());
+  const probe = await scripted.newPage();
+  const [html] = await Promise.all([probe.waitForEvent('download'), probe.goto(`${base}${href}`).catch(() => null)]);
+  check(html.suggestedFilename() === 'catatan.html', `download named ${html.suggestedFilename()}`);
+  check(await probe.title() !== 'pwned' && await probe.locator('#pwned').count() === 0, 'the attachment rendered');
+  await scripted.close();
+
   await context.close();
   console.log('desk ok');
 } catch (e) {
