@@ -147,6 +147,13 @@ if [ ! -s "$WORK/keys/recipients.txt" ]; then # a reused WORK keeps its keys
     done
 fi
 [ "$(grep -c '^age1' "$WORK/keys/recipients.txt")" = 2 ] || die "keygen"
+# The server key that signs bundles (a binary from before signed bundles has
+# no such command and needs none).
+EXPORT_KEYS=()
+if "$BIN" keys server-key --help >/dev/null 2>&1; then
+    [ -s "$WORK/keys/server.key" ] || "$BIN" keys server-key --out "$WORK/keys/server.key" >/dev/null
+    EXPORT_KEYS=(--keys "$WORK/keys")
+fi
 
 # A ~3 KB JSON tip; every receipt-carrying body is written by python, not argv.
 python3 - "$WORK/tip.json" <<'EOF'
@@ -309,7 +316,7 @@ timed() { # timed KEY CMD...
 prep_export() { rm -f "$WORK/bundle.tar"; }
 prep_decrypt() { rm -rf "$WORK/cases"; }
 export_decrypt() { # export_decrypt LABEL
-    PREP=prep_export timed "export_$1" "$BIN" export --data "$WORK/data-big" --out "$WORK/bundle.tar"
+    PREP=prep_export timed "export_$1" "$BIN" export "${EXPORT_KEYS[@]}" --data "$WORK/data-big" --out "$WORK/bundle.tar"
     R[bundle_$1]=$(calc "$(stat -c %s "$WORK/bundle.tar") / 1048576" 1)
     PREP=prep_decrypt timed "decrypt_$1" "$BIN" decrypt "$WORK/bundle.tar" \
         --identity "$WORK/investigator-1/identity.txt" --out "$WORK/cases"
