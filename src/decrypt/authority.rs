@@ -12,6 +12,7 @@
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, Read};
 
+use super::pin::Pinned;
 use super::DecryptError;
 use crate::actions::{ActionKind, AuditEntry, Payload, ACTION_CONTEXT};
 use crate::crypto::ed25519::{unb64, PublicKey};
@@ -21,12 +22,12 @@ use crate::model::{Event, Status};
 /// The longest line read (an entry is under 1 KiB: it has no blob).
 const MAX_LINE: u64 = 64 * 1024;
 
-/// The proven status changes, by audit position.
+/// What the audit log proves, by audit position and by sealed text.
 #[derive(Debug, Default)]
 pub struct Authority {
-    /// Whether the pin names signing keys to check against (a folder pinned
-    /// by its first bundle, without `peluit trust`, has none).
-    checked: bool,
+    /// The pin's signing keys (none in a folder pinned by its first bundle,
+    /// without `peluit trust`: then nothing can be checked, nor marked).
+    keys: Vec<PublicKey>,
     /// Audit position → (report id, status set).
     proven: HashMap<u64, (String, Status)>,
     /// (report id, SHA-256 hex of the sealed text) of every reply and note.
@@ -34,40 +35,49 @@ pub struct Authority {
 }
 
 impl Authority {
-    /// Reads `audit.jsonl` (`entry`), keeping the status changes of this
-    /// deployment signed by one of `signers` (`ed25519:…`, from the pin).
-    pub fn read(entry: impl Read, deployment: &str, signers: &[String]) -> Result<Authority, DecryptError> {
-        let keys: Vec<PublicKey> = signers.iter().filter_map(|s| PublicKey::parse(s)).collect();
-        let mut out = Authority { checked: !keys.is_empty(), ..Authority::default() };
-        if !out.checked {
-            return Ok(out);
+    /// Nothing proven yet, against the signing keys of `pin`.
+    pub fn for_pin(pin: &Pinned) -> Authority {
+        let keys = pin.signers.iter().filter_map(|s| PublicKey::parse(s)).collect();
+        Authority { keys, ..Authority::default() }
+    }
+
+    /// Reads `audit.jsonl` (`entry`), keeping the status changes, replies and
+    /// notes of this deployment signed by one of the pin's keys.
+    pub fn read_log(&mut self, entry: impl Read, deployment: &str) -> Result<(), DecryptError> {
+        if self.keys.is_empty() {
+            return Ok(());
         }
         let mut lines = std::io::BufReader::new(entry);
         let mut line = Vec::new();
         loop {
             line.clear();
             if (&mut lines).take(MAX_LINE + 1).read_until(b'\n', &mut line)? == 0 {
-                return Ok(out);
+                return Ok(());
             }
             if line.len() as u64 > MAX_LINE {
                 return Err(DecryptError::Limit(format!("{AUDIT_PATH} has a line over {MAX_LINE} bytes")));
             }
             // A line that is not a well-formed, well-signed action proves nothing.
             let Ok(e) = serde_json::from_slice::<AuditEntry>(&line) else { continue };
-            let Some(p) = proof(&e, deployment, &keys) else { continue };
+            let Some(p) = proof(&e, deployment, &self.keys) else { continue };
             match p.kind {
                 ActionKind::Status { status, note_sha256 } => {
                     if let Some(h) = note_sha256 {
-                        out.sealed.insert((p.report.clone(), h));
+                        self.sealed.insert((p.report.clone(), h));
                     }
-                    out.proven.insert(e.n, (p.report, status));
+                    self.proven.insert(e.n, (p.report, status));
                 }
                 ActionKind::Reply { blob_sha256 } => {
-                    out.sealed.insert((p.report, blob_sha256));
+                    self.sealed.insert((p.report, blob_sha256));
                 }
                 ActionKind::Delete => {}
             }
         }
+    }
+
+    /// Whether the pin names signing keys, so that unsigned changes can be told.
+    fn checked(&self) -> bool {
+        !self.keys.is_empty()
     }
 
     /// The log positions of `timeline`'s status changes on `report` that no
@@ -75,7 +85,7 @@ impl Authority {
     /// acknowledgement made at submission (position 0, `received`) is the
     /// server's own and needs none.
     pub fn unsigned(&self, report: &str, timeline: &[Event]) -> Vec<u64> {
-        if !self.checked {
+        if !self.checked() {
             return Vec::new();
         }
         let acknowledgement = |e: &Event| e.signed.seq == 0 && e.signed.audit == 0 && e.status == Status::Received;
@@ -87,14 +97,12 @@ impl Authority {
             .map(|(_, e)| e.signed.seq)
             .collect()
     }
-}
 
-impl Authority {
     /// Whether a reply or note on `report` whose sealed text hashes to
     /// `sha256` is one that no pinned investigator signed (never, when
     /// nothing could be checked).
     pub fn unsigned_text(&self, report: &str, sha256: &[u8; 32]) -> bool {
-        self.checked && !self.sealed.contains(&(report.to_string(), crate::crypto::hex(sha256)))
+        self.checked() && !self.sealed.contains(&(report.to_string(), crate::crypto::hex(sha256)))
     }
 }
 

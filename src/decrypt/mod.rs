@@ -112,18 +112,17 @@ pub fn decrypt(mut bundle: impl Read + Seek, ids: &Identities, out: &Path) -> Re
     let mut entries = bundle::entries(&mut archive)?;
     let index = bundle::read_index(entries.next())?;
     // Before anything is written: a bundle that disagrees with the pin is refused.
-    pin::check_or_pin(out, &index, &signer)?;
+    let pin = pin::check_or_pin(out, &index, &signer)?;
     let mut run = Run::new(ids, out)?;
     // The signing keys of the pin: a status change is the investigators'
     // only if one of them signed it (a bundle without a log proves none).
-    let signers = pin::load(out)?.map(|p| p.signers).unwrap_or_default();
-    run.authority = authority::Authority::read(io::empty(), &index.deployment_id, &signers)?;
+    run.authority = authority::Authority::for_pin(&pin);
     let each = || -> Result<(), DecryptError> {
         for entry in entries {
             let mut entry = bundle::checked(entry)?;
             let path = entry.path()?.to_string_lossy().into_owned();
             if path == AUDIT_PATH {
-                run.authority = authority::Authority::read(&mut entry, &index.deployment_id, &signers)?;
+                run.authority.read_log(&mut entry, &index.deployment_id)?;
                 continue;
             }
             if path == SIGNATURE_PATH {

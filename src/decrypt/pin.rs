@@ -114,11 +114,14 @@ pub fn save(out: &Path, pin: &Pinned) -> Result<(), DecryptError> {
 
 /// Checks a bundle's signer and index against the folder's pin: refuses
 /// one that differs, saying what differs; pins a folder that has none, and
-/// the server key of a folder pinned before bundles were signed.
-pub(super) fn check_or_pin(out: &Path, index: &Index, signer: &PublicKey) -> Result<(), DecryptError> {
+/// the server key of a folder pinned before bundles were signed. Returns
+/// the pin the bundle was checked against.
+pub(super) fn check_or_pin(out: &Path, index: &Index, signer: &PublicKey) -> Result<Pinned, DecryptError> {
     let Some(mut pin) = load(out)? else {
         crate::private_fs::make_dir(out)?;
-        return save(out, &Pinned::from_index(index, signer));
+        let pin = Pinned::from_index(index, signer);
+        save(out, &pin)?;
+        return Ok(pin);
     };
     if let Some(pinned) = pin.server_fingerprint().filter(|fp| *fp != signer.fingerprint()) {
         return Err(DecryptError::Pin(format!(
@@ -135,7 +138,7 @@ pub(super) fn check_or_pin(out: &Path, index: &Index, signer: &PublicKey) -> Res
             pin.server_key = signer.to_text();
             save(out, &pin)?;
         }
-        return Ok(());
+        return Ok(pin);
     }
     Err(DecryptError::Pin(format!(
         "the bundle disagrees with this folder's pin ({}): {}. Nothing was written. A bundle altered in \
