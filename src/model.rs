@@ -390,7 +390,7 @@ pub fn known_content_type(claimed: &str) -> String {
 impl Manifest {
     /// True when the reporter sent nothing at all.
     pub fn is_empty(&self) -> bool {
-        self.fields.is_blank() && self.text.trim().is_empty() && self.attachments.is_empty()
+        self.blank(|f| matches!(f.kind, FieldKind::Fact | FieldKind::Text)) && self.attachments.is_empty()
     }
 }
 

@@ -11,7 +11,7 @@ use crate::casework::{CaseRow, Casebook};
 use crate::decrypt::MESSAGES_DIR;
 use crate::export::IndexReport;
 use crate::i18n::Tr;
-use crate::model::{Field, Manifest, Status};
+use crate::model::{Field, FieldKind, Manifest, Status, FIELDS};
 
 /// A row of the case list.
 pub struct Row {
@@ -84,9 +84,8 @@ fn text_of(case: &Path) -> String {
     let mut out = String::new();
     for sub in submission_dirs(case) {
         if let Some(m) = manifest(case, &sub) {
-            let f = &m.fields;
-            for part in [&m.category, &f.what, &f.who, &f.where_, &f.when, &f.how, &m.text] {
-                out.push_str(part);
+            for f in FIELDS.iter().filter(|f| f.kind != FieldKind::Identity) {
+                out.push_str(m.field(f.name).unwrap_or_default());
                 out.push('\n');
             }
         }

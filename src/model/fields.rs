@@ -86,14 +86,12 @@ pub struct Fields {
     pub how: String,
 }
 
-impl Fields {
-    /// True when no field has any non-blank text.
-    pub fn is_blank(&self) -> bool {
-        [&self.what, &self.who, &self.where_, &self.when, &self.how].iter().all(|f| f.trim().is_empty())
-    }
-}
-
 impl Manifest {
+    /// True when every field that `pick` chooses is blank.
+    pub fn blank(&self, pick: impl Fn(&Field) -> bool) -> bool {
+        FIELDS.iter().filter(|f| pick(f)).all(|f| self.field(f.name).is_none_or(|v| v.trim().is_empty()))
+    }
+
     /// The text of field `name` ([`FIELDS`]).
     pub fn field(&self, name: &str) -> Option<&str> {
         let f = &self.fields;

@@ -177,7 +177,7 @@ pub fn submit_page(app: &App, lang: Lang, form: &Manifest, error: Option<&HttpEr
             .collect(),
         form,
         error: error.map(|e| t.get(e.message_key())).unwrap_or_default(),
-        typed_kept: !form.fields.is_blank() || !form.text.trim().is_empty() || !form.identity.trim().is_empty(),
+        typed_kept: !form.blank(|f| f.kind != crate::model::FieldKind::Category),
         files_again: error.is_some_and(|e| e.code() != "empty"),
         files_limit: files_limit(app, t),
     };
